@@ -1,0 +1,16 @@
+# Finds the Debian-packaged dependencies (scripts/setup.sh installs them) and exposes them as
+# imported targets: MPI::MPI_CXX, c2r::openblas, c2r::hwloc, nlohmann_json::nlohmann_json, CLI11::CLI11.
+find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(PkgConfig REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+
+# OpenBLAS specifically (not any BLAS): the expert phase is only as good as its GEMM, and reports
+# record the OpenBLAS configuration.
+pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
+add_library(c2r::openblas ALIAS PkgConfig::OPENBLAS)
+
+if(C2R_WITH_HWLOC)
+  pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc)
+  add_library(c2r::hwloc ALIAS PkgConfig::HWLOC)
+endif()

@@ -1,0 +1,153 @@
+#include "collectives/dedup.hpp"
+
+#include <cstring>
+
+#include "kernels/cpu/permute.hpp"
+
+namespace c2r {
+
+void DedupExchange::pack(const LayerInputs& in) {
+  const Placement& placement = *in.placement;
+  ranks_ = placement.ranks();
+  experts_per_rank_ = placement.experts_per_rank();
+  hidden_ = in.hidden;
+  top_k_ = in.top_k;
+  const int k = top_k_;
+  const int64_t pairs = in.tokens * k;
+  dest_of_row_.resize(pairs);
+  token_of_row_.resize(pairs);
+  row_of_slot_.resize(pairs);
+
+  // One row per distinct destination rank of each token.
+  int64_t rows = 0;
+  for (int64_t t = 0; t < in.tokens; ++t) {
+    int distinct = 0;
+    for (int j = 0; j < k; ++j) {
+      const int dest = placement.rank_of(in.expert_ids[t * k + j]);
+      bool seen = false;
+      for (int u = 0; u < distinct; ++u) seen |= dest_of_row_[row_of_slot_[t * k + u]] == dest;
+      if (seen) continue;
+      dest_of_row_[rows] = dest;
+      token_of_row_[rows] = t;
+      row_of_slot_[t * k + distinct++] = rows++;
+    }
+    for (int u = distinct; u < k; ++u) row_of_slot_[t * k + u] = -1;
+  }
+
+  dest_offsets_.resize(ranks_ + 1);
+  row_order_.resize(rows);
+  send_row_of_.resize(rows);
+  stable_bucket_order(dest_of_row_.data(), rows, ranks_, dest_offsets_.data(), row_order_.data());
+  send_.resize(rows * stride());
+  const size_t x_bytes = static_cast<size_t>(hidden_) * sizeof(float);
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t row = row_order_[i];
+    send_row_of_[row] = i;
+    const int64_t t = token_of_row_[row];
+    const int dest = dest_of_row_[row];
+    float* out = &send_[i * stride()];
+    std::memcpy(out, in.x + t * hidden_, x_bytes);
+    float* weights = out + hidden_ + k;
+    for (int j = 0; j < k; ++j) {
+      const int e = in.expert_ids[t * k + j];
+      const bool here = placement.rank_of(e) == dest;
+      const int32_t id = here ? placement.local_index(e) : -1;
+      std::memcpy(out + hidden_ + j, &id, sizeof(id));  // ids travel as raw 32-bit words
+      weights[j] = here ? in.weights[t * k + j] : 0.0f;
+    }
+  }
+  // The source sums the returned rows of each token: map slots to send positions.
+  for (int64_t s = 0; s < pairs; ++s) {
+    if (row_of_slot_[s] >= 0) row_of_slot_[s] = send_row_of_[row_of_slot_[s]];
+  }
+  send_counts_.resize(ranks_);
+  for (int r = 0; r < ranks_; ++r) {
+    send_counts_[r] = static_cast<int>(dest_offsets_[r + 1] - dest_offsets_[r]);
+  }
+}
+
+void DedupExchange::dispatch(const Communicator& comm) {
+  recv_counts_.resize(ranks_);
+  comm.alltoall_ints(send_counts_.data(), 1, recv_counts_.data());
+  if (static_cast<int>(layout_.send_rows.size()) != ranks_) layout_ = AlltoallvLayout(ranks_);
+  for (int r = 0; r < ranks_; ++r) {
+    layout_.send_rows[r] = send_counts_[r];
+    layout_.recv_rows[r] = recv_counts_[r];
+  }
+  layout_.compute_offsets();
+  recv_.resize(layout_.total_recv_rows() * stride());
+  const int64_t row_bytes = stride() * static_cast<int64_t>(sizeof(float));
+  comm.alltoallv_rows(send_.data(), recv_.data(), layout_, row_type(row_bytes));
+  record_layouts(layout_, row_bytes, static_cast<int64_t>(hidden_) * sizeof(float));
+}
+
+void DedupExchange::regroup() {
+  const int k = top_k_;
+  const int64_t received = layout_.total_recv_rows();
+  pair_expert_.resize(received * k);
+  pair_slot_.resize(received * k);
+  slot_weight_.resize(received * k);
+  int64_t pairs = 0;
+  for (int64_t i = 0; i < received; ++i) {
+    const float* row = &recv_[i * stride()];
+    const float* weights = row + hidden_ + k;
+    for (int j = 0; j < k; ++j) {
+      int32_t id;
+      std::memcpy(&id, row + hidden_ + j, sizeof(id));
+      slot_weight_[i * k + j] = weights[j];
+      if (id < 0) continue;
+      pair_expert_[pairs] = id;
+      pair_slot_[pairs++] = i * k + j;
+    }
+  }
+  expert_offsets_.resize(experts_per_rank_ + 1);
+  pair_order_.resize(pairs);
+  stable_bucket_order(pair_expert_.data(), pairs, experts_per_rank_, expert_offsets_.data(),
+                      pair_order_.data());
+  gathered_row_of_slot_.assign(received * k, -1);
+  gather_index_.resize(pairs);
+  for (int64_t g = 0; g < pairs; ++g) {
+    const int64_t slot = pair_slot_[pair_order_[g]];
+    gathered_row_of_slot_[slot] = g;
+    gather_index_[g] = slot / k;
+  }
+  gathered_.resize(pairs * hidden_);
+  gather_rows(recv_.data(), stride(), gather_index_.data(), pairs, hidden_, gathered_.data(),
+              hidden_);
+}
+
+void DedupExchange::compute_experts(const ExpertBank& bank, float* scratch) {
+  expert_out_.resize(gathered_.size());
+  groups_.resize(experts_per_rank_);
+  shape_.rows_per_local_expert.resize(experts_per_rank_);
+  for (int le = 0; le < experts_per_rank_; ++le) {
+    const int64_t begin = expert_offsets_[le];
+    const int64_t rows = expert_offsets_[le + 1] - begin;
+    groups_[le].weights = bank.local[le];
+    groups_[le].blocks.resize(1);
+    groups_[le].blocks[0] = RowBlock{&gathered_[begin * hidden_], hidden_,
+                                     &expert_out_[begin * hidden_], hidden_, rows};
+    shape_.rows_per_local_expert[le] = rows;
+  }
+  grouped_swiglu_ffn(groups_, scratch);
+}
+
+void DedupExchange::reduce() {
+  const int64_t received = layout_.total_recv_rows();
+  partial_sums_.resize(received * hidden_);
+  weighted_unpermute(expert_out_.data(), hidden_, gathered_row_of_slot_.data(),
+                     slot_weight_.data(), received, top_k_, hidden_, partial_sums_.data());
+}
+
+void DedupExchange::combine(const Communicator& comm) {
+  returned_.resize(layout_.total_send_rows() * hidden_);
+  comm.alltoallv_rows(partial_sums_.data(), returned_.data(), shape_.combine,
+                      row_type(shape_.combine_row_bytes));
+}
+
+void DedupExchange::unpack(const LayerInputs& in, float* y) {
+  weighted_unpermute(returned_.data(), hidden_, row_of_slot_.data(), nullptr, in.tokens, top_k_,
+                     hidden_, y);
+}
+
+}  // namespace c2r

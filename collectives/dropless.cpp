@@ -1,0 +1,92 @@
+#include "collectives/dropless.hpp"
+
+#include <cstring>
+
+#include "common/error.hpp"
+#include "kernels/cpu/permute.hpp"
+
+namespace c2r {
+
+void DroplessExchange::pack(const LayerInputs& in) {
+  const Placement& placement = *in.placement;
+  ranks_ = placement.ranks();
+  experts_per_rank_ = placement.experts_per_rank();
+  hidden_ = in.hidden;
+  const int64_t pairs = in.tokens * in.top_k;
+  const int slots = ranks_ * experts_per_rank_;
+  slot_of_pair_.resize(pairs);
+  slot_offsets_.resize(slots + 1);
+  pair_order_.resize(pairs);
+  row_of_pair_.resize(pairs);
+  send_.resize(pairs * hidden_);
+
+  for (int64_t p = 0; p < pairs; ++p) {
+    const int e = in.expert_ids[p];
+    slot_of_pair_[p] = placement.rank_of(e) * experts_per_rank_ + placement.local_index(e);
+  }
+  stable_bucket_order(slot_of_pair_.data(), pairs, slots, slot_offsets_.data(), pair_order_.data());
+  const size_t row_bytes = static_cast<size_t>(hidden_) * sizeof(float);
+  for (int64_t row = 0; row < pairs; ++row) {
+    const int64_t p = pair_order_[row];
+    row_of_pair_[p] = row;
+    std::memcpy(&send_[row * hidden_], in.x + (p / in.top_k) * hidden_, row_bytes);
+  }
+  send_counts_.resize(slots);
+  for (int s = 0; s < slots; ++s) {
+    send_counts_[s] = static_cast<int>(slot_offsets_[s + 1] - slot_offsets_[s]);
+  }
+}
+
+void DroplessExchange::dispatch(const Communicator& comm) {
+  const int slots = ranks_ * experts_per_rank_;
+  recv_counts_.resize(slots);
+  comm.alltoall_ints(send_counts_.data(), experts_per_rank_, recv_counts_.data());
+
+  if (static_cast<int>(layout_.send_rows.size()) != ranks_) layout_ = AlltoallvLayout(ranks_);
+  for (int r = 0; r < ranks_; ++r) {
+    layout_.send_rows[r] = layout_.recv_rows[r] = 0;
+    for (int le = 0; le < experts_per_rank_; ++le) {
+      layout_.send_rows[r] += send_counts_[r * experts_per_rank_ + le];
+      layout_.recv_rows[r] += recv_counts_[r * experts_per_rank_ + le];
+    }
+  }
+  layout_.compute_offsets();
+  recv_.resize(layout_.total_recv_rows() * hidden_);
+  const int64_t row_bytes = static_cast<int64_t>(hidden_) * sizeof(float);
+  comm.alltoallv_rows(send_.data(), recv_.data(), layout_, row_type(row_bytes));
+  record_layouts(layout_, row_bytes, row_bytes);
+}
+
+void DroplessExchange::compute_experts(const ExpertBank& bank, float* scratch) {
+  expert_out_.resize(recv_.size());
+  groups_.resize(experts_per_rank_);
+  shape_.rows_per_local_expert.assign(experts_per_rank_, 0);
+  // Rows of local expert le from source s start after the source's rows of experts < le.
+  for (int le = 0; le < experts_per_rank_; ++le) {
+    ExpertGroup& group = groups_[le];
+    group.weights = bank.local[le];
+    group.blocks.resize(ranks_);
+    for (int s = 0; s < ranks_; ++s) {
+      int64_t row = layout_.recv_offsets[s];
+      for (int before = 0; before < le; ++before) row += recv_counts_[s * experts_per_rank_ + before];
+      const int64_t rows = recv_counts_[s * experts_per_rank_ + le];
+      group.blocks[s] = RowBlock{&recv_[row * hidden_], hidden_, &expert_out_[row * hidden_],
+                                 hidden_, rows};
+      shape_.rows_per_local_expert[le] += rows;
+    }
+  }
+  grouped_swiglu_ffn(groups_, scratch);
+}
+
+void DroplessExchange::combine(const Communicator& comm) {
+  returned_.resize(send_.size());
+  comm.alltoallv_rows(expert_out_.data(), returned_.data(), shape_.combine,
+                      row_type(shape_.combine_row_bytes));
+}
+
+void DroplessExchange::unpack(const LayerInputs& in, float* y) {
+  weighted_unpermute(returned_.data(), hidden_, row_of_pair_.data(), in.weights, in.tokens,
+                     in.top_k, hidden_, y);
+}
+
+}  // namespace c2r

@@ -1,0 +1,53 @@
+#pragma once
+// Seeded workloads: the hidden states and router weights of one rank's tokens for one layer.
+//   random    - Gaussian hidden states and router weights.
+//   clustered - experts in G latent groups; each token belongs to a group whose experts get a logit
+//               boost of about `cluster_strength` router-logit standard deviations (0 = random).
+//   trace     - real routing: each token's expert pair is drawn from a layer's collaboration matrix,
+//               and hidden states are built so the router GEMM yields logits that select that pair.
+// Token g's values depend only on (seed, layer, g), never on the rank count.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/collaboration.hpp"
+#include "model/model_config.hpp"
+
+namespace c2r {
+
+enum class WorkloadKind { kRandom, kClustered, kTrace };
+WorkloadKind parse_workload(const std::string& name);
+std::string to_string(WorkloadKind kind);
+
+struct WorkloadSpec {
+  WorkloadKind kind = WorkloadKind::kRandom;
+  uint64_t seed = 1;
+  int groups = 0;                 // clustered: latent expert groups G (0 = experts / top_k)
+  double cluster_strength = 3.0;  // clustered: logit boost of the token's group, in std devs
+};
+
+// One rank's tokens [first_token, first_token + tokens) of one layer.
+struct TokenBatch {
+  int64_t first_token = 0;
+  int64_t tokens = 0;
+  std::vector<float> x;              // [tokens x hidden]
+  std::vector<float> w_router;       // [hidden x experts]
+  std::vector<float> w_shared_gate;  // [hidden], empty when the model has no shared expert
+  std::vector<int32_t> trace_pair;   // trace only: [tokens x 2] the sampled experts, e1 first
+};
+
+// random and clustered workloads.
+TokenBatch make_synthetic_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
+                                int64_t first_token, int64_t tokens);
+
+// Trace workload of a top-2 model: pairs drawn from `pairs`. With `c2r_list`, each pair is oriented
+// so that the second expert is in Top-T(first) under that list (C2R routing must be able to pick it).
+TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
+                            const CollaborationMatrix& pairs, const CollaborativeList* c2r_list,
+                            int top_t, int64_t first_token, int64_t tokens);
+
+// The expert group of every expert in the clustered workload (for tests and reports).
+std::vector<int> clustered_expert_groups(int experts, int groups, uint64_t seed, int layer);
+
+}  // namespace c2r

@@ -1,0 +1,53 @@
+#include "results/stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace c2r {
+
+double percentile(const std::vector<double>& sorted, double fraction) {
+  if (sorted.empty()) return 0.0;
+  const double position = fraction * static_cast<double>(sorted.size() - 1);
+  const size_t below = static_cast<size_t>(std::floor(position));
+  const size_t above = std::min(below + 1, sorted.size() - 1);
+  const double weight = position - static_cast<double>(below);
+  return sorted[below] * (1.0 - weight) + sorted[above] * weight;
+}
+
+Stats summarize(std::vector<double> samples) {
+  Stats s;
+  s.n = static_cast<int>(samples.size());
+  if (samples.empty()) return s;
+  std::sort(samples.begin(), samples.end());
+  s.min = samples.front();
+  s.max = samples.back();
+  s.mean = std::accumulate(samples.begin(), samples.end(), 0.0) / samples.size();
+  s.median = percentile(samples, 0.5);
+  s.p10 = percentile(samples, 0.10);
+  s.p90 = percentile(samples, 0.90);
+  s.p99 = percentile(samples, 0.99);
+  return s;
+}
+
+nlohmann::json stats_json(const std::vector<double>& samples_us) {
+  const Stats s = summarize(samples_us);
+  return {{"median_us", s.median}, {"mean_us", s.mean}, {"min_us", s.min},
+          {"max_us", s.max},       {"p10_us", s.p10},   {"p90_us", s.p90},
+          {"p99_us", s.p99},       {"n", s.n},          {"samples_us", samples_us}};
+}
+
+Stats stats_from_json(const nlohmann::json& j) {
+  Stats s;
+  s.median = j.at("median_us").get<double>();
+  s.mean = j.at("mean_us").get<double>();
+  s.min = j.at("min_us").get<double>();
+  s.max = j.at("max_us").get<double>();
+  s.p10 = j.at("p10_us").get<double>();
+  s.p90 = j.at("p90_us").get<double>();
+  s.p99 = j.at("p99_us").get<double>();
+  s.n = j.at("n").get<int>();
+  return s;
+}
+
+}  // namespace c2r

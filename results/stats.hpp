@@ -1,0 +1,23 @@
+#pragma once
+// Summary statistics of per-iteration times (microseconds).
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace c2r {
+
+struct Stats {
+  double median = 0, mean = 0, min = 0, max = 0, p10 = 0, p90 = 0, p99 = 0;
+  int n = 0;
+};
+
+// Percentiles interpolate linearly between order statistics (numpy's default).
+Stats summarize(std::vector<double> samples);
+double percentile(const std::vector<double>& sorted, double fraction);
+
+// {"median_us", "mean_us", "min_us", "max_us", "p10_us", "p90_us", "p99_us", "n", "samples_us"}
+nlohmann::json stats_json(const std::vector<double>& samples_us);
+Stats stats_from_json(const nlohmann::json& j);
+
+}  // namespace c2r

@@ -1,0 +1,38 @@
+#pragma once
+// Fixed-width console tables with a units row, in the manner of nccl-tests.
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace c2r {
+
+class Table {
+ public:
+  struct Column {
+    std::string name;
+    std::string unit;  // printed under the name, in parentheses; "" for none
+    bool left = false; // left-align (text columns)
+  };
+
+  explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
+  void add_row(std::vector<std::string> cells);
+  void print(std::ostream& out) const;
+
+ private:
+  std::vector<Column> columns_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string format_fixed(double value, int decimals);
+
+// The `run` table: one row per result cell (median phase times, speedup, traffic, load, check).
+void print_run_table(std::ostream& out, const nlohmann::json& config, const nlohmann::json& results);
+
+// Per-layer averages of each cell against the baseline (traffic and time ratios), when a run covers
+// several layers.
+void print_layer_summary(std::ostream& out, const nlohmann::json& summary);
+
+}  // namespace c2r

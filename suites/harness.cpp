@@ -1,0 +1,73 @@
+#include "suites/harness.hpp"
+
+#include <mpi.h>
+
+#include "common/error.hpp"
+
+namespace c2r {
+
+const char* phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::kGate: return "gate";
+    case Phase::kPermute: return "permute";
+    case Phase::kDispatch: return "dispatch";
+    case Phase::kExpert: return "expert";
+    case Phase::kCombine: return "combine";
+    case Phase::kUnpermute: return "unpermute";
+    case Phase::kSync: return "sync";
+  }
+  return "?";
+}
+
+void PhaseClock::start() {
+  seconds_.fill(0.0);
+  first_ = last_ = MPI_Wtime();
+}
+
+void PhaseClock::lap(Phase phase) {
+  const double now = MPI_Wtime();
+  seconds_[static_cast<int>(phase)] += now - last_;
+  last_ = now;
+}
+
+double PhaseClock::total_seconds() const { return last_ - first_; }
+
+PhaseSamples time_phases(const Communicator& comm, const LoopCounts& counts,
+                         const std::function<void(PhaseClock&)>& body) {
+  C2R_CHECK(counts.warmup >= 1, "--warmup must be at least 1 (the first run sizes the buffers)");
+  C2R_CHECK(counts.iterations >= 1, "--iters must be at least 1");
+  const int columns = kNumPhases + 1;
+  // local[i * columns + p]: this rank's seconds of phase p in iteration i; last column = layer.
+  std::vector<double> local(static_cast<size_t>(counts.iterations) * columns, 0.0);
+  PhaseClock clock;
+  for (int i = -counts.warmup; i < counts.iterations; ++i) {
+    comm.barrier();
+    clock.start();
+    body(clock);
+    if (i < 0) continue;
+    for (int p = 0; p < kNumPhases; ++p) {
+      local[static_cast<size_t>(i) * columns + p] = clock.phase_seconds(static_cast<Phase>(p));
+    }
+    local[static_cast<size_t>(i) * columns + kNumPhases] = clock.total_seconds();
+  }
+  comm.allreduce_max(local);
+  PhaseSamples samples;
+  for (int i = 0; i < counts.iterations; ++i) {
+    for (int p = 0; p < kNumPhases; ++p) {
+      samples.phase_us[p].push_back(local[static_cast<size_t>(i) * columns + p] * 1e6);
+    }
+    samples.layer_us.push_back(local[static_cast<size_t>(i) * columns + kNumPhases] * 1e6);
+  }
+  return samples;
+}
+
+std::vector<double> time_interval(const Communicator& comm, const LoopCounts& counts,
+                                  const std::function<void()>& body) {
+  PhaseSamples s = time_phases(comm, counts, [&](PhaseClock& clock) {
+    body();
+    clock.lap(Phase::kGate);
+  });
+  return s.layer_us;
+}
+
+}  // namespace c2r

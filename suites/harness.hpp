@@ -1,0 +1,53 @@
+#pragma once
+// The timing harness every suite shares: fixed warm-up and iteration counts on every rank, a barrier
+// before each iteration, phases timed per rank and reduced to the maximum over ranks per iteration
+// (the critical path). Warm-up iterations are run in full and discarded.
+
+#include <array>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "collectives/communicator.hpp"
+
+namespace c2r {
+
+// kSync is the wait in the barrier placed before each exchange: it absorbs the load imbalance of the
+// phases before it, so that dispatch and combine time only the exchange itself.
+enum class Phase { kGate, kPermute, kDispatch, kExpert, kCombine, kUnpermute, kSync };
+constexpr int kNumPhases = 7;
+const char* phase_name(Phase phase);
+
+// Attributes wall time to phases: each lap() charges the time since the previous lap (or start()).
+class PhaseClock {
+ public:
+  void start();
+  void lap(Phase phase);
+  double phase_seconds(Phase phase) const { return seconds_[static_cast<int>(phase)]; }
+  double total_seconds() const;
+
+ private:
+  double last_ = 0.0;
+  double first_ = 0.0;
+  std::array<double, kNumPhases> seconds_{};
+};
+
+struct LoopCounts {
+  int warmup = 2;
+  int iterations = 10;
+};
+
+// Per-iteration times in microseconds, each the maximum over ranks.
+struct PhaseSamples {
+  std::array<std::vector<double>, kNumPhases> phase_us;
+  std::vector<double> layer_us;  // whole layer (start() to last lap), max over ranks
+};
+
+PhaseSamples time_phases(const Communicator& comm, const LoopCounts& counts,
+                         const std::function<void(PhaseClock&)>& body);
+
+// One timed interval per iteration (the ceilings), max over ranks, microseconds.
+std::vector<double> time_interval(const Communicator& comm, const LoopCounts& counts,
+                                  const std::function<void()>& body);
+
+}  // namespace c2r

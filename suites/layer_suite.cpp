@@ -1,0 +1,489 @@
+#include "suites/layer_suite.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/error.hpp"
+#include "kernels/cpu/blas.hpp"
+#include "kernels/cpu/permute.hpp"
+#include "results/stats.hpp"
+#include "suites/harness.hpp"
+
+namespace c2r {
+
+using nlohmann::json;
+
+const FfnWeights& ExpertCache::get(int expert) {
+  auto& slot = weights_[expert];
+  if (!slot) {
+    slot = std::make_unique<FfnWeights>(
+        make_ffn_weights(seed_, Stream::kExpert, expert, hidden_, ffn_));
+  }
+  return *slot;
+}
+
+LayerSuite::LayerSuite(const RunConfig& config, const Communicator& comm, DataStore& data)
+    : config_(config),
+      comm_(comm),
+      data_(data),
+      experts_(config.workload.seed, config.model.hidden, config.model.ffn) {
+  if (config.model.shared_ffn > 0) {
+    shared_expert_ = make_ffn_weights(config.workload.seed, Stream::kSharedExpert, 0,
+                                      config.model.hidden, config.model.shared_ffn);
+  }
+}
+
+namespace {
+
+bool has_pair_trace(const RunConfig& config, const DataStore& data) {
+  return config.workload.kind == WorkloadKind::kTrace && config.model.top_k == 2 &&
+         data.reference_file_exists(
+             collaboration_matrix_file(config.model.trace_family, "vanilla", 0));
+}
+
+// The gate phase: logits, selection, and the shared expert's sigmoid gate.
+// logits: [T x E], shared_scale: [T] (empty without a shared expert).
+void run_gate(const TokenBatch& batch, const ModelConfig& model, const GateSpec& gate,
+              float* logits, int32_t* expert_ids, float* weights, std::vector<float>& shared_scale) {
+  router_logits(batch.x.data(), batch.tokens, model.hidden, batch.w_router.data(), model.experts,
+                logits);
+  select_experts(logits, batch.tokens, gate, expert_ids, weights);
+  if (!batch.w_shared_gate.empty() && batch.tokens > 0) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(batch.tokens), model.hidden, 1.0f,
+                batch.x.data(), model.hidden, batch.w_shared_gate.data(), 1, 0.0f,
+                shared_scale.data(), 1);
+    for (auto& s : shared_scale) s = 1.0f / (1.0f + std::exp(-s));
+  }
+}
+
+void check_layer(int layer, int layers, const std::string& source) {
+  C2R_CHECK(layer >= 0 && layer < layers,
+            "--layer " << layer << " is out of range: " << source << " has layers 0.."
+                       << layers - 1);
+}
+
+double max_over_mean(const std::vector<double>& values) {
+  if (values.empty()) return 0.0;
+  const double mean = std::accumulate(values.begin(), values.end(), 0.0) / values.size();
+  return mean > 0.0 ? *std::max_element(values.begin(), values.end()) / mean : 0.0;
+}
+
+double median_of(const std::vector<double>& samples) { return summarize(samples).median; }
+
+}  // namespace
+
+void LayerSuite::validate_inputs() {
+  try {
+    const std::string family = config_.model.trace_family;
+    const bool pair_trace = has_pair_trace(config_, data_);
+    for (const Cell& cell : config_.cells) {
+      if (config_.workload.kind == WorkloadKind::kTrace) {
+        if (pair_trace) {
+          const std::string file = collaboration_matrix_file(family, to_string(cell.routing),
+                                                             cell.top_t);
+          C2R_CHECK(cell.routing == RoutingMode::kVanilla || data_.reference_file_exists(file),
+                    "no " << family << " C2R trace for --top-t " << cell.top_t
+                          << " (missing data file " << file << ")");
+          const LayerCollaboration& m = data_.collaboration_matrix(file);
+          C2R_CHECK(m.layers.front().experts == config_.model.experts && m.top_k == config_.model.top_k,
+                    "the trace data (" << file << ") is for " << m.layers.front().experts
+                                       << " experts and top-" << m.top_k << "; the run has "
+                                       << config_.model.experts << " experts and top-"
+                                       << config_.model.top_k);
+          check_layer(cell.layer, static_cast<int>(m.layers.size()), file);
+        }
+        if (cell.routing == RoutingMode::kC2R) {
+          const LayerCollaborativeLists& lists =
+              data_.collaborative_list(collaborative_list_file(family));
+          C2R_CHECK(lists.layers.front().experts == config_.model.experts,
+                    "the collaborative list of " << family << " is for "
+                                                 << lists.layers.front().experts
+                                                 << " experts; the run has "
+                                                 << config_.model.experts);
+          check_layer(cell.layer, static_cast<int>(lists.layers.size()),
+                      collaborative_list_file(family));
+        }
+      }
+      if (!is_builtin_placement(cell.placement)) {
+        data_.placement_file(cell.placement)
+            .for_layer(cell.layer, config_.model.experts, comm_.size());
+      }
+    }
+  } catch (const Error& e) {
+    if (e.raised_on_all_ranks()) throw;
+    throw Error::on_all_ranks(e.what());  // the checks above are deterministic on every rank
+  }
+}
+
+const CollaborativeList& LayerSuite::c2r_list(int layer, std::string* source) {
+  if (config_.workload.kind == WorkloadKind::kTrace) {
+    const std::string file = collaborative_list_file(config_.model.trace_family);
+    *source = "published list " + file;
+    return data_.collaborative_list(file).layers.at(layer);
+  }
+  *source = "profiled from vanilla routing of this workload";
+  auto it = profiled_lists_.find(layer);
+  if (it != profiled_lists_.end()) return it->second;
+  // As the paper does: profile co-activation under vanilla routing of the same tokens.
+  const TokenBatch batch = make_synthetic_batch(config_.model, config_.workload, layer,
+                                                comm_.rank() * config_.tokens_per_rank,
+                                                config_.tokens_per_rank);
+  const int k = config_.model.top_k;
+  std::vector<float> logits(batch.tokens * config_.model.experts), weights(batch.tokens * k);
+  std::vector<int32_t> ids(batch.tokens * k);
+  std::vector<float> shared_scale(batch.w_shared_gate.empty() ? 0 : batch.tokens);
+  run_gate(batch, config_.model,
+           GateSpec::vanilla(config_.model.experts, k, config_.model.gate_weights), logits.data(),
+           ids.data(), weights.data(), shared_scale);
+  CollaborationMatrix counts = coactivation_counts(ids, k, config_.model.experts);
+  comm_.allreduce_sum(counts.counts);
+  return profiled_lists_.emplace(layer, collaborative_list_from(counts)).first->second;
+}
+
+void LayerSuite::prepare_group(const Cell& cell) {
+  if (group_.layer == cell.layer && group_.routing == cell.routing && group_.top_t == cell.top_t) {
+    return;
+  }
+  const ModelConfig& model = config_.model;
+  const int k = model.top_k;
+  const int64_t tokens = config_.tokens_per_rank;
+  const int64_t first_token = comm_.rank() * tokens;
+  group_ = RoutingGroup{};
+  group_.layer = cell.layer;
+  group_.routing = cell.routing;
+  group_.top_t = cell.top_t;
+
+  const CollaborativeList* list = nullptr;
+  if (cell.routing == RoutingMode::kC2R) {
+    list = &c2r_list(cell.layer, &group_.c2r_list_source);
+    group_.gate = GateSpec::c2r(model.experts, k, cell.top_t, model.gate_weights, *list);
+  } else {
+    group_.gate = GateSpec::vanilla(model.experts, k, model.gate_weights);
+  }
+
+  if (has_pair_trace(config_, data_)) {
+    const std::string file =
+        collaboration_matrix_file(model.trace_family, to_string(cell.routing), cell.top_t);
+    const CollaborationMatrix& pairs = data_.collaboration_matrix(file).layers.at(cell.layer);
+    group_.batch = make_trace_batch(model, config_.workload, cell.layer, pairs, list, cell.top_t,
+                                    first_token, tokens);
+  } else {
+    group_.batch = make_synthetic_batch(model, config_.workload, cell.layer, first_token, tokens);
+  }
+
+  std::vector<float> logits(tokens * model.experts);
+  group_.expert_ids.resize(tokens * k);
+  group_.weights.resize(tokens * k);
+  std::vector<float> shared_scale(group_.batch.w_shared_gate.empty() ? 0 : tokens);
+  run_gate(group_.batch, model, group_.gate, logits.data(), group_.expert_ids.data(),
+           group_.weights.data(), shared_scale);
+
+  if (!group_.batch.trace_pair.empty()) {
+    int64_t matched = 0;
+    for (int64_t t = 0; t < tokens; ++t) {
+      matched += group_.expert_ids[t * k] == group_.batch.trace_pair[t * 2] &&
+                 group_.expert_ids[t * k + 1] == group_.batch.trace_pair[t * 2 + 1];
+    }
+    group_.trace_match =
+        static_cast<double>(comm_.allreduce_sum(matched)) / (tokens * comm_.size());
+  }
+  group_.coactivation = coactivation_counts(group_.expert_ids, k, model.experts);
+  comm_.allreduce_sum(group_.coactivation.counts);
+  group_.tokens_per_expert.assign(model.experts, 0);
+  for (int32_t e : group_.expert_ids) ++group_.tokens_per_expert[e];
+  comm_.allreduce_sum(group_.tokens_per_expert);
+}
+
+Placement LayerSuite::make_placement(const std::string& name, int layer) {
+  const int experts = config_.model.experts;
+  if (name == "contiguous") return contiguous_placement(experts, comm_.size());
+  if (name == "round-robin") return round_robin_placement(experts, comm_.size());
+  if (name == "collab") return collab_placement(group_.coactivation, comm_.size());
+  return data_.placement_file(name).for_layer(layer, experts, comm_.size());
+}
+
+const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
+  for (const auto& [mask, output] : group_.references) {
+    if (mask == kept) return output;
+  }
+  // y_t = sum over kept chosen experts e of w_te * FFN_e(x_t) (+ the shared expert), computed per
+  // expert on this rank's own tokens: no exchange, no placement, no strategy code involved.
+  const ModelConfig& model = config_.model;
+  const int k = model.top_k;
+  const int hidden = model.hidden;
+  const TokenBatch& batch = group_.batch;
+  std::vector<float> y(batch.tokens * hidden, 0.0f);
+  std::vector<float> scratch(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
+  std::vector<int64_t> rows;
+  std::vector<float> x_rows, out_rows;
+  for (int e = 0; e < model.experts; ++e) {
+    rows.clear();
+    for (int64_t p = 0; p < batch.tokens * k; ++p) {
+      if (group_.expert_ids[p] == e && kept[p]) rows.push_back(p);
+    }
+    if (rows.empty()) continue;
+    x_rows.resize(rows.size() * hidden);
+    out_rows.resize(rows.size() * hidden);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::copy_n(&batch.x[(rows[i] / k) * hidden], hidden, &x_rows[i * hidden]);
+    }
+    swiglu_ffn(experts_.get(e),
+               RowBlock{x_rows.data(), hidden, out_rows.data(), hidden,
+                        static_cast<int64_t>(rows.size())},
+               scratch.data());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const float w = group_.weights[rows[i]];
+      float* out = &y[(rows[i] / k) * hidden];
+      for (int h = 0; h < hidden; ++h) out[h] += w * out_rows[i * hidden + h];
+    }
+  }
+  if (shared_expert_) {
+    std::vector<float> shared_out(batch.tokens * hidden);
+    swiglu_ffn(*shared_expert_,
+               RowBlock{batch.x.data(), hidden, shared_out.data(), hidden, batch.tokens},
+               scratch.data());
+    for (int64_t t = 0; t < batch.tokens; ++t) {
+      double dot = 0.0;
+      for (int h = 0; h < hidden; ++h) {
+        dot += static_cast<double>(batch.x[t * hidden + h]) * batch.w_shared_gate[h];
+      }
+      const float scale = static_cast<float>(1.0 / (1.0 + std::exp(-dot)));
+      for (int h = 0; h < hidden; ++h) y[t * hidden + h] += scale * shared_out[t * hidden + h];
+    }
+  }
+  group_.references.emplace_back(kept, std::move(y));
+  return group_.references.back().second;
+}
+
+json LayerSuite::run_cell(const Cell& cell) {
+  prepare_group(cell);
+  const ModelConfig& model = config_.model;
+  const int k = model.top_k;
+  const int hidden = model.hidden;
+  const int ranks = comm_.size();
+  const int64_t tokens = config_.tokens_per_rank;
+  const TokenBatch& batch = group_.batch;
+
+  CollabSearch search;
+  const Placement placement =
+      cell.placement == "collab"
+          ? collab_placement(group_.coactivation, ranks, &search)
+          : make_placement(cell.placement, cell.layer);
+  std::unique_ptr<ExchangeStrategy> strategy = make_strategy(cell.strategy);
+
+  ExpertBank bank;
+  for (int e : placement.local_experts(comm_.rank())) bank.local.push_back(&experts_.get(e));
+
+  // Per-rank buffers, allocated before timing.
+  std::vector<float> logits(tokens * model.experts);      // [T x E]
+  std::vector<int32_t> expert_ids(tokens * k);            // [T x k]
+  std::vector<float> weights(tokens * k);                 // [T x k]
+  std::vector<float> shared_scale(shared_expert_ ? tokens : 0);  // [T]
+  std::vector<float> shared_out(shared_expert_ ? tokens * hidden : 0);  // [T x H]
+  std::vector<float> y(tokens * hidden);                  // [T x H] layer output
+  std::vector<float> scratch(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
+
+  LayerInputs in;
+  in.tokens = tokens;
+  in.hidden = hidden;
+  in.top_k = k;
+  in.x = batch.x.data();
+  in.expert_ids = expert_ids.data();
+  in.weights = weights.data();
+  in.placement = &placement;
+  in.capacity_factor = config_.capacity_factor;
+
+  const PhaseSamples samples = time_phases(comm_, config_.loops, [&](PhaseClock& clock) {
+    run_gate(batch, model, group_.gate, logits.data(), expert_ids.data(), weights.data(),
+             shared_scale);
+    clock.lap(Phase::kGate);
+    strategy->pack(in);
+    clock.lap(Phase::kPermute);
+    comm_.barrier();
+    clock.lap(Phase::kSync);
+    strategy->dispatch(comm_);
+    clock.lap(Phase::kDispatch);
+    strategy->regroup();
+    clock.lap(Phase::kPermute);
+    strategy->compute_experts(bank, scratch.data());
+    if (shared_expert_) {
+      swiglu_ffn(*shared_expert_, RowBlock{batch.x.data(), hidden, shared_out.data(), hidden, tokens},
+                 scratch.data());
+    }
+    clock.lap(Phase::kExpert);
+    strategy->reduce();
+    clock.lap(Phase::kUnpermute);
+    comm_.barrier();
+    clock.lap(Phase::kSync);
+    strategy->combine(comm_);
+    clock.lap(Phase::kCombine);
+    strategy->unpack(in, y.data());
+    if (shared_expert_) {
+      for (int64_t t = 0; t < tokens; ++t) {
+        for (int h = 0; h < hidden; ++h) y[t * hidden + h] += shared_scale[t] * shared_out[t * hidden + h];
+      }
+    }
+    clock.lap(Phase::kUnpermute);
+  });
+  const ExchangeShape& shape = strategy->shape();
+
+  // Same-run ceilings. Expert: the same FLOPs as dense GEMMs on one contiguous batch per FFN width.
+  const int64_t routed_rows = std::accumulate(shape.rows_per_local_expert.begin(),
+                                              shape.rows_per_local_expert.end(), int64_t{0});
+  std::vector<float> dense_x(std::max<int64_t>(routed_rows, 1) * hidden);
+  for (size_t i = 0; i < dense_x.size(); ++i) dense_x[i] = batch.x[i % batch.x.size()];
+  std::vector<float> dense_out(dense_x.size());
+  const FfnWeights& dense_weights = experts_.get(placement.local_experts(comm_.rank()).front());
+  const std::vector<double> expert_ceiling = time_interval(comm_, config_.loops, [&] {
+    dense_ffn_gemms(dense_weights, dense_x.data(), routed_rows, scratch.data(), dense_out.data());
+    if (shared_expert_) {
+      dense_ffn_gemms(*shared_expert_, batch.x.data(), tokens, scratch.data(), shared_out.data());
+    }
+  });
+  // Dispatch / combine: a plain MPI_Alltoallv of the same rows, row size and layout.
+  auto alltoallv_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
+    std::vector<char> send(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
+    std::vector<char> recv(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
+    const RowType row(row_bytes);
+    return time_interval(comm_, config_.loops,
+                         [&] { comm_.alltoallv_rows(send.data(), recv.data(), layout, row); });
+  };
+  const std::vector<double> dispatch_ceiling =
+      alltoallv_ceiling(shape.dispatch, shape.dispatch_row_bytes);
+  const std::vector<double> combine_ceiling =
+      alltoallv_ceiling(shape.combine, shape.combine_row_bytes);
+
+  // Traffic: rank x rank rows and bytes (row = source rank), self-sends excluded from "remote".
+  std::vector<int64_t> my_dispatch_rows(shape.dispatch.send_rows.begin(),
+                                        shape.dispatch.send_rows.end());
+  std::vector<int64_t> my_combine_rows(shape.combine.send_rows.begin(),
+                                       shape.combine.send_rows.end());
+  const std::vector<int64_t> dispatch_rows = comm_.allgather(my_dispatch_rows);
+  const std::vector<int64_t> combine_rows = comm_.allgather(my_combine_rows);
+  json dispatch_matrix = json::array(), combine_matrix = json::array();
+  std::vector<int64_t> remote_bytes_per_rank(ranks, 0), send_bytes_per_rank(ranks, 0);
+  int64_t all_copies = 0, remote_copies = 0, remote_dispatch = 0, remote_combine = 0;
+  for (int s = 0; s < ranks; ++s) {
+    json drow = json::array(), crow = json::array();
+    for (int d = 0; d < ranks; ++d) {
+      const int64_t db = dispatch_rows[s * ranks + d] * shape.dispatch_row_bytes;
+      const int64_t cb = combine_rows[s * ranks + d] * shape.combine_row_bytes;
+      drow.push_back(db);
+      crow.push_back(cb);
+      all_copies += dispatch_rows[s * ranks + d];
+      send_bytes_per_rank[s] += db;
+      if (s != d) {
+        remote_copies += dispatch_rows[s * ranks + d];
+        remote_bytes_per_rank[s] += db + cb;
+        remote_dispatch += db;
+        remote_combine += cb;
+      }
+    }
+    dispatch_matrix.push_back(drow);
+    combine_matrix.push_back(crow);
+  }
+  const double global_tokens = static_cast<double>(tokens) * ranks;
+  const double dispatch_us = median_of(samples.phase_us[static_cast<int>(Phase::kDispatch)]);
+  const double max_send_bytes =
+      static_cast<double>(*std::max_element(send_bytes_per_rank.begin(), send_bytes_per_rank.end()));
+  const double algbw = dispatch_us > 0 ? max_send_bytes / (dispatch_us * 1e-6) / 1e9 : 0.0;
+
+  // Load.
+  std::vector<double> expert_load(group_.tokens_per_expert.begin(), group_.tokens_per_expert.end());
+  std::vector<double> rank_load(ranks, 0.0);
+  for (int e = 0; e < model.experts; ++e) rank_load[placement.rank_of(e)] += expert_load[e];
+  const int64_t dropped = comm_.allreduce_sum(shape.pairs_dropped);
+  const std::vector<int64_t> rows_computed = comm_.allgather({routed_rows});
+
+  // Efficiency and rate of the expert phase (busiest rank's FLOPs over the critical-path time).
+  const double expert_us = median_of(samples.phase_us[static_cast<int>(Phase::kExpert)]);
+  double my_flops = routed_rows * dense_weights.flops_per_row();
+  if (shared_expert_) my_flops += tokens * shared_expert_->flops_per_row();
+  const double max_flops = comm_.allreduce_max(my_flops);
+
+  json result;
+  result["routing"] = to_string(cell.routing);
+  result["top_t"] = cell.routing == RoutingMode::kC2R ? json(cell.top_t) : json(nullptr);
+  result["strategy"] = to_string(cell.strategy);
+  result["placement"] = cell.placement;
+  result["layer"] = cell.layer;
+  result["baseline"] = cell.baseline;
+  result["in_grid"] = cell.in_grid;
+  result["expert_rank"] = placement.expert_rank();
+  if (cell.placement == "collab") {
+    result["placement_search"] = {{"method", search.method}, {"candidates", search.candidates}};
+  }
+  if (cell.routing == RoutingMode::kC2R) result["top_t_source"] = group_.c2r_list_source;
+  if (group_.trace_match >= 0) result["trace_match"] = group_.trace_match;
+
+  json phases;
+  for (int p = 0; p < kNumPhases; ++p) {
+    phases[phase_name(static_cast<Phase>(p))] = stats_json(samples.phase_us[p]);
+  }
+  phases["layer"] = stats_json(samples.layer_us);
+  result["phases"] = phases;
+  result["ceilings"] = {{"expert_dense_gemm", stats_json(expert_ceiling)},
+                        {"dispatch_alltoallv", stats_json(dispatch_ceiling)},
+                        {"combine_alltoallv", stats_json(combine_ceiling)}};
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  result["efficiency"] = {
+      {"expert", ratio(median_of(expert_ceiling), expert_us)},
+      {"dispatch", ratio(median_of(dispatch_ceiling), dispatch_us)},
+      {"combine", ratio(median_of(combine_ceiling),
+                        median_of(samples.phase_us[static_cast<int>(Phase::kCombine)]))}};
+  result["expert_gflops"] = expert_us > 0 ? max_flops / (expert_us * 1e-6) / 1e9 : 0.0;
+  result["traffic"] = {
+      {"dispatch_row_bytes", shape.dispatch_row_bytes},
+      {"combine_row_bytes", shape.combine_row_bytes},
+      {"dispatch_bytes", dispatch_matrix},
+      {"combine_bytes", combine_matrix},
+      {"remote_bytes_per_rank", remote_bytes_per_rank},
+      {"remote_bytes_total", remote_dispatch + remote_combine},
+      {"remote_dispatch_bytes", remote_dispatch},
+      {"remote_combine_bytes", remote_combine},
+      {"copies_per_token", all_copies / global_tokens},
+      {"remote_copies_per_token", remote_copies / global_tokens},
+      {"dispatch_algbw_GBps", algbw},
+      {"dispatch_busbw_GBps", algbw * (ranks - 1) / ranks}};
+  result["load"] = {{"tokens_per_expert", group_.tokens_per_expert},
+                    {"tokens_per_rank", rank_load},
+                    {"rows_computed_per_rank", rows_computed},
+                    {"expert_imbalance", max_over_mean(expert_load)},
+                    {"rank_imbalance", max_over_mean(rank_load)},
+                    {"dropped_pairs", dropped},
+                    {"dropped_fraction", dropped / (global_tokens * k)},
+                    {"internal_collaboration",
+                     ratio(placement.internal_collaboration(group_.coactivation),
+                           group_.coactivation.total() / 2.0)}};
+
+  if (config_.check) {
+    std::vector<bool> kept(tokens * k);
+    for (int64_t p = 0; p < tokens * k; ++p) kept[p] = strategy->pair_kept(p);
+    const std::vector<float>& expected = reference(kept);
+    double worst = 0.0;
+    int64_t wrong = 0;
+    for (int64_t t = 0; t < tokens; ++t) {
+      double diff = 0.0, norm = 0.0;
+      for (int h = 0; h < hidden; ++h) {
+        const double d = static_cast<double>(y[t * hidden + h]) - expected[t * hidden + h];
+        diff += d * d;
+        norm += static_cast<double>(expected[t * hidden + h]) * expected[t * hidden + h];
+      }
+      const double rel = std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+      const bool bad = !std::isfinite(rel) || rel > config_.tolerance;
+      worst = std::max(worst, std::isfinite(rel) ? rel : INFINITY);
+      wrong += bad;
+    }
+    result["check"] = {{"checked", true},
+                       {"worst_relative_error", comm_.allreduce_max(worst)},
+                       {"wrong_rows", comm_.allreduce_sum(wrong)},
+                       {"rows", static_cast<int64_t>(global_tokens)},
+                       {"tolerance", config_.tolerance}};
+  } else {
+    result["check"] = {{"checked", false}};
+  }
+  return result;
+}
+
+}  // namespace c2r

@@ -1,0 +1,76 @@
+#pragma once
+// The MoE layer suite: runs one grid cell (routing, Top-T, strategy, placement, layer) end to end on
+// this rank's tokens under the shared harness, measures its same-run ceilings, counts its traffic
+// and load, and checks its output against a serial reference.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collectives/communicator.hpp"
+#include "kernels/cpu/expert_ffn.hpp"
+#include "kernels/cpu/gating.hpp"
+#include "model/workload.hpp"
+#include "suites/data_store.hpp"
+#include "suites/run_config.hpp"
+
+namespace c2r {
+
+// Expert weights generated on first use and kept for the run.
+class ExpertCache {
+ public:
+  ExpertCache(uint64_t seed, int hidden, int ffn) : seed_(seed), hidden_(hidden), ffn_(ffn) {}
+  const FfnWeights& get(int expert);
+
+ private:
+  uint64_t seed_;
+  int hidden_, ffn_;
+  std::map<int, std::unique_ptr<FfnWeights>> weights_;
+};
+
+// Everything cells with the same (layer, routing, Top-T) share: tokens, gate, routing statistics.
+struct RoutingGroup {
+  int layer = -1;
+  RoutingMode routing = RoutingMode::kVanilla;
+  int top_t = 0;
+  TokenBatch batch;
+  GateSpec gate;
+  std::vector<int32_t> expert_ids;  // [T_r x k] routing of this rank's tokens
+  std::vector<float> weights;       // [T_r x k]
+  CollaborationMatrix coactivation; // global co-activation of this routing (all ranks)
+  std::vector<int64_t> tokens_per_expert;  // [E] global (token, expert) pairs per expert
+  double trace_match = -1.0;        // trace: fraction of tokens whose gate picked the sampled pair
+  std::string c2r_list_source;      // where Top-T came from
+  // Serial reference outputs [T_r x H], keyed by the kept-pair mask they assume.
+  std::vector<std::pair<std::vector<bool>, std::vector<float>>> references;
+};
+
+class LayerSuite {
+ public:
+  LayerSuite(const RunConfig& config, const Communicator& comm, DataStore& data);
+
+  // Collective: every rank calls it with the same cell. Returns the cell's result JSON.
+  nlohmann::json run_cell(const Cell& cell);
+
+  // Checks (collectively) that the data every cell needs exists and fits, before any timing.
+  void validate_inputs();
+
+ private:
+  void prepare_group(const Cell& cell);
+  const CollaborativeList& c2r_list(int layer, std::string* source);
+  Placement make_placement(const std::string& name, int layer);
+  const std::vector<float>& reference(const std::vector<bool>& kept);
+
+  const RunConfig& config_;
+  const Communicator& comm_;
+  DataStore& data_;
+  ExpertCache experts_;
+  std::optional<FfnWeights> shared_expert_;
+  std::map<int, CollaborativeList> profiled_lists_;  // layer -> list profiled from vanilla routing
+  RoutingGroup group_;
+};
+
+}  // namespace c2r

@@ -1,0 +1,185 @@
+#include "suites/run_command.hpp"
+
+#include <iostream>
+#include <map>
+#include <tuple>
+
+#include "collectives/backend.hpp"
+#include "common/error.hpp"
+#include "common/file_io.hpp"
+#include "kernels/cpu/blas.hpp"
+#include "results/report.hpp"
+#include "results/table.hpp"
+#include "suites/context.hpp"
+#include "suites/data_store.hpp"
+#include "suites/layer_suite.hpp"
+
+namespace c2r {
+
+using nlohmann::json;
+
+namespace {
+
+// Runs `step` on every rank; if it fails anywhere, every rank throws the first failing rank's
+// message as an all-ranks error (so nobody waits in a collective for a rank that gave up).
+template <typename Step>
+void on_every_rank(const Communicator& comm, Step step) {
+  std::string error;
+  try {
+    step();
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  const std::vector<std::string> errors = comm.allgather_strings(error);
+  for (const auto& e : errors) {
+    if (!e.empty()) throw Error::on_all_ranks(e);
+  }
+}
+
+std::string default_report_path() {
+  const std::string stem = "results/c2rbench-" + timestamp_for_filename();
+  std::string path = stem + ".json";
+  for (int n = 2; file_exists(path); ++n) path = stem + "-" + std::to_string(n) + ".json";
+  return path;
+}
+
+std::string cell_key(const json& r) {
+  return r["routing"].get<std::string>() + "|" + r["top_t"].dump() + "|" +
+         r["strategy"].get<std::string>() + "|" + r["placement"].get<std::string>();
+}
+
+void add_speedups(json& results) {
+  std::map<int, const json*> baseline_of_layer;
+  for (const auto& r : results) {
+    if (r["baseline"].get<bool>()) baseline_of_layer[r["layer"].get<int>()] = &r;
+  }
+  for (auto& r : results) {
+    const json& base = *baseline_of_layer.at(r["layer"].get<int>());
+    const double mine = r["phases"]["layer"]["median_us"];
+    const double theirs = base["phases"]["layer"]["median_us"];
+    r["speedup_vs_baseline"] = mine > 0 ? theirs / mine : 0.0;
+  }
+}
+
+}  // namespace
+
+json summarize_layers(const json& results) {
+  std::map<int, const json*> baseline_of_layer;
+  for (const auto& r : results) {
+    if (r["baseline"].get<bool>()) baseline_of_layer[r["layer"].get<int>()] = &r;
+  }
+  struct Sum {
+    json first;
+    int layers = 0;
+    double bytes = 0, exchange = 0, layer = 0, imbalance = 0;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, Sum> sums;
+  auto exchange_us = [](const json& r) {
+    return r["phases"]["dispatch"]["median_us"].get<double>() +
+           r["phases"]["combine"]["median_us"].get<double>();
+  };
+  for (const auto& r : results) {
+    if (!r["in_grid"].get<bool>()) continue;
+    const json& base = *baseline_of_layer.at(r["layer"].get<int>());
+    const std::string key = cell_key(r);
+    if (!sums.count(key)) order.push_back(key);
+    Sum& s = sums[key];
+    if (s.layers == 0) s.first = r;
+    ++s.layers;
+    const double base_bytes = base["traffic"]["remote_bytes_total"].get<double>();
+    s.bytes += base_bytes > 0 ? r["traffic"]["remote_bytes_total"].get<double>() / base_bytes : 0;
+    s.exchange += exchange_us(r) / exchange_us(base);
+    s.layer += r["phases"]["layer"]["median_us"].get<double>() /
+               base["phases"]["layer"]["median_us"].get<double>();
+    s.imbalance += r["load"]["rank_imbalance"].get<double>();
+  }
+  json summary = json::array();
+  for (const auto& key : order) {
+    const Sum& s = sums[key];
+    summary.push_back({{"routing", s.first["routing"]},
+                       {"top_t", s.first["top_t"]},
+                       {"strategy", s.first["strategy"]},
+                       {"placement", s.first["placement"]},
+                       {"layers", s.layers},
+                       {"remote_bytes_ratio", s.bytes / s.layers},
+                       {"dispatch_combine_time_ratio", s.exchange / s.layers},
+                       {"layer_time_ratio", s.layer / s.layers},
+                       {"rank_imbalance", s.imbalance / s.layers}});
+  }
+  return summary;
+}
+
+int run_command(const RunOptions& options, const std::vector<std::string>& argv,
+                const Communicator& comm) {
+  RunConfig config;
+  on_every_rank(comm, [&] {
+    require_backend(options.backend);
+    config = resolve_run_config(options, comm.size());
+    C2R_CHECK(config.backend == "cpu", "backend '" << config.backend << "' is not available");
+  });
+
+  // Ranks launched with different arguments would deadlock or mix results: refuse.
+  const std::string mine = config.to_json().dump();
+  const std::vector<std::string> all = comm.allgather_strings(mine);
+  for (int r = 1; r < comm.size(); ++r) {
+    if (all[r] != all[0]) {
+      throw Error::on_all_ranks("rank " + std::to_string(r) +
+                                "'s configuration differs from rank 0's; every rank must run the "
+                                "same c2rbench command");
+    }
+  }
+
+  std::string out_path = config.out;
+  on_every_rank(comm, [&] {
+    if (comm.rank() == 0) {
+      if (out_path.empty()) out_path = default_report_path();
+      C2R_CHECK(!file_exists(out_path),
+                "refusing to overwrite existing report " << out_path << " (choose another --out)");
+    }
+  });
+  comm.broadcast(out_path);
+
+  set_blas_threads(config.blas_threads);
+  DataStore data(comm, config.data_dir);
+  LayerSuite suite(config, comm, data);
+  suite.validate_inputs();
+  const json context = collect_context(comm, argv);
+
+  json results = json::array();
+  for (size_t i = 0; i < config.cells.size(); ++i) {
+    const Cell& cell = config.cells[i];
+    if (comm.rank() == 0 && !config.quiet) {
+      std::cerr << "[" << i + 1 << "/" << config.cells.size() << "] layer " << cell.layer << " "
+                << to_string(cell.routing)
+                << (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "")
+                << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
+    }
+    results.push_back(suite.run_cell(cell));
+  }
+  add_speedups(results);
+
+  json report = make_report(context, config.to_json(), results);
+  if (config.layers.size() > 1) report["summary"] = summarize_layers(results);
+
+  int64_t wrong = 0;
+  for (const auto& r : results) {
+    if (r["check"]["checked"].get<bool>()) wrong += r["check"]["wrong_rows"].get<int64_t>();
+  }
+  on_every_rank(comm, [&] {
+    if (comm.rank() != 0) return;
+    print_run_table(std::cout, report["config"], results);
+    if (report.contains("summary")) print_layer_summary(std::cout, report["summary"]);
+    write_report(out_path, report);
+    std::cout << "# report: " << out_path << "\n";
+    if (config.check) {
+      std::cout << "# check: " << (wrong == 0 ? "all cells match" : "FAILED") << " the serial "
+                << "reference (" << wrong << " wrong rows, tolerance " << config.tolerance
+                << ")\n";
+    }
+    std::cout << std::flush;
+  });
+  return wrong == 0 ? 0 : 1;
+}
+
+}  // namespace c2r

@@ -1,0 +1,187 @@
+#include "suites/run_config.hpp"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "common/error.hpp"
+#include "tuner/placement.hpp"
+
+namespace c2r {
+
+std::string to_string(RoutingMode mode) { return mode == RoutingMode::kVanilla ? "vanilla" : "c2r"; }
+
+RoutingMode parse_routing(const std::string& name) {
+  if (name == "vanilla") return RoutingMode::kVanilla;
+  if (name == "c2r") return RoutingMode::kC2R;
+  throw Error("unknown routing '" + name + "' (known: vanilla, c2r)");
+}
+
+bool is_builtin_placement(const std::string& name) {
+  return name == "contiguous" || name == "round-robin" || name == "collab";
+}
+
+namespace {
+
+std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
+                              WorkloadKind workload) {
+  if (text == "all") {
+    C2R_CHECK(workload == WorkloadKind::kTrace,
+              "--layer all needs --workload trace (other workloads have one synthetic layer)");
+    std::vector<int> all(model.layers);
+    for (int l = 0; l < model.layers; ++l) all[l] = l;
+    return all;
+  }
+  std::vector<int> layers;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos
+                                                                            : comma - start);
+    int layer = -1;
+    try {
+      size_t used = 0;
+      layer = std::stoi(item, &used);
+      if (used != item.size()) layer = -1;
+    } catch (const std::exception&) {
+      layer = -1;
+    }
+    C2R_CHECK(layer >= 0, "--layer must be a layer number, a comma list of them, or 'all' (got '"
+                              << text << "')");
+    layers.push_back(layer);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return layers;
+}
+
+}  // namespace
+
+RunConfig resolve_run_config(const RunOptions& o, int ranks) {
+  RunConfig c;
+  C2R_CHECK(o.backend == "cpu" || o.backend == "cuda",
+            "unknown backend '" << o.backend << "' (known: cpu, cuda)");
+  c.backend = o.backend;
+  c.model = make_model(o.preset, o.overrides);
+  c.ranks = ranks;
+  check_experts_divide(c.model.experts, ranks);
+  C2R_CHECK(o.tokens >= 1, "--tokens must be at least 1 per rank (got " << o.tokens << ")");
+  c.tokens_per_rank = o.tokens;
+  c.workload.kind = parse_workload(o.workload);
+  c.workload.seed = o.seed;
+  c.workload.groups = o.groups;
+  c.workload.cluster_strength = o.cluster_strength;
+  C2R_CHECK(o.groups >= 0 && o.groups <= c.model.experts,
+            "--groups must be between 0 (auto) and the number of experts " << c.model.experts);
+  C2R_CHECK(o.cluster_strength >= 0.0, "--cluster-strength must be >= 0");
+  if (c.workload.kind == WorkloadKind::kTrace) {
+    C2R_CHECK(!c.model.trace_family.empty(), "preset " << c.model.preset << " has no trace data");
+  }
+  c.layers = parse_layers(o.layer, c.model, c.workload.kind);
+  C2R_CHECK(o.capacity_factor > 0.0, "--capacity-factor must be positive");
+  c.capacity_factor = o.capacity_factor;
+  c.loops.warmup = o.warmup;
+  c.loops.iterations = o.iters;
+  C2R_CHECK(o.warmup >= 1, "--warmup must be at least 1 (the first run sizes the buffers)");
+  C2R_CHECK(o.iters >= 1, "--iters must be at least 1");
+  C2R_CHECK(o.tolerance > 0.0, "--tolerance must be positive");
+  C2R_CHECK(o.blas_threads >= 1, "--blas-threads must be at least 1");
+  c.check = o.check;
+  c.tolerance = o.tolerance;
+  c.out = o.out;
+  c.data_dir = o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
+  c.blas_threads = o.blas_threads;
+  c.quiet = o.quiet;
+
+  C2R_CHECK(!o.routing.empty() && !o.strategy.empty() && !o.placement.empty(),
+            "--routing, --strategy and --placement each need at least one value");
+  std::vector<RoutingMode> routings;
+  for (const auto& r : o.routing) routings.push_back(parse_routing(r));
+  std::vector<StrategyKind> strategies;
+  for (const auto& s : o.strategy) strategies.push_back(parse_strategy(s));
+  for (const auto& p : o.placement) {
+    C2R_CHECK(!p.empty(), "--placement has an empty entry");
+  }
+  std::vector<int> top_ts = o.top_t.empty() ? std::vector<int>{c.model.default_top_t} : o.top_t;
+  const bool any_c2r = std::count(routings.begin(), routings.end(), RoutingMode::kC2R) > 0;
+  if (any_c2r) {
+    for (int t : top_ts) {
+      C2R_CHECK(t >= c.model.top_k - 1 && t <= c.model.experts - 1,
+                "--top-t " << t << " is out of range: C2R with top-k " << c.model.top_k << " and "
+                           << c.model.experts << " experts needs " << c.model.top_k - 1
+                           << " <= T <= " << c.model.experts - 1);
+    }
+  }
+
+  std::set<std::tuple<int, int, int, std::string, int>> seen;
+  for (int layer : c.layers) {
+    bool has_baseline = false;
+    for (RoutingMode routing : routings) {
+      const std::vector<int> ts = routing == RoutingMode::kC2R ? top_ts : std::vector<int>{0};
+      for (int t : ts) {
+        for (const auto& placement : o.placement) {
+          for (StrategyKind strategy : strategies) {
+            auto key = std::make_tuple(layer, static_cast<int>(routing), t, placement,
+                                       static_cast<int>(strategy));
+            if (!seen.insert(key).second) continue;
+            Cell cell{layer, routing, t, strategy, placement, false, true};
+            cell.baseline = routing == RoutingMode::kVanilla &&
+                            strategy == StrategyKind::kDropless && placement == "contiguous";
+            has_baseline |= cell.baseline;
+            c.cells.push_back(cell);
+          }
+        }
+      }
+    }
+    if (!has_baseline) {
+      c.cells.push_back(Cell{layer, RoutingMode::kVanilla, 0, StrategyKind::kDropless,
+                             "contiguous", true, false});
+    }
+  }
+  // Run cells that share routing and placement together (they share the gate and the placement).
+  std::stable_sort(c.cells.begin(), c.cells.end(), [](const Cell& a, const Cell& b) {
+    return std::make_tuple(a.layer, static_cast<int>(a.routing), a.top_t, a.placement) <
+           std::make_tuple(b.layer, static_cast<int>(b.routing), b.top_t, b.placement);
+  });
+  return c;
+}
+
+nlohmann::json RunConfig::to_json() const {
+  std::vector<std::string> routing_names, strategy_list, placement_list;
+  std::vector<int> top_ts;
+  for (const auto& cell : cells) {
+    auto add = [](std::vector<std::string>& v, const std::string& s) {
+      if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+    };
+    if (!cell.in_grid) continue;
+    add(routing_names, to_string(cell.routing));
+    add(strategy_list, to_string(cell.strategy));
+    add(placement_list, cell.placement);
+    if (cell.routing == RoutingMode::kC2R &&
+        std::find(top_ts.begin(), top_ts.end(), cell.top_t) == top_ts.end()) {
+      top_ts.push_back(cell.top_t);
+    }
+  }
+  return {{"model", model.to_json()},
+          {"backend", backend},
+          {"tokens_per_rank", tokens_per_rank},
+          {"ranks", ranks},
+          {"workload",
+           {{"kind", to_string(workload.kind)},
+            {"seed", workload.seed},
+            {"groups", workload.groups},
+            {"cluster_strength", workload.cluster_strength}}},
+          {"layers", layers},
+          {"routing", routing_names},
+          {"top_t", top_ts},
+          {"strategy", strategy_list},
+          {"placement", placement_list},
+          {"capacity_factor", capacity_factor},
+          {"warmup", loops.warmup},
+          {"iterations", loops.iterations},
+          {"check", check},
+          {"tolerance", tolerance},
+          {"blas_threads", blas_threads}};
+}
+
+}  // namespace c2r

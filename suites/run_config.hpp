@@ -1,0 +1,84 @@
+#pragma once
+// `c2rbench run`: its options as typed on the command line, and the validated grid they describe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collectives/strategy.hpp"
+#include "kernels/cpu/gating.hpp"
+#include "model/model_config.hpp"
+#include "model/workload.hpp"
+#include "suites/harness.hpp"
+
+namespace c2r {
+
+// Raw command-line values (CLI11 fills these; see suites/main.cpp for the flag texts).
+struct RunOptions {
+  std::string preset = "llama-moe-3.5b";
+  ModelOverrides overrides;
+  int64_t tokens = 1024;
+  std::string workload = "trace";
+  int groups = 0;
+  double cluster_strength = 3.0;
+  std::string layer = "0";
+  std::vector<std::string> routing = {"vanilla", "c2r"};
+  std::vector<int> top_t;  // empty: the preset's default
+  std::vector<std::string> strategy = {"padded", "dropless", "dedup"};
+  std::vector<std::string> placement = {"contiguous", "collab"};
+  double capacity_factor = 1.25;
+  int warmup = 2;
+  int iters = 10;
+  uint64_t seed = 1;
+  bool check = false;
+  double tolerance = 1e-4;
+  std::string out;
+  std::string data_dir;
+  std::string backend = "cpu";
+  int blas_threads = 1;
+  bool quiet = false;
+};
+
+// One result of the grid.
+struct Cell {
+  int layer = 0;
+  RoutingMode routing = RoutingMode::kVanilla;
+  int top_t = 0;  // 0 for vanilla
+  StrategyKind strategy = StrategyKind::kDropless;
+  std::string placement;
+  bool baseline = false;  // (vanilla, dropless, contiguous) of its layer
+  bool in_grid = true;    // false for a baseline added because the grid lacked it
+};
+
+struct RunConfig {
+  ModelConfig model;
+  WorkloadSpec workload;
+  int64_t tokens_per_rank = 0;
+  int ranks = 0;
+  std::vector<int> layers;
+  std::vector<Cell> cells;  // grouped by (layer, routing, top_t, placement)
+  double capacity_factor = 1.25;
+  LoopCounts loops;
+  bool check = false;
+  double tolerance = 1e-4;
+  std::string out;
+  std::string data_dir;
+  std::string backend;
+  int blas_threads = 1;
+  bool quiet = false;
+
+  nlohmann::json to_json() const;
+};
+
+// Validates every option and expands the grid; throws c2r::Error naming the bad option.
+// Files (trace data, placement files) are checked later, when they are read.
+RunConfig resolve_run_config(const RunOptions& options, int ranks);
+
+std::string to_string(RoutingMode mode);
+RoutingMode parse_routing(const std::string& name);
+bool is_builtin_placement(const std::string& name);
+
+}  // namespace c2r

@@ -1,0 +1,251 @@
+#include "tuner/placement.hpp"
+
+#include <cmath>
+#include <functional>
+
+#include "common/error.hpp"
+
+namespace c2r {
+
+using nlohmann::json;
+
+void check_experts_divide(int experts, int ranks) {
+  C2R_CHECK(ranks >= 1, "need at least one rank");
+  C2R_CHECK(experts % ranks == 0, experts << " experts do not divide over " << ranks
+                                          << " ranks: every rank must own the same number of "
+                                             "experts (choose a rank count that divides "
+                                          << experts << ", or --experts)");
+}
+
+Placement::Placement(std::string name, std::vector<int> expert_rank, int ranks)
+    : name_(std::move(name)), ranks_(ranks), expert_rank_(std::move(expert_rank)) {
+  const int experts = static_cast<int>(expert_rank_.size());
+  check_experts_divide(experts, ranks);
+  local_experts_.assign(ranks, {});
+  local_index_.assign(experts, 0);
+  for (int e = 0; e < experts; ++e) {
+    const int r = expert_rank_[e];
+    C2R_CHECK(r >= 0 && r < ranks, "placement '" << name_ << "' puts expert " << e << " on rank "
+                                                 << r << ", but the run has " << ranks
+                                                 << " ranks");
+    local_index_[e] = static_cast<int>(local_experts_[r].size());
+    local_experts_[r].push_back(e);
+  }
+  for (int r = 0; r < ranks; ++r) {
+    C2R_CHECK(static_cast<int>(local_experts_[r].size()) == experts / ranks,
+              "placement '" << name_ << "' gives rank " << r << " " << local_experts_[r].size()
+                            << " experts; a balanced placement gives every rank "
+                            << experts / ranks);
+  }
+}
+
+double Placement::internal_collaboration(const CollaborationMatrix& matrix) const {
+  double inside = 0.0;
+  for (int i = 0; i < experts(); ++i) {
+    for (int j = i + 1; j < experts(); ++j) {
+      if (expert_rank_[i] == expert_rank_[j]) inside += matrix.at(i, j);
+    }
+  }
+  return inside;
+}
+
+json Placement::to_json() const { return {{"name", name_}, {"expert_rank", expert_rank_}}; }
+
+Placement contiguous_placement(int experts, int ranks) {
+  check_experts_divide(experts, ranks);
+  std::vector<int> owner(experts);
+  for (int e = 0; e < experts; ++e) owner[e] = e / (experts / ranks);
+  return Placement("contiguous", owner, ranks);
+}
+
+Placement round_robin_placement(int experts, int ranks) {
+  check_experts_divide(experts, ranks);
+  std::vector<int> owner(experts);
+  for (int e = 0; e < experts; ++e) owner[e] = e % ranks;
+  return Placement("round-robin", owner, ranks);
+}
+
+double balanced_partition_count(int experts, int ranks) {
+  // experts! / ((experts/ranks)!^ranks * ranks!)
+  const int per_rank = experts / ranks;
+  return std::exp(std::lgamma(experts + 1.0) - ranks * std::lgamma(per_rank + 1.0) -
+                  std::lgamma(ranks + 1.0));
+}
+
+namespace {
+
+// Exhaustive search over balanced partitions. Groups are filled one at a time; each group starts
+// with the lowest unassigned expert, so every partition is visited exactly once.
+std::vector<int> exhaustive_partition(const CollaborationMatrix& m, int ranks, double* visited) {
+  const int experts = m.experts;
+  const int per_rank = experts / ranks;
+  std::vector<int> owner(experts, -1), best;
+  double best_score = -1.0;
+  std::function<void(int, int, double)> place = [&](int group, int filled, double score) {
+    if (group == ranks) {
+      *visited += 1;
+      if (score > best_score) {
+        best_score = score;
+        best = owner;
+      }
+      return;
+    }
+    if (filled == per_rank) {
+      place(group + 1, 0, score);
+      return;
+    }
+    int first_free = 0;
+    while (owner[first_free] != -1) ++first_free;
+    int start = filled == 0 ? first_free : 0;
+    // Members of a group are added in increasing id order.
+    if (filled > 0) {
+      for (int e = experts - 1; e >= 0; --e) {
+        if (owner[e] == group) {
+          start = e + 1;
+          break;
+        }
+      }
+    }
+    for (int e = start; e < experts; ++e) {
+      if (owner[e] != -1) continue;
+      double gain = 0.0;
+      for (int other = 0; other < experts; ++other) {
+        if (owner[other] == group) gain += m.at(e, other);
+      }
+      owner[e] = group;
+      place(group, filled + 1, score + gain);
+      owner[e] = -1;
+      if (filled == 0) break;  // the group's first member is always the lowest free expert
+    }
+  };
+  place(0, 0, 0.0);
+  return best;
+}
+
+std::vector<int> swap_local_search(const CollaborationMatrix& m, int ranks, double* visited) {
+  const int experts = m.experts;
+  std::vector<int> owner = contiguous_placement(experts, ranks).expert_rank();
+  // affinity[e][r] = collaboration between expert e and the experts on rank r.
+  std::vector<double> affinity(static_cast<size_t>(experts) * ranks, 0.0);
+  auto rebuild = [&] {
+    std::fill(affinity.begin(), affinity.end(), 0.0);
+    for (int e = 0; e < experts; ++e) {
+      for (int o = 0; o < experts; ++o) {
+        if (o != e) affinity[static_cast<size_t>(e) * ranks + owner[o]] += m.at(e, o);
+      }
+    }
+  };
+  rebuild();
+  bool improved = true;
+  while (improved) {
+    improved = false;
+    for (int a = 0; a < experts; ++a) {
+      for (int b = a + 1; b < experts; ++b) {
+        const int ra = owner[a], rb = owner[b];
+        if (ra == rb) continue;
+        *visited += 1;
+        const double gain = affinity[static_cast<size_t>(a) * ranks + rb] - m.at(a, b) -
+                            affinity[static_cast<size_t>(a) * ranks + ra] +
+                            affinity[static_cast<size_t>(b) * ranks + ra] - m.at(a, b) -
+                            affinity[static_cast<size_t>(b) * ranks + rb];
+        if (gain > 1e-9) {
+          std::swap(owner[a], owner[b]);
+          rebuild();
+          improved = true;
+        }
+      }
+    }
+  }
+  return owner;
+}
+
+}  // namespace
+
+Placement collab_placement(const CollaborationMatrix& matrix, int ranks, CollabSearch* search) {
+  check_experts_divide(matrix.experts, ranks);
+  CollabSearch local;
+  std::vector<int> owner;
+  if (balanced_partition_count(matrix.experts, ranks) <= kMaxExhaustivePartitions) {
+    local.method = "exhaustive";
+    owner = exhaustive_partition(matrix, ranks, &local.candidates);
+  } else {
+    local.method = "swap-local-search";
+    owner = swap_local_search(matrix, ranks, &local.candidates);
+  }
+  if (search) *search = local;
+  return Placement("collab", owner, ranks);
+}
+
+namespace {
+
+std::vector<int> read_expert_rank(const json& value, const std::string& where) {
+  C2R_CHECK(value.is_array(), where << ": \"expert_rank\" must be an array of rank numbers");
+  std::vector<int> owner;
+  for (const auto& v : value) {
+    C2R_CHECK(v.is_number_integer(), where << ": \"expert_rank\" holds a non-integer");
+    owner.push_back(v.get<int>());
+  }
+  return owner;
+}
+
+}  // namespace
+
+PlacementFile parse_placement_file(const std::string& text, const std::string& source) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw Error(source + ": malformed JSON (" + e.what() + ")");
+  }
+  C2R_CHECK(doc.is_object() && doc.value("schema", "") == "c2rbench.placement",
+            source << ": not a placement file (expected \"schema\": \"c2rbench.placement\")");
+  C2R_CHECK(doc.contains("schema_version") && doc["schema_version"].is_number_integer(),
+            source << ": missing \"schema_version\"");
+  C2R_CHECK(doc["schema_version"].get<int>() == 1,
+            source << ": placement schema_version " << doc["schema_version"].get<int>()
+                   << " is not supported (this c2rbench reads version 1)");
+  PlacementFile file;
+  file.source = source;
+  C2R_CHECK(doc.contains("experts") && doc["experts"].is_number_integer() &&
+                doc.contains("ranks") && doc["ranks"].is_number_integer(),
+            source << ": \"experts\" and \"ranks\" must be integers");
+  file.experts = doc["experts"].get<int>();
+  file.ranks = doc["ranks"].get<int>();
+  if (doc.contains("expert_rank")) file.every_layer = read_expert_rank(doc["expert_rank"], source);
+  if (doc.contains("layers")) {
+    C2R_CHECK(doc["layers"].is_array(), source << ": \"layers\" must be an array");
+    for (const auto& entry : doc["layers"]) {
+      C2R_CHECK(entry.is_object() && entry.contains("layer") && entry["layer"].is_number_integer() &&
+                    entry.contains("expert_rank"),
+                source << ": every \"layers\" entry needs \"layer\" and \"expert_rank\"");
+      file.per_layer[entry["layer"].get<int>()] = read_expert_rank(entry["expert_rank"], source);
+    }
+  }
+  C2R_CHECK(!file.every_layer.empty() || !file.per_layer.empty(),
+            source << ": no \"expert_rank\" and no \"layers\"");
+  return file;
+}
+
+Placement PlacementFile::for_layer(int layer, int run_experts, int run_ranks) const {
+  C2R_CHECK(ranks == run_ranks, source << ": placement is for " << ranks << " ranks, the run has "
+                                       << run_ranks);
+  C2R_CHECK(experts == run_experts, source << ": placement is for " << experts
+                                           << " experts, the model has " << run_experts);
+  auto it = per_layer.find(layer);
+  const std::vector<int>* owner = it != per_layer.end() ? &it->second : &every_layer;
+  C2R_CHECK(!owner->empty(), source << ": no placement for layer " << layer);
+  C2R_CHECK(static_cast<int>(owner->size()) == experts,
+            source << ": \"expert_rank\" has " << owner->size() << " entries, expected " << experts);
+  return Placement(source, *owner, run_ranks);
+}
+
+json placement_file_json(int experts, int ranks, const std::map<int, Placement>& layers) {
+  json doc = {{"schema", "c2rbench.placement"}, {"schema_version", 1}, {"experts", experts},
+              {"ranks", ranks}, {"layers", json::array()}};
+  for (const auto& [layer, placement] : layers) {
+    doc["layers"].push_back({{"layer", layer}, {"expert_rank", placement.expert_rank()}});
+  }
+  return doc;
+}
+
+}  // namespace c2r

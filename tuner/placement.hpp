@@ -1,0 +1,80 @@
+#pragma once
+// Expert -> rank placements: contiguous (MegaBlocks), round-robin, collaboration-aware (the
+// balanced placement that keeps the most co-activation inside ranks), and placement files.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/collaboration.hpp"
+
+namespace c2r {
+
+class Placement {
+ public:
+  // Validates that every expert has a rank in [0, ranks) and that every rank owns experts/ranks
+  // experts (balanced; throws c2r::Error otherwise).
+  Placement(std::string name, std::vector<int> expert_rank, int ranks);
+
+  const std::string& name() const { return name_; }
+  int experts() const { return static_cast<int>(expert_rank_.size()); }
+  int ranks() const { return ranks_; }
+  int experts_per_rank() const { return experts() / ranks_; }
+  int rank_of(int expert) const { return expert_rank_[expert]; }
+  // Position of `expert` among its rank's experts (ascending expert id).
+  int local_index(int expert) const { return local_index_[expert]; }
+  // Experts owned by `rank`, ascending.
+  const std::vector<int>& local_experts(int rank) const { return local_experts_[rank]; }
+  const std::vector<int>& expert_rank() const { return expert_rank_; }
+  // Sum of collaboration counts between experts that share a rank (each pair once).
+  double internal_collaboration(const CollaborationMatrix& matrix) const;
+  nlohmann::json to_json() const;
+
+ private:
+  std::string name_;
+  int ranks_;
+  std::vector<int> expert_rank_;                // [experts]
+  std::vector<int> local_index_;                // [experts]
+  std::vector<std::vector<int>> local_experts_;  // [ranks][experts_per_rank]
+};
+
+// Throws c2r::Error with a clear message when experts do not divide over ranks.
+void check_experts_divide(int experts, int ranks);
+
+Placement contiguous_placement(int experts, int ranks);
+Placement round_robin_placement(int experts, int ranks);
+
+// How the collaboration-aware placement was found.
+struct CollabSearch {
+  std::string method;  // "exhaustive" or "swap-local-search"
+  double candidates = 0;  // placements evaluated
+};
+
+// Balanced placement maximising the collaboration kept inside ranks: exhaustive over every balanced
+// partition when there are at most kMaxExhaustivePartitions, else pairwise-swap local search from the
+// contiguous placement.
+constexpr double kMaxExhaustivePartitions = 2e6;
+Placement collab_placement(const CollaborationMatrix& matrix, int ranks,
+                           CollabSearch* search = nullptr);
+// Number of balanced partitions of `experts` into `ranks` unlabelled equal groups.
+double balanced_partition_count(int experts, int ranks);
+
+// A placement file (schema "c2rbench.placement"): either one "expert_rank" for every layer, or
+// "layers": [{"layer": L, "expert_rank": [...]}, ...], or both (per-layer entries win).
+struct PlacementFile {
+  std::string source;
+  int experts = 0;
+  int ranks = 0;
+  std::vector<int> every_layer;               // empty when absent
+  std::map<int, std::vector<int>> per_layer;  // layer -> expert_rank
+
+  // The placement of `layer` for `ranks` ranks; throws c2r::Error if the file does not fit.
+  Placement for_layer(int layer, int run_experts, int run_ranks) const;
+};
+
+PlacementFile parse_placement_file(const std::string& text, const std::string& source);
+nlohmann::json placement_file_json(int experts, int ranks, const std::map<int, Placement>& layers);
+
+}  // namespace c2r
