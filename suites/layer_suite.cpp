@@ -195,11 +195,11 @@ void LayerSuite::prepare_group(const Cell& cell) {
   comm_.allreduce_sum(group_.tokens_per_expert);
 }
 
-Placement LayerSuite::make_placement(const std::string& name, int layer) {
+Placement LayerSuite::make_placement(const std::string& name, int layer, CollabSearch* search) {
   const int experts = config_.model.experts;
   if (name == "contiguous") return contiguous_placement(experts, comm_.size());
   if (name == "round-robin") return round_robin_placement(experts, comm_.size());
-  if (name == "collab") return collab_placement(group_.coactivation, comm_.size());
+  if (name == "collab") return collab_placement(group_.coactivation, comm_.size(), search);
   return data_.placement_file(name).for_layer(layer, experts, comm_.size());
 }
 
@@ -266,10 +266,7 @@ json LayerSuite::run_cell(const Cell& cell) {
   const TokenBatch& batch = group_.batch;
 
   CollabSearch search;
-  const Placement placement =
-      cell.placement == "collab"
-          ? collab_placement(group_.coactivation, ranks, &search)
-          : make_placement(cell.placement, cell.layer);
+  const Placement placement = make_placement(cell.placement, cell.layer, &search);
   std::unique_ptr<ExchangeStrategy> strategy = make_strategy(cell.strategy);
 
   ExpertBank bank;

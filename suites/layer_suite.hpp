@@ -61,7 +61,8 @@ class LayerSuite {
  private:
   void prepare_group(const Cell& cell);
   const CollaborativeList& c2r_list(int layer, std::string* source);
-  Placement make_placement(const std::string& name, int layer);
+  // `search` is filled for the collab placement.
+  Placement make_placement(const std::string& name, int layer, CollabSearch* search);
   const std::vector<float>& reference(const std::vector<bool>& kept);
 
   const RunConfig& config_;

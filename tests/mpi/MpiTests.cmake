@@ -1,0 +1,78 @@
+# MPI tests: the whole `c2rbench run` under mpirun, checked against the serial reference, and bad
+# input refused cleanly. Labelled "mpi".
+set(C2R_MPI_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(C2R_BIN $<TARGET_FILE:c2rbench>)
+set(C2R_SMALL --hidden 64 --ffn 48 --iters 1 --warmup 1)
+
+function(c2r_mpi_check name np cells)
+  add_test(NAME ${name} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} ${cells} ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS mpi PROCESSORS ${np} TIMEOUT 300)
+endfunction()
+
+function(c2r_mpi_error name np pattern)
+  add_test(NAME ${name} COMMAND ${C2R_MPI_DIR}/expect_error.sh ${C2R_BIN} ${np} ${pattern} ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS mpi TIMEOUT 150)
+endfunction()
+
+# Every strategy, both routings, three placements, 1-4 ranks (12 experts divide over 1..4 ranks).
+# Grid: vanilla 3 placements x 3 strategies + c2r 2 Top-T x 9 = 27 cells.
+foreach(np 1 2 3 4)
+  c2r_mpi_check(mpi_check_clustered_np${np} ${np} 27
+    --experts 12 --workload clustered --tokens 96 ${C2R_SMALL}
+    --routing vanilla,c2r --top-t 1,3 --strategy padded,dropless,dedup
+    --placement contiguous,round-robin,collab --capacity-factor 1.0)
+  c2r_mpi_check(mpi_check_random_topk3_np${np} ${np} 12
+    --experts 12 --top-k 3 --workload random --tokens 64 ${C2R_SMALL}
+    --routing vanilla,c2r --top-t 4 --strategy padded,dropless,dedup
+    --placement contiguous,collab)
+endforeach()
+# Real LLaMA-MoE routing (trace) on two layers, and Qwen with its shared expert and 60 experts.
+foreach(np 2 4)
+  c2r_mpi_check(mpi_check_llama_trace_np${np} ${np} 36
+    --workload trace --layer 3,17 --tokens 64 ${C2R_SMALL}
+    --routing vanilla,c2r --top-t 1,2 --strategy padded,dropless,dedup
+    --placement contiguous,collab)
+  c2r_mpi_check(mpi_check_qwen_np${np} ${np} 4
+    --preset qwen1.5-moe-a2.7b --workload trace --tokens 48 --hidden 64 --ffn 32 --shared-ffn 40
+    --iters 1 --warmup 1 --routing vanilla,c2r --strategy dropless,dedup --placement contiguous)
+endforeach()
+
+# Bad input: one clear message, non-zero exit, no hang, no report.
+c2r_mpi_error(mpi_error_unknown_preset 2 "unknown preset 'gpt5'" run --preset gpt5 --out @OUT@)
+c2r_mpi_error(mpi_error_unknown_strategy 2 "unknown strategy 'fast'"
+  run --strategy dropless,fast --out @OUT@)
+c2r_mpi_error(mpi_error_unknown_routing 2 "unknown routing 'best'" run --routing best --out @OUT@)
+c2r_mpi_error(mpi_error_unknown_workload 2 "unknown workload" run --workload zipf --out @OUT@)
+c2r_mpi_error(mpi_error_top_t_range 2 "--top-t 8 is out of range"
+  run --routing c2r --top-t 8 --out @OUT@)
+c2r_mpi_error(mpi_error_top_t_no_trace 2 "no llama-moe-3.5b C2R trace for --top-t 7"
+  run --routing c2r --top-t 7 --tokens 8 --out @OUT@)
+c2r_mpi_error(mpi_error_zero_tokens 2 "--tokens must be at least 1" run --tokens 0 --out @OUT@)
+c2r_mpi_error(mpi_error_experts_divide 3 "8 experts do not divide over 3 ranks" run --out @OUT@)
+c2r_mpi_error(mpi_error_layer_range 2 "--layer 40 is out of range"
+  run --layer 40 --tokens 8 --out @OUT@)
+c2r_mpi_error(mpi_error_missing_placement 2 "file not found: .*nope.json"
+  run --placement @DIR@/nope.json --tokens 8 --out @OUT@)
+c2r_mpi_error(mpi_error_missing_data 2 "file not found: .*reference/llama-moe-3.5b-"
+  run --data-dir @DIR@ --tokens 8 --out @OUT@)
+c2r_mpi_error(mpi_error_cuda_not_built 2 "backend 'cuda' was not built" run --backend cuda --out @OUT@)
+c2r_mpi_error(mpi_error_existing_report 1 "refusing to overwrite existing report"
+  run --tokens 8 --out @DIR@/stdout)
+
+# Malformed and truncated files, and placements that do not fit.
+function(c2r_mpi_file_error name np pattern setup)
+  c2r_mpi_error(${name} ${np} ${pattern} ${ARGN})
+  set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT "C2R_TEST_SETUP=${setup}")
+endfunction()
+c2r_mpi_file_error(mpi_error_malformed_placement 2 "bad.json: malformed JSON"
+  "printf '{\"schema\": \"c2rbench.placement\", ' > bad.json"
+  run --placement @DIR@/bad.json --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_placement_ranks 2 "placement is for 4 ranks, the run has 2"
+  "printf '{\"schema\":\"c2rbench.placement\",\"schema_version\":1,\"experts\":8,\"ranks\":4,\"expert_rank\":[0,0,1,1,2,2,3,3]}' > p.json"
+  run --placement @DIR@/p.json --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_placement_unbalanced 2 "gives rank 0 5 experts"
+  "printf '{\"schema\":\"c2rbench.placement\",\"schema_version\":1,\"experts\":8,\"ranks\":2,\"expert_rank\":[0,0,0,0,0,1,1,1]}' > p.json"
+  run --placement @DIR@/p.json --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_truncated_trace 2 "llama-moe-3.5b-vanilla.json: malformed JSON"
+  "mkdir -p reference && head -c 3000 ${PROJECT_SOURCE_DIR}/data/reference/llama-moe-3.5b-vanilla.json > reference/llama-moe-3.5b-vanilla.json"
+  run --data-dir @DIR@ --routing vanilla --tokens 8 --out @OUT@)
