@@ -8,10 +8,10 @@
 namespace c2r {
 
 struct BackendInfo {
-  std::string name;         // value of --backend
-  bool built = false;       // compiled into this binary
-  std::string description;  // kernels and exchange it uses
-  std::string how_to_build; // what to configure when it is not built
+  std::string name;          // value of --backend
+  bool built = false;        // compiled into this binary
+  std::string description;   // kernels and exchange it uses
+  std::string how_to_build;  // what to configure when it is not built
 };
 
 const std::vector<BackendInfo>& backends();

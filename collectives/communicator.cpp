@@ -41,7 +41,9 @@ Communicator::Communicator(MPI_Comm comm) : comm_(comm) {
   C2R_MPI_CHECK(MPI_Comm_size(comm_, &size_));
 }
 
-void Communicator::barrier() const { C2R_MPI_CHECK(MPI_Barrier(comm_)); }
+void Communicator::barrier() const {
+  C2R_MPI_CHECK(MPI_Barrier(comm_));
+}
 
 void Communicator::alltoall_ints(const int* send, int per_peer, int* recv) const {
   C2R_MPI_CHECK(MPI_Alltoall(send, per_peer, MPI_INT, recv, per_peer, MPI_INT, comm_));

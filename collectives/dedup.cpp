@@ -135,8 +135,8 @@ void DedupExchange::compute_experts(const ExpertBank& bank, float* scratch) {
 void DedupExchange::reduce() {
   const int64_t received = layout_.total_recv_rows();
   partial_sums_.resize(received * hidden_);
-  weighted_unpermute(expert_out_.data(), hidden_, gathered_row_of_slot_.data(),
-                     slot_weight_.data(), received, top_k_, hidden_, partial_sums_.data());
+  weighted_unpermute(expert_out_.data(), hidden_, gathered_row_of_slot_.data(), slot_weight_.data(),
+                     received, top_k_, hidden_, partial_sums_.data());
 }
 
 void DedupExchange::combine(const Communicator& comm) {

@@ -27,30 +27,30 @@ class DedupExchange : public ExchangeStrategy {
   int experts_per_rank_ = 0;  // El
   int hidden_ = 0;
   int top_k_ = 0;
-  std::vector<int32_t> dest_of_row_;    // [<= T_r*k] destination rank of each (token, rank) row
-  std::vector<int64_t> token_of_row_;   // [<= T_r*k] token of each row, in creation order
-  std::vector<int64_t> row_of_slot_;    // [T_r*k] per token: its rows (creation order), then -1
-  std::vector<int64_t> dest_offsets_;   // [R + 1]
-  std::vector<int64_t> row_order_;      // [rows] rows in send order
-  std::vector<int64_t> send_row_of_;    // [rows] send position of each row
-  std::vector<int> send_counts_;        // [R] rows to each rank
-  std::vector<int> recv_counts_;        // [R] rows from each rank
+  std::vector<int32_t> dest_of_row_;   // [<= T_r*k] destination rank of each (token, rank) row
+  std::vector<int64_t> token_of_row_;  // [<= T_r*k] token of each row, in creation order
+  std::vector<int64_t> row_of_slot_;   // [T_r*k] per token: its rows (creation order), then -1
+  std::vector<int64_t> dest_offsets_;  // [R + 1]
+  std::vector<int64_t> row_order_;     // [rows] rows in send order
+  std::vector<int64_t> send_row_of_;   // [rows] send position of each row
+  std::vector<int> send_counts_;       // [R] rows to each rank
+  std::vector<int> recv_counts_;       // [R] rows from each rank
   AlltoallvLayout layout_;
-  std::vector<float> send_;             // [rows x stride]
-  std::vector<float> recv_;             // [received rows x stride]
+  std::vector<float> send_;  // [rows x stride]
+  std::vector<float> recv_;  // [received rows x stride]
   // Destination side: (received row, slot) -> expert-grouped rows.
-  std::vector<int32_t> pair_expert_;    // [pairs] local expert of each received pair
-  std::vector<int64_t> pair_slot_;      // [pairs] received row * k + slot of each pair
-  std::vector<int64_t> expert_offsets_; // [El + 1]
-  std::vector<int64_t> pair_order_;     // [pairs] pairs grouped by local expert
+  std::vector<int32_t> pair_expert_;           // [pairs] local expert of each received pair
+  std::vector<int64_t> pair_slot_;             // [pairs] received row * k + slot of each pair
+  std::vector<int64_t> expert_offsets_;        // [El + 1]
+  std::vector<int64_t> pair_order_;            // [pairs] pairs grouped by local expert
   std::vector<int64_t> gathered_row_of_slot_;  // [received rows * k] row in gathered_, or -1
-  std::vector<float> slot_weight_;      // [received rows * k]
-  std::vector<float> gathered_;         // [pairs x H], grouped by local expert
-  std::vector<float> expert_out_;       // [pairs x H]
-  std::vector<float> partial_sums_;     // [received rows x H], sum of weighted local outputs
-  std::vector<float> returned_;         // [rows x H], same order as send_
-  std::vector<int64_t> gather_index_;   // [pairs] received row of each gathered row
-  std::vector<ExpertGroup> groups_;     // [El], one contiguous block each
+  std::vector<float> slot_weight_;             // [received rows * k]
+  std::vector<float> gathered_;                // [pairs x H], grouped by local expert
+  std::vector<float> expert_out_;              // [pairs x H]
+  std::vector<float> partial_sums_;            // [received rows x H], sum of weighted local outputs
+  std::vector<float> returned_;                // [rows x H], same order as send_
+  std::vector<int64_t> gather_index_;          // [pairs] received row of each gathered row
+  std::vector<ExpertGroup> groups_;            // [El], one contiguous block each
 };
 
 }  // namespace c2r

@@ -68,10 +68,11 @@ void DroplessExchange::compute_experts(const ExpertBank& bank, float* scratch) {
     group.blocks.resize(ranks_);
     for (int s = 0; s < ranks_; ++s) {
       int64_t row = layout_.recv_offsets[s];
-      for (int before = 0; before < le; ++before) row += recv_counts_[s * experts_per_rank_ + before];
+      for (int before = 0; before < le; ++before)
+        row += recv_counts_[s * experts_per_rank_ + before];
       const int64_t rows = recv_counts_[s * experts_per_rank_ + le];
-      group.blocks[s] = RowBlock{&recv_[row * hidden_], hidden_, &expert_out_[row * hidden_],
-                                 hidden_, rows};
+      group.blocks[s] =
+          RowBlock{&recv_[row * hidden_], hidden_, &expert_out_[row * hidden_], hidden_, rows};
       shape_.rows_per_local_expert[le] += rows;
     }
   }

@@ -19,18 +19,18 @@ class DroplessExchange : public ExchangeStrategy {
   int ranks_ = 0;
   int experts_per_rank_ = 0;  // El
   int hidden_ = 0;
-  std::vector<int32_t> slot_of_pair_;     // [T_r*k] destination slot = rank * El + local expert
-  std::vector<int64_t> slot_offsets_;     // [R*El + 1] first send row of each slot
-  std::vector<int64_t> pair_order_;       // [T_r*k] pairs in send order
-  std::vector<int64_t> row_of_pair_;      // [T_r*k] send row of each pair
-  std::vector<int> send_counts_;          // [R x El] rows for each (destination, its local expert)
-  std::vector<int> recv_counts_;          // [R x El] rows from each (source, my local expert)
+  std::vector<int32_t> slot_of_pair_;  // [T_r*k] destination slot = rank * El + local expert
+  std::vector<int64_t> slot_offsets_;  // [R*El + 1] first send row of each slot
+  std::vector<int64_t> pair_order_;    // [T_r*k] pairs in send order
+  std::vector<int64_t> row_of_pair_;   // [T_r*k] send row of each pair
+  std::vector<int> send_counts_;       // [R x El] rows for each (destination, its local expert)
+  std::vector<int> recv_counts_;       // [R x El] rows from each (source, my local expert)
   AlltoallvLayout layout_;
-  std::vector<float> send_;               // [T_r*k x H]
-  std::vector<float> recv_;               // [received rows x H], source-major, expert within
-  std::vector<float> expert_out_;         // [received rows x H], same layout as recv_
-  std::vector<float> returned_;           // [T_r*k x H], same layout as send_
-  std::vector<ExpertGroup> groups_;       // [El], one block per source rank
+  std::vector<float> send_;          // [T_r*k x H]
+  std::vector<float> recv_;          // [received rows x H], source-major, expert within
+  std::vector<float> expert_out_;    // [received rows x H], same layout as recv_
+  std::vector<float> returned_;      // [T_r*k x H], same layout as send_
+  std::vector<ExpertGroup> groups_;  // [El], one block per source rank
 };
 
 }  // namespace c2r

@@ -63,8 +63,8 @@ void PaddedExchange::compute_experts(const ExpertBank& bank, float* scratch) {
     groups_[le].blocks.resize(ranks_);
     for (int s = 0; s < ranks_; ++s) {
       const int64_t row = (static_cast<int64_t>(s) * experts_per_rank_ + le) * capacity_;
-      groups_[le].blocks[s] = RowBlock{&recv_[row * hidden_], hidden_,
-                                       &expert_out_[row * hidden_], hidden_, capacity_};
+      groups_[le].blocks[s] =
+          RowBlock{&recv_[row * hidden_], hidden_, &expert_out_[row * hidden_], hidden_, capacity_};
     }
   }
   grouped_swiglu_ffn(groups_, scratch);

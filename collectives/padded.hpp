@@ -21,7 +21,7 @@ class PaddedExchange : public ExchangeStrategy {
   int ranks_ = 0;
   int experts_per_rank_ = 0;  // El
   int hidden_ = 0;
-  int64_t capacity_ = 0;      // C, slots per (source rank, expert)
+  int64_t capacity_ = 0;              // C, slots per (source rank, expert)
   AlltoallvLayout layout_;            // every peer: El*C rows each way
   std::vector<int64_t> filled_;       // [R*El] slots used per destination slot (rank, local expert)
   std::vector<int64_t> row_of_pair_;  // [T_r*k] send row of each pair, -1 if dropped

@@ -9,7 +9,9 @@
 
 namespace c2r {
 
-std::vector<std::string> strategy_names() { return {"padded", "dropless", "dedup"}; }
+std::vector<std::string> strategy_names() {
+  return {"padded", "dropless", "dedup"};
+}
 
 StrategyKind parse_strategy(const std::string& name) {
   if (name == "padded") return StrategyKind::kPadded;
@@ -20,18 +22,24 @@ StrategyKind parse_strategy(const std::string& name) {
 
 std::string to_string(StrategyKind kind) {
   switch (kind) {
-    case StrategyKind::kPadded: return "padded";
-    case StrategyKind::kDropless: return "dropless";
-    case StrategyKind::kDedup: return "dedup";
+    case StrategyKind::kPadded:
+      return "padded";
+    case StrategyKind::kDropless:
+      return "dropless";
+    case StrategyKind::kDedup:
+      return "dedup";
   }
   return "?";
 }
 
 std::unique_ptr<ExchangeStrategy> make_strategy(StrategyKind kind) {
   switch (kind) {
-    case StrategyKind::kPadded: return std::make_unique<PaddedExchange>();
-    case StrategyKind::kDropless: return std::make_unique<DroplessExchange>();
-    case StrategyKind::kDedup: return std::make_unique<DedupExchange>();
+    case StrategyKind::kPadded:
+      return std::make_unique<PaddedExchange>();
+    case StrategyKind::kDropless:
+      return std::make_unique<DroplessExchange>();
+    case StrategyKind::kDedup:
+      return std::make_unique<DedupExchange>();
   }
   throw Error("unknown strategy");
 }

@@ -1,14 +1,15 @@
 #pragma once
 // Exchange strategies: how a rank's (token, expert) pairs travel to the experts' ranks and back.
 // Every strategy sees the same routing, placement and kernels; only the exchange differs.
-//   padded   - GShard/Tutel: fixed capacity per (source rank, expert), overflow dropped, fixed all2all
-//   dropless - MegaBlocks: one row per (token, expert) pair, variable counts (the baseline)
+//   padded   - GShard/Tutel: fixed capacity per (source rank, expert), overflow dropped, fixed
+//   all2all dropless - MegaBlocks: one row per (token, expert) pair, variable counts (the baseline)
 //   dedup    - C2R/Occult: one row per (token, destination rank); the destination sums its local
 //              experts' weighted outputs and returns one row per (token, rank)
 //
 // One layer runs as: pack -> dispatch -> regroup -> compute_experts -> reduce -> combine -> unpack.
-// The harness times pack+regroup as "permute" and reduce+unpack as "unpermute". Buffers are sized by
-// the first run of a cell (a warm-up); later runs of the same routing reuse them without allocating.
+// The harness times pack+regroup as "permute" and reduce+unpack as "unpermute". Buffers are sized
+// by the first run of a cell (a warm-up); later runs of the same routing reuse them without
+// allocating.
 
 #include <cstdint>
 #include <map>
@@ -32,14 +33,14 @@ std::string to_string(StrategyKind kind);
 // One rank's view of one layer. Routing buffers are rewritten by the gate every iteration (with
 // identical contents), so the strategy keeps the pointers, not copies.
 struct LayerInputs {
-  int64_t tokens = 0;                  // T_r, tokens on this rank
-  int hidden = 0;                      // H
-  int top_k = 0;                       // k
-  const float* x = nullptr;            // [tokens x hidden]
+  int64_t tokens = 0;                   // T_r, tokens on this rank
+  int hidden = 0;                       // H
+  int top_k = 0;                        // k
+  const float* x = nullptr;             // [tokens x hidden]
   const int32_t* expert_ids = nullptr;  // [tokens x top_k]
-  const float* weights = nullptr;      // [tokens x top_k]
+  const float* weights = nullptr;       // [tokens x top_k]
   const Placement* placement = nullptr;
-  double capacity_factor = 1.0;        // padded only
+  double capacity_factor = 1.0;  // padded only
 };
 
 // Weights of this rank's experts, indexed by local expert index.
@@ -49,12 +50,12 @@ struct ExpertBank {
 
 // What one layer moved and computed on this rank (set by prepare()).
 struct ExchangeShape {
-  AlltoallvLayout dispatch;    // rows to / from every rank on the way out
-  AlltoallvLayout combine;     // rows to / from every rank on the way back
+  AlltoallvLayout dispatch;  // rows to / from every rank on the way out
+  AlltoallvLayout combine;   // rows to / from every rank on the way back
   int64_t dispatch_row_bytes = 0;
   int64_t combine_row_bytes = 0;
   std::vector<int64_t> rows_per_local_expert;  // rows each local expert computes (padding included)
-  int64_t pairs_dropped = 0;   // this rank's pairs that were dropped (padded)
+  int64_t pairs_dropped = 0;                   // this rank's pairs that were dropped (padded)
 };
 
 class ExchangeStrategy {

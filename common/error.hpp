@@ -35,21 +35,21 @@ std::string located(const char* file, int line, const std::string& what);
 }  // namespace c2r
 
 // Throws c2r::Error with `message` (anything streamable) when `condition` is false.
-#define C2R_CHECK(condition, message)                                      \
-  do {                                                                     \
-    if (!(condition)) {                                                    \
-      std::ostringstream c2r_check_stream_;                                \
-      c2r_check_stream_ << message;                                        \
-      throw ::c2r::Error(c2r_check_stream_.str());                         \
-    }                                                                      \
+#define C2R_CHECK(condition, message)              \
+  do {                                             \
+    if (!(condition)) {                            \
+      std::ostringstream c2r_check_stream_;        \
+      c2r_check_stream_ << message;                \
+      throw ::c2r::Error(c2r_check_stream_.str()); \
+    }                                              \
   } while (0)
 
 // Wraps an MPI call; on failure throws c2r::Error naming file:line, the call, the MPI error text,
 // the rank and the host.
-#define C2R_MPI_CHECK(call)                                                 \
-  do {                                                                      \
-    int c2r_mpi_code_ = (call);                                             \
-    if (c2r_mpi_code_ != MPI_SUCCESS) {                                     \
-      ::c2r::throw_mpi_error(__FILE__, __LINE__, #call, c2r_mpi_code_);     \
-    }                                                                       \
+#define C2R_MPI_CHECK(call)                                             \
+  do {                                                                  \
+    int c2r_mpi_code_ = (call);                                         \
+    if (c2r_mpi_code_ != MPI_SUCCESS) {                                 \
+      ::c2r::throw_mpi_error(__FILE__, __LINE__, #call, c2r_mpi_code_); \
+    }                                                                   \
   } while (0)

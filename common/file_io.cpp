@@ -38,8 +38,8 @@ void write_file_atomically(const std::string& path, const std::string& contents,
   std::error_code ec;
   if (target.has_parent_path()) {
     fs::create_directories(target.parent_path(), ec);
-    C2R_CHECK(!ec, "cannot create directory " << target.parent_path().string() << ": "
-                                              << ec.message());
+    C2R_CHECK(!ec,
+              "cannot create directory " << target.parent_path().string() << ": " << ec.message());
   }
   std::string temp = path + ".tmp." + std::to_string(getpid());
   {

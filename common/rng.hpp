@@ -10,16 +10,16 @@ namespace c2r {
 
 // Named streams keep independent quantities from sharing random numbers.
 enum class Stream : uint64_t {
-  kHidden = 1,        // token hidden states, indexed by global token id
-  kRouter = 2,        // router weights
-  kExpert = 3,        // expert FFN weights, indexed by expert id
-  kGroupCenter = 4,   // clustered workload: latent group centres
-  kGroupOfToken = 5,  // clustered workload: each token's group
-  kGroupOfExpert = 6, // clustered workload: expert -> group shuffle
-  kTracePair = 7,     // trace workload: each token's expert pair
-  kTraceLogit = 8,    // trace workload: designed router logits
-  kSharedGate = 9,    // shared-expert sigmoid gate weights
-  kSharedExpert = 10, // shared-expert FFN weights
+  kHidden = 1,         // token hidden states, indexed by global token id
+  kRouter = 2,         // router weights
+  kExpert = 3,         // expert FFN weights, indexed by expert id
+  kGroupCenter = 4,    // clustered workload: latent group centres
+  kGroupOfToken = 5,   // clustered workload: each token's group
+  kGroupOfExpert = 6,  // clustered workload: expert -> group shuffle
+  kTracePair = 7,      // trace workload: each token's expert pair
+  kTraceLogit = 8,     // trace workload: designed router logits
+  kSharedGate = 9,     // shared-expert sigmoid gate weights
+  kSharedExpert = 10,  // shared-expert FFN weights
 };
 
 inline uint64_t splitmix64(uint64_t x) {

@@ -38,7 +38,9 @@ ModelConfig qwen1_5_moe_a2_7b() {
 
 }  // namespace
 
-std::vector<std::string> preset_names() { return {"llama-moe-3.5b", "qwen1.5-moe-a2.7b"}; }
+std::vector<std::string> preset_names() {
+  return {"llama-moe-3.5b", "qwen1.5-moe-a2.7b"};
+}
 
 std::string to_string(GateWeights weights) {
   return weights == GateWeights::kSoftmaxOverChosen ? "softmax-over-chosen" : "full-softmax";
@@ -66,18 +68,23 @@ ModelConfig make_model(const std::string& name, const ModelOverrides& overrides)
 
 void ModelConfig::validate() const {
   C2R_CHECK(experts >= 1, "--experts must be at least 1 (got " << experts << ")");
-  C2R_CHECK(top_k >= 1 && top_k <= experts,
-            "--top-k must be between 1 and the number of experts " << experts << " (got " << top_k
-                                                                   << ")");
+  C2R_CHECK(top_k >= 1 && top_k <= experts, "--top-k must be between 1 and the number of experts "
+                                                << experts << " (got " << top_k << ")");
   C2R_CHECK(hidden >= 1, "--hidden must be at least 1 (got " << hidden << ")");
   C2R_CHECK(ffn >= 1, "--ffn must be at least 1 (got " << ffn << ")");
-  C2R_CHECK(shared_ffn >= 0, "--shared-ffn must be 0 (none) or positive (got " << shared_ffn << ")");
+  C2R_CHECK(shared_ffn >= 0,
+            "--shared-ffn must be 0 (none) or positive (got " << shared_ffn << ")");
 }
 
 nlohmann::json ModelConfig::to_json() const {
-  return {{"preset", preset},         {"experts", experts}, {"top_k", top_k},
-          {"hidden", hidden},         {"ffn", ffn},         {"shared_ffn", shared_ffn},
-          {"gate_weights", to_string(gate_weights)}, {"dtype", "float32"}};
+  return {{"preset", preset},
+          {"experts", experts},
+          {"top_k", top_k},
+          {"hidden", hidden},
+          {"ffn", ffn},
+          {"shared_ffn", shared_ffn},
+          {"gate_weights", to_string(gate_weights)},
+          {"dtype", "float32"}};
 }
 
 }  // namespace c2r

@@ -12,20 +12,20 @@ namespace c2r {
 // How gate weights are formed from router logits once the experts are chosen.
 enum class GateWeights {
   kSoftmaxOverChosen,  // LLaMA-MoE: softmax over the k chosen logits (renormalised)
-  kFullSoftmax,        // Qwen-MoE: full softmax probabilities of the chosen experts, not renormalised
+  kFullSoftmax,  // Qwen-MoE: full softmax probabilities of the chosen experts, not renormalised
 };
 
 struct ModelConfig {
-  std::string preset;         // preset name, or "custom"
-  int experts = 0;            // E, routed experts per layer
-  int top_k = 0;              // k, experts per token
-  int hidden = 0;             // H
-  int ffn = 0;                // F, routed expert FFN width (SwiGLU)
-  int shared_ffn = 0;         // shared expert FFN width every token uses; 0 = none
-  int layers = 1;             // layers in the model (for --layer all)
-  int default_top_t = 1;      // C2R Top-T used when --top-t is not given
+  std::string preset;     // preset name, or "custom"
+  int experts = 0;        // E, routed experts per layer
+  int top_k = 0;          // k, experts per token
+  int hidden = 0;         // H
+  int ffn = 0;            // F, routed expert FFN width (SwiGLU)
+  int shared_ffn = 0;     // shared expert FFN width every token uses; 0 = none
+  int layers = 1;         // layers in the model (for --layer all)
+  int default_top_t = 1;  // C2R Top-T used when --top-t is not given
   GateWeights gate_weights = GateWeights::kSoftmaxOverChosen;
-  std::string trace_family;   // reference-data family for the trace workload, "" if none
+  std::string trace_family;  // reference-data family for the trace workload, "" if none
 
   void validate() const;
   nlohmann::json to_json() const;

@@ -3,20 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 
 namespace c2r {
 
 namespace {
 
 using nlohmann::json;
-
-json parse_json(const std::string& text, const std::string& source) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(source + ": malformed JSON (" + e.what() + ")");
-  }
-}
 
 void expect_format(const json& doc, const std::string& format, const std::string& source) {
   C2R_CHECK(doc.is_object(), source << ": expected a JSON object");
@@ -36,11 +29,12 @@ int positive_int(const json& doc, const char* key, const std::string& source) {
 // Checks doc[key] is an array of `layers` square `experts` x `experts` arrays of numbers.
 const json& layer_cube(const json& doc, const char* key, int layers, int experts,
                        const std::string& source) {
-  C2R_CHECK(doc.contains(key) && doc[key].is_array(), source << ": missing array \"" << key << "\"");
+  C2R_CHECK(doc.contains(key) && doc[key].is_array(),
+            source << ": missing array \"" << key << "\"");
   const json& cube = doc[key];
-  C2R_CHECK(static_cast<int>(cube.size()) == layers,
-            source << ": \"" << key << "\" has " << cube.size() << " layers, num_layers says "
-                   << layers);
+  C2R_CHECK(
+      static_cast<int>(cube.size()) == layers,
+      source << ": \"" << key << "\" has " << cube.size() << " layers, num_layers says " << layers);
   for (int l = 0; l < layers; ++l) {
     C2R_CHECK(cube[l].is_array() && static_cast<int>(cube[l].size()) == experts,
               source << ": " << key << "[" << l << "] must have " << experts << " rows");
@@ -50,8 +44,8 @@ const json& layer_cube(const json& doc, const char* key, int layers, int experts
                 source << ": " << key << "[" << l << "][" << i << "] must have " << experts
                        << " entries");
       for (const auto& value : row) {
-        C2R_CHECK(value.is_number(), source << ": " << key << "[" << l << "][" << i
-                                            << "] holds a non-number");
+        C2R_CHECK(value.is_number(),
+                  source << ": " << key << "[" << l << "][" << i << "] holds a non-number");
       }
     }
   }
@@ -61,7 +55,7 @@ const json& layer_cube(const json& doc, const char* key, int layers, int experts
 }  // namespace
 
 LayerCollaboration parse_collaboration_matrix(const std::string& text, const std::string& source) {
-  json doc = parse_json(text, source);
+  json doc = parse_json_text(text, source);
   expect_format(doc, "expert-collaboration-matrix/v1", source);
   const int layers = positive_int(doc, "num_layers", source);
   const int experts = positive_int(doc, "num_experts", source);
@@ -73,16 +67,16 @@ LayerCollaboration parse_collaboration_matrix(const std::string& text, const std
     for (int i = 0; i < experts; ++i) {
       for (int j = 0; j < experts; ++j) {
         double v = cube[l][i][j].get<double>();
-        C2R_CHECK(v >= 0.0, source << ": counts[" << l << "][" << i << "][" << j
-                                   << "] is negative");
+        C2R_CHECK(v >= 0.0,
+                  source << ": counts[" << l << "][" << i << "][" << j << "] is negative");
         m.at(i, j) = v;
       }
     }
     for (int i = 0; i < experts; ++i) {
       C2R_CHECK(m.at(i, i) == 0.0, source << ": counts[" << l << "] has a non-zero diagonal");
       for (int j = 0; j < i; ++j) {
-        C2R_CHECK(m.at(i, j) == m.at(j, i), source << ": counts[" << l << "] is not symmetric at ("
-                                                   << i << ", " << j << ")");
+        C2R_CHECK(m.at(i, j) == m.at(j, i),
+                  source << ": counts[" << l << "] is not symmetric at (" << i << ", " << j << ")");
       }
     }
     C2R_CHECK(m.total() > 0.0, source << ": counts[" << l << "] is all zero");
@@ -93,7 +87,7 @@ LayerCollaboration parse_collaboration_matrix(const std::string& text, const std
 
 LayerCollaborativeLists parse_collaborative_list(const std::string& text,
                                                  const std::string& source) {
-  json doc = parse_json(text, source);
+  json doc = parse_json_text(text, source);
   expect_format(doc, "expert-collaborative-list/v1", source);
   const int layers = positive_int(doc, "num_layers", source);
   const int experts = positive_int(doc, "num_experts", source);

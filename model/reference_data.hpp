@@ -1,6 +1,6 @@
 #pragma once
-// Parsers for the reference routing data in data/reference (see its README for the formats and their
-// source). Parsers take the file's text so that rank 0 can read a file once and broadcast it.
+// Parsers for the reference routing data in data/reference (see its README for the formats and
+// their source). Parsers take the file's text so that rank 0 can read a file once and broadcast it.
 
 #include <string>
 #include <vector>
@@ -24,7 +24,8 @@ struct LayerCollaborativeLists {
 // Both throw c2r::Error naming `source` and what is wrong: malformed JSON, wrong format tag, wrong
 // shapes, negative or asymmetric counts, a row that is not a permutation.
 LayerCollaboration parse_collaboration_matrix(const std::string& text, const std::string& source);
-LayerCollaborativeLists parse_collaborative_list(const std::string& text, const std::string& source);
+LayerCollaborativeLists parse_collaborative_list(const std::string& text,
+                                                 const std::string& source);
 
 // File names inside the data directory.
 std::string collaboration_matrix_file(const std::string& family, const std::string& routing,

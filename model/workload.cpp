@@ -18,9 +18,12 @@ WorkloadKind parse_workload(const std::string& name) {
 
 std::string to_string(WorkloadKind kind) {
   switch (kind) {
-    case WorkloadKind::kRandom: return "random";
-    case WorkloadKind::kClustered: return "clustered";
-    case WorkloadKind::kTrace: return "trace";
+    case WorkloadKind::kRandom:
+      return "random";
+    case WorkloadKind::kClustered:
+      return "clustered";
+    case WorkloadKind::kTrace:
+      return "trace";
   }
   return "?";
 }
@@ -40,10 +43,22 @@ std::vector<float> shared_gate(const ModelConfig& model, uint64_t seed, int laye
   return w;
 }
 
+// A batch with its buffers sized and the shared-expert gate (if any) drawn.
+TokenBatch empty_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
+                       int64_t first_token, int64_t tokens) {
+  TokenBatch batch;
+  batch.first_token = first_token;
+  batch.tokens = tokens;
+  batch.x.resize(tokens * model.hidden);
+  batch.w_router.resize(static_cast<size_t>(model.hidden) * model.experts);
+  batch.w_shared_gate = shared_gate(model, spec.seed, layer);
+  return batch;
+}
+
 int effective_groups(const ModelConfig& model, const WorkloadSpec& spec) {
   int groups = spec.groups > 0 ? spec.groups : std::max(1, model.experts / model.top_k);
-  C2R_CHECK(groups <= model.experts, "--groups " << groups << " exceeds the number of experts "
-                                                 << model.experts);
+  C2R_CHECK(groups <= model.experts,
+            "--groups " << groups << " exceeds the number of experts " << model.experts);
   return groups;
 }
 
@@ -63,12 +78,7 @@ TokenBatch make_synthetic_batch(const ModelConfig& model, const WorkloadSpec& sp
                                 int64_t first_token, int64_t tokens) {
   const int hidden = model.hidden;
   const int experts = model.experts;
-  TokenBatch batch;
-  batch.first_token = first_token;
-  batch.tokens = tokens;
-  batch.x.resize(tokens * hidden);
-  batch.w_router.resize(static_cast<size_t>(hidden) * experts);
-  batch.w_shared_gate = shared_gate(model, spec.seed, layer);
+  TokenBatch batch = empty_batch(model, spec, layer, first_token, tokens);
   const float inv_sqrt_h = 1.0f / std::sqrt(static_cast<float>(hidden));
 
   // Router columns: w_e = n_e / sqrt(H) (+ a pull towards the expert's group centre).
@@ -151,9 +161,8 @@ TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, 
   const int hidden = model.hidden;
   const int experts = model.experts;
   C2R_CHECK(model.top_k == 2, "the pair trace needs top-k 2 (the model has " << model.top_k << ")");
-  C2R_CHECK(pairs.experts == experts, "the trace data has " << pairs.experts
-                                                            << " experts, the model has "
-                                                            << experts);
+  C2R_CHECK(pairs.experts == experts,
+            "the trace data has " << pairs.experts << " experts, the model has " << experts);
   // Cumulative weights over the upper triangle i < j.
   std::vector<std::pair<int, int>> pair_of;
   std::vector<double> cumulative;
@@ -168,12 +177,7 @@ TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, 
   }
   C2R_CHECK(total > 0.0, "the trace matrix of layer " << layer << " is empty");
 
-  TokenBatch batch;
-  batch.first_token = first_token;
-  batch.tokens = tokens;
-  batch.x.resize(tokens * hidden);
-  batch.w_router.resize(static_cast<size_t>(hidden) * experts);
-  batch.w_shared_gate = shared_gate(model, spec.seed, layer);
+  TokenBatch batch = empty_batch(model, spec, layer, first_token, tokens);
   batch.trace_pair.resize(tokens * 2);
 
   const std::vector<double> q = orthonormal_columns(hidden, experts, spec.seed, layer);
@@ -189,8 +193,8 @@ TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, 
     const uint64_t g = static_cast<uint64_t>(first_token + t);
     Rng draw(spec.seed, Stream::kTracePair, g, layer);
     const double u = draw.uniform() * total;
-    const size_t which = std::upper_bound(cumulative.begin(), cumulative.end(), u) -
-                         cumulative.begin();
+    const size_t which =
+        std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin();
     auto [a, b] = pair_of[std::min(which, pair_of.size() - 1)];
     bool swap = draw.uniform() < 0.5;
     if (c2r_list) {

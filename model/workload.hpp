@@ -3,7 +3,8 @@
 //   random    - Gaussian hidden states and router weights.
 //   clustered - experts in G latent groups; each token belongs to a group whose experts get a logit
 //               boost of about `cluster_strength` router-logit standard deviations (0 = random).
-//   trace     - real routing: each token's expert pair is drawn from a layer's collaboration matrix,
+//   trace     - real routing: each token's expert pair is drawn from a layer's collaboration
+//   matrix,
 //               and hidden states are built so the router GEMM yields logits that select that pair.
 // Token g's values depend only on (seed, layer, g), never on the rank count.
 
@@ -42,7 +43,8 @@ TokenBatch make_synthetic_batch(const ModelConfig& model, const WorkloadSpec& sp
                                 int64_t first_token, int64_t tokens);
 
 // Trace workload of a top-2 model: pairs drawn from `pairs`. With `c2r_list`, each pair is oriented
-// so that the second expert is in Top-T(first) under that list (C2R routing must be able to pick it).
+// so that the second expert is in Top-T(first) under that list (C2R routing must be able to pick
+// it).
 TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
                             const CollaborationMatrix& pairs, const CollaborativeList* c2r_list,
                             int top_t, int64_t first_token, int64_t tokens);

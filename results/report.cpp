@@ -1,6 +1,7 @@
 #include "results/report.hpp"
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "common/file_io.hpp"
 
 namespace c2r {
@@ -20,12 +21,7 @@ void write_report(const std::string& path, const json& report) {
 }
 
 json parse_report(const std::string& text, const std::string& source) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(source + ": malformed JSON (" + e.what() + ")");
-  }
+  json doc = parse_json_text(text, source);
   C2R_CHECK(doc.is_object() && doc.contains("schema") && doc["schema"].is_string(),
             source << ": not a c2rbench report (no \"schema\")");
   C2R_CHECK(doc["schema"].get<std::string>() == kReportSchema,
@@ -35,11 +31,12 @@ json parse_report(const std::string& text, const std::string& source) {
             source << ": missing integer \"schema_version\"");
   const int version = doc["schema_version"].get<int>();
   C2R_CHECK(version >= 1 && version <= kReportSchemaVersion,
-            source << ": report schema_version " << version << " is newer than this c2rbench reads ("
-                   << kReportSchemaVersion << "); upgrade c2rbench");
+            source << ": report schema_version " << version
+                   << " is newer than this c2rbench reads (" << kReportSchemaVersion
+                   << "); upgrade c2rbench");
   for (const char* key : {"context", "config"}) {
-    C2R_CHECK(doc.contains(key) && doc[key].is_object(), source << ": missing object \"" << key
-                                                                << "\"");
+    C2R_CHECK(doc.contains(key) && doc[key].is_object(),
+              source << ": missing object \"" << key << "\"");
   }
   C2R_CHECK(doc.contains("results") && doc["results"].is_array(),
             source << ": missing array \"results\"");
@@ -50,6 +47,8 @@ json parse_report(const std::string& text, const std::string& source) {
   return doc;
 }
 
-json read_report(const std::string& path) { return parse_report(read_text_file(path), path); }
+json read_report(const std::string& path) {
+  return parse_report(read_text_file(path), path);
+}
 
 }  // namespace c2r

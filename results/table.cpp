@@ -48,52 +48,46 @@ void print_run_table(std::ostream& out, const json& config, const json& results)
       << "  workload=" << config["workload"]["kind"].get<std::string>()
       << "  iters=" << config["iterations"] << " (+" << config["warmup"] << " warm-up)\n";
   out << "# phase columns: median over iterations of the per-iteration maximum over ranks\n";
-  Table table({{"routing", "", true},
-               {"T", "", false},
-               {"strategy", "", true},
-               {"placement", "", true},
-               {"layer", "", false},
-               {"gate", "us"},
-               {"permute", "us"},
-               {"dispatch", "us"},
-               {"expert", "us"},
-               {"combine", "us"},
-               {"unpermute", "us"},
-               {"layer", "us"},
-               {"speedup", "x"},
-               {"remote", "MB"},
-               {"copies", "/tok"},
-               {"imbal", "x"},
-               {"dropped", "%"},
-               {"eff_exp", "%"},
-               {"eff_disp", "%"},
-               {"eff_comb", "%"},
-               {"wrong", "#"}});
+  Table table({{"routing", "", true},   {"T", "", false},     {"strategy", "", true},
+               {"placement", "", true}, {"layer", "", false}, {"gate", "us"},
+               {"permute", "us"},       {"dispatch", "us"},   {"expert", "us"},
+               {"combine", "us"},       {"unpermute", "us"},  {"layer", "us"},
+               {"speedup", "x"},        {"remote", "MB"},     {"copies", "/tok"},
+               {"imbal", "x"},          {"dropped", "%"},     {"eff_exp", "%"},
+               {"eff_disp", "%"},       {"eff_comb", "%"},    {"wrong", "#"}});
   for (const auto& r : results) {
     const json& p = r["phases"];
     auto median = [&](const char* phase) { return format_fixed(p[phase]["median_us"], 0); };
     std::string placement = r["placement"].get<std::string>();
     if (placement.size() > 24) placement = "..." + placement.substr(placement.size() - 21);
     const json& check = r["check"];
-    table.add_row({r["routing"].get<std::string>() + (r["baseline"].get<bool>() ? "*" : ""),
-                   r["top_t"].is_null() ? "-" : std::to_string(r["top_t"].get<int>()),
-                   r["strategy"], placement, std::to_string(r["layer"].get<int>()),
-                   median("gate"), median("permute"), median("dispatch"), median("expert"),
-                   median("combine"), median("unpermute"), median("layer"),
-                   r.contains("speedup_vs_baseline")
-                       ? format_fixed(r["speedup_vs_baseline"], 2) : "-",
-                   format_fixed(r["traffic"]["remote_bytes_total"].get<double>() / 1e6, 1),
-                   format_fixed(r["traffic"]["copies_per_token"], 2),
-                   format_fixed(r["load"]["rank_imbalance"], 2),
-                   format_fixed(100.0 * r["load"]["dropped_fraction"].get<double>(), 1),
-                   format_fixed(100.0 * r["efficiency"]["expert"].get<double>(), 0),
-                   format_fixed(100.0 * r["efficiency"]["dispatch"].get<double>(), 0),
-                   format_fixed(100.0 * r["efficiency"]["combine"].get<double>(), 0),
-                   check["checked"].get<bool>() ? std::to_string(check["wrong_rows"].get<int64_t>())
-                                                : "n/a"});
+    table.add_row(
+        {r["routing"].get<std::string>() + (r["baseline"].get<bool>() ? "*" : ""),
+         r["top_t"].is_null() ? "-" : std::to_string(r["top_t"].get<int>()),
+         r["strategy"],
+         placement,
+         std::to_string(r["layer"].get<int>()),
+         median("gate"),
+         median("permute"),
+         median("dispatch"),
+         median("expert"),
+         median("combine"),
+         median("unpermute"),
+         median("layer"),
+         r.contains("speedup_vs_baseline") ? format_fixed(r["speedup_vs_baseline"], 2) : "-",
+         format_fixed(r["traffic"]["remote_bytes_total"].get<double>() / 1e6, 1),
+         format_fixed(r["traffic"]["copies_per_token"], 2),
+         format_fixed(r["load"]["rank_imbalance"], 2),
+         format_fixed(100.0 * r["load"]["dropped_fraction"].get<double>(), 1),
+         format_fixed(100.0 * r["efficiency"]["expert"].get<double>(), 0),
+         format_fixed(100.0 * r["efficiency"]["dispatch"].get<double>(), 0),
+         format_fixed(100.0 * r["efficiency"]["combine"].get<double>(), 0),
+         check["checked"].get<bool>() ? std::to_string(check["wrong_rows"].get<int64_t>())
+                                      : "n/a"});
   }
   table.print(out);
-  out << "# * = baseline (vanilla, dropless, contiguous); speedup = baseline layer time / cell layer"
+  out << "# * = baseline (vanilla, dropless, contiguous); speedup = baseline layer time / cell "
+         "layer"
          " time, same layer\n";
 }
 

@@ -13,8 +13,8 @@ class Table {
  public:
   struct Column {
     std::string name;
-    std::string unit;  // printed under the name, in parentheses; "" for none
-    bool left = false; // left-align (text columns)
+    std::string unit;   // printed under the name, in parentheses; "" for none
+    bool left = false;  // left-align (text columns)
   };
 
   explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
@@ -29,7 +29,8 @@ class Table {
 std::string format_fixed(double value, int decimals);
 
 // The `run` table: one row per result cell (median phase times, speedup, traffic, load, check).
-void print_run_table(std::ostream& out, const nlohmann::json& config, const nlohmann::json& results);
+void print_run_table(std::ostream& out, const nlohmann::json& config,
+                     const nlohmann::json& results);
 
 // Per-layer averages of each cell against the baseline (traffic and time ratios), when a run covers
 // several layers.

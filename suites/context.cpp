@@ -35,8 +35,7 @@ nlohmann::json binding() {
       out["cpuset"] = text ? text : "";
       free(text);
       out["cores"] = hwloc_get_nbobjs_inside_cpuset_by_type(topology, set, HWLOC_OBJ_CORE);
-      out["numa_nodes"] =
-          hwloc_get_nbobjs_inside_cpuset_by_type(topology, set, HWLOC_OBJ_NUMANODE);
+      out["numa_nodes"] = hwloc_get_nbobjs_inside_cpuset_by_type(topology, set, HWLOC_OBJ_NUMANODE);
       out["packages"] = hwloc_get_nbobjs_inside_cpuset_by_type(topology, set, HWLOC_OBJ_PACKAGE);
     }
     hwloc_bitmap_free(set);

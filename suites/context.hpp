@@ -1,5 +1,6 @@
 #pragma once
-// The report's "context": where and how a run happened (hosts, rank bindings, versions, argv, time).
+// The report's "context": where and how a run happened (hosts, rank bindings, versions, argv,
+// time).
 
 #include <string>
 #include <vector>

@@ -8,13 +8,20 @@ namespace c2r {
 
 const char* phase_name(Phase phase) {
   switch (phase) {
-    case Phase::kGate: return "gate";
-    case Phase::kPermute: return "permute";
-    case Phase::kDispatch: return "dispatch";
-    case Phase::kExpert: return "expert";
-    case Phase::kCombine: return "combine";
-    case Phase::kUnpermute: return "unpermute";
-    case Phase::kSync: return "sync";
+    case Phase::kGate:
+      return "gate";
+    case Phase::kPermute:
+      return "permute";
+    case Phase::kDispatch:
+      return "dispatch";
+    case Phase::kExpert:
+      return "expert";
+    case Phase::kCombine:
+      return "combine";
+    case Phase::kUnpermute:
+      return "unpermute";
+    case Phase::kSync:
+      return "sync";
   }
   return "?";
 }
@@ -30,7 +37,9 @@ void PhaseClock::lap(Phase phase) {
   last_ = now;
 }
 
-double PhaseClock::total_seconds() const { return last_ - first_; }
+double PhaseClock::total_seconds() const {
+  return last_ - first_;
+}
 
 PhaseSamples time_phases(const Communicator& comm, const LoopCounts& counts,
                          const std::function<void(PhaseClock&)>& body) {

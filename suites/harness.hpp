@@ -1,7 +1,7 @@
 #pragma once
-// The timing harness every suite shares: fixed warm-up and iteration counts on every rank, a barrier
-// before each iteration, phases timed per rank and reduced to the maximum over ranks per iteration
-// (the critical path). Warm-up iterations are run in full and discarded.
+// The timing harness every suite shares: fixed warm-up and iteration counts on every rank, a
+// barrier before each iteration, phases timed per rank and reduced to the maximum over ranks per
+// iteration (the critical path). Warm-up iterations are run in full and discarded.
 
 #include <array>
 #include <functional>
@@ -12,8 +12,8 @@
 
 namespace c2r {
 
-// kSync is the wait in the barrier placed before each exchange: it absorbs the load imbalance of the
-// phases before it, so that dispatch and combine time only the exchange itself.
+// kSync is the wait in the barrier placed before each exchange: it absorbs the load imbalance of
+// the phases before it, so that dispatch and combine time only the exchange itself.
 enum class Phase { kGate, kPermute, kDispatch, kExpert, kCombine, kUnpermute, kSync };
 constexpr int kNumPhases = 7;
 const char* phase_name(Phase phase);

@@ -45,7 +45,8 @@ bool has_pair_trace(const RunConfig& config, const DataStore& data) {
 // The gate phase: logits, selection, and the shared expert's sigmoid gate.
 // logits: [T x E], shared_scale: [T] (empty without a shared expert).
 void run_gate(const TokenBatch& batch, const ModelConfig& model, const GateSpec& gate,
-              float* logits, int32_t* expert_ids, float* weights, std::vector<float>& shared_scale) {
+              float* logits, int32_t* expert_ids, float* weights,
+              std::vector<float>& shared_scale) {
   router_logits(batch.x.data(), batch.tokens, model.hidden, batch.w_router.data(), model.experts,
                 logits);
   select_experts(logits, batch.tokens, gate, expert_ids, weights);
@@ -58,9 +59,8 @@ void run_gate(const TokenBatch& batch, const ModelConfig& model, const GateSpec&
 }
 
 void check_layer(int layer, int layers, const std::string& source) {
-  C2R_CHECK(layer >= 0 && layer < layers,
-            "--layer " << layer << " is out of range: " << source << " has layers 0.."
-                       << layers - 1);
+  C2R_CHECK(layer >= 0 && layer < layers, "--layer " << layer << " is out of range: " << source
+                                                     << " has layers 0.." << layers - 1);
 }
 
 double max_over_mean(const std::vector<double>& values) {
@@ -69,7 +69,9 @@ double max_over_mean(const std::vector<double>& values) {
   return mean > 0.0 ? *std::max_element(values.begin(), values.end()) / mean : 0.0;
 }
 
-double median_of(const std::vector<double>& samples) { return summarize(samples).median; }
+double median_of(const std::vector<double>& samples) {
+  return summarize(samples).median;
+}
 
 }  // namespace
 
@@ -80,27 +82,27 @@ void LayerSuite::validate_inputs() {
     for (const Cell& cell : config_.cells) {
       if (config_.workload.kind == WorkloadKind::kTrace) {
         if (pair_trace) {
-          const std::string file = collaboration_matrix_file(family, to_string(cell.routing),
-                                                             cell.top_t);
+          const std::string file =
+              collaboration_matrix_file(family, to_string(cell.routing), cell.top_t);
           C2R_CHECK(cell.routing == RoutingMode::kVanilla || data_.reference_file_exists(file),
                     "no " << family << " C2R trace for --top-t " << cell.top_t
                           << " (missing data file " << file << ")");
           const LayerCollaboration& m = data_.collaboration_matrix(file);
-          C2R_CHECK(m.layers.front().experts == config_.model.experts && m.top_k == config_.model.top_k,
-                    "the trace data (" << file << ") is for " << m.layers.front().experts
-                                       << " experts and top-" << m.top_k << "; the run has "
-                                       << config_.model.experts << " experts and top-"
-                                       << config_.model.top_k);
+          C2R_CHECK(
+              m.layers.front().experts == config_.model.experts && m.top_k == config_.model.top_k,
+              "the trace data (" << file << ") is for " << m.layers.front().experts
+                                 << " experts and top-" << m.top_k << "; the run has "
+                                 << config_.model.experts << " experts and top-"
+                                 << config_.model.top_k);
           check_layer(cell.layer, static_cast<int>(m.layers.size()), file);
         }
         if (cell.routing == RoutingMode::kC2R) {
           const LayerCollaborativeLists& lists =
               data_.collaborative_list(collaborative_list_file(family));
           C2R_CHECK(lists.layers.front().experts == config_.model.experts,
-                    "the collaborative list of " << family << " is for "
-                                                 << lists.layers.front().experts
-                                                 << " experts; the run has "
-                                                 << config_.model.experts);
+                    "the collaborative list of "
+                        << family << " is for " << lists.layers.front().experts
+                        << " experts; the run has " << config_.model.experts);
           check_layer(cell.layer, static_cast<int>(lists.layers.size()),
                       collaborative_list_file(family));
         }
@@ -126,9 +128,9 @@ const CollaborativeList& LayerSuite::c2r_list(int layer, std::string* source) {
   auto it = profiled_lists_.find(layer);
   if (it != profiled_lists_.end()) return it->second;
   // As the paper does: profile co-activation under vanilla routing of the same tokens.
-  const TokenBatch batch = make_synthetic_batch(config_.model, config_.workload, layer,
-                                                comm_.rank() * config_.tokens_per_rank,
-                                                config_.tokens_per_rank);
+  const TokenBatch batch =
+      make_synthetic_batch(config_.model, config_.workload, layer,
+                           comm_.rank() * config_.tokens_per_rank, config_.tokens_per_rank);
   const int k = config_.model.top_k;
   std::vector<float> logits(batch.tokens * config_.model.experts), weights(batch.tokens * k);
   std::vector<int32_t> ids(batch.tokens * k);
@@ -228,10 +230,10 @@ const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
     for (size_t i = 0; i < rows.size(); ++i) {
       std::copy_n(&batch.x[(rows[i] / k) * hidden], hidden, &x_rows[i * hidden]);
     }
-    swiglu_ffn(experts_.get(e),
-               RowBlock{x_rows.data(), hidden, out_rows.data(), hidden,
-                        static_cast<int64_t>(rows.size())},
-               scratch.data());
+    swiglu_ffn(
+        experts_.get(e),
+        RowBlock{x_rows.data(), hidden, out_rows.data(), hidden, static_cast<int64_t>(rows.size())},
+        scratch.data());
     for (size_t i = 0; i < rows.size(); ++i) {
       const float w = group_.weights[rows[i]];
       float* out = &y[(rows[i] / k) * hidden];
@@ -273,12 +275,12 @@ json LayerSuite::run_cell(const Cell& cell) {
   for (int e : placement.local_experts(comm_.rank())) bank.local.push_back(&experts_.get(e));
 
   // Per-rank buffers, allocated before timing.
-  std::vector<float> logits(tokens * model.experts);      // [T x E]
-  std::vector<int32_t> expert_ids(tokens * k);            // [T x k]
-  std::vector<float> weights(tokens * k);                 // [T x k]
-  std::vector<float> shared_scale(shared_expert_ ? tokens : 0);  // [T]
+  std::vector<float> logits(tokens * model.experts);                    // [T x E]
+  std::vector<int32_t> expert_ids(tokens * k);                          // [T x k]
+  std::vector<float> weights(tokens * k);                               // [T x k]
+  std::vector<float> shared_scale(shared_expert_ ? tokens : 0);         // [T]
   std::vector<float> shared_out(shared_expert_ ? tokens * hidden : 0);  // [T x H]
-  std::vector<float> y(tokens * hidden);                  // [T x H] layer output
+  std::vector<float> y(tokens * hidden);                                // [T x H] layer output
   std::vector<float> scratch(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
 
   LayerInputs in;
@@ -305,7 +307,8 @@ json LayerSuite::run_cell(const Cell& cell) {
     clock.lap(Phase::kPermute);
     strategy->compute_experts(bank, scratch.data());
     if (shared_expert_) {
-      swiglu_ffn(*shared_expert_, RowBlock{batch.x.data(), hidden, shared_out.data(), hidden, tokens},
+      swiglu_ffn(*shared_expert_,
+                 RowBlock{batch.x.data(), hidden, shared_out.data(), hidden, tokens},
                  scratch.data());
     }
     clock.lap(Phase::kExpert);
@@ -318,7 +321,8 @@ json LayerSuite::run_cell(const Cell& cell) {
     strategy->unpack(in, y.data());
     if (shared_expert_) {
       for (int64_t t = 0; t < tokens; ++t) {
-        for (int h = 0; h < hidden; ++h) y[t * hidden + h] += shared_scale[t] * shared_out[t * hidden + h];
+        for (int h = 0; h < hidden; ++h)
+          y[t * hidden + h] += shared_scale[t] * shared_out[t * hidden + h];
       }
     }
     clock.lap(Phase::kUnpermute);
@@ -382,8 +386,8 @@ json LayerSuite::run_cell(const Cell& cell) {
   }
   const double global_tokens = static_cast<double>(tokens) * ranks;
   const double dispatch_us = median_of(samples.phase_us[static_cast<int>(Phase::kDispatch)]);
-  const double max_send_bytes =
-      static_cast<double>(*std::max_element(send_bytes_per_rank.begin(), send_bytes_per_rank.end()));
+  const double max_send_bytes = static_cast<double>(
+      *std::max_element(send_bytes_per_rank.begin(), send_bytes_per_rank.end()));
   const double algbw = dispatch_us > 0 ? max_send_bytes / (dispatch_us * 1e-6) / 1e9 : 0.0;
 
   // Load.
@@ -430,29 +434,28 @@ json LayerSuite::run_cell(const Cell& cell) {
       {"combine", ratio(median_of(combine_ceiling),
                         median_of(samples.phase_us[static_cast<int>(Phase::kCombine)]))}};
   result["expert_gflops"] = expert_us > 0 ? max_flops / (expert_us * 1e-6) / 1e9 : 0.0;
-  result["traffic"] = {
-      {"dispatch_row_bytes", shape.dispatch_row_bytes},
-      {"combine_row_bytes", shape.combine_row_bytes},
-      {"dispatch_bytes", dispatch_matrix},
-      {"combine_bytes", combine_matrix},
-      {"remote_bytes_per_rank", remote_bytes_per_rank},
-      {"remote_bytes_total", remote_dispatch + remote_combine},
-      {"remote_dispatch_bytes", remote_dispatch},
-      {"remote_combine_bytes", remote_combine},
-      {"copies_per_token", all_copies / global_tokens},
-      {"remote_copies_per_token", remote_copies / global_tokens},
-      {"dispatch_algbw_GBps", algbw},
-      {"dispatch_busbw_GBps", algbw * (ranks - 1) / ranks}};
-  result["load"] = {{"tokens_per_expert", group_.tokens_per_expert},
-                    {"tokens_per_rank", rank_load},
-                    {"rows_computed_per_rank", rows_computed},
-                    {"expert_imbalance", max_over_mean(expert_load)},
-                    {"rank_imbalance", max_over_mean(rank_load)},
-                    {"dropped_pairs", dropped},
-                    {"dropped_fraction", dropped / (global_tokens * k)},
-                    {"internal_collaboration",
-                     ratio(placement.internal_collaboration(group_.coactivation),
-                           group_.coactivation.total() / 2.0)}};
+  result["traffic"] = {{"dispatch_row_bytes", shape.dispatch_row_bytes},
+                       {"combine_row_bytes", shape.combine_row_bytes},
+                       {"dispatch_bytes", dispatch_matrix},
+                       {"combine_bytes", combine_matrix},
+                       {"remote_bytes_per_rank", remote_bytes_per_rank},
+                       {"remote_bytes_total", remote_dispatch + remote_combine},
+                       {"remote_dispatch_bytes", remote_dispatch},
+                       {"remote_combine_bytes", remote_combine},
+                       {"copies_per_token", all_copies / global_tokens},
+                       {"remote_copies_per_token", remote_copies / global_tokens},
+                       {"dispatch_algbw_GBps", algbw},
+                       {"dispatch_busbw_GBps", algbw * (ranks - 1) / ranks}};
+  result["load"] = {
+      {"tokens_per_expert", group_.tokens_per_expert},
+      {"tokens_per_rank", rank_load},
+      {"rows_computed_per_rank", rows_computed},
+      {"expert_imbalance", max_over_mean(expert_load)},
+      {"rank_imbalance", max_over_mean(rank_load)},
+      {"dropped_pairs", dropped},
+      {"dropped_fraction", dropped / (global_tokens * k)},
+      {"internal_collaboration", ratio(placement.internal_collaboration(group_.coactivation),
+                                       group_.coactivation.total() / 2.0)}};
 
   if (config_.check) {
     std::vector<bool> kept(tokens * k);

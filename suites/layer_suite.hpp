@@ -1,7 +1,7 @@
 #pragma once
-// The MoE layer suite: runs one grid cell (routing, Top-T, strategy, placement, layer) end to end on
-// this rank's tokens under the shared harness, measures its same-run ceilings, counts its traffic
-// and load, and checks its output against a serial reference.
+// The MoE layer suite: runs one grid cell (routing, Top-T, strategy, placement, layer) end to end
+// on this rank's tokens under the shared harness, measures its same-run ceilings, counts its
+// traffic and load, and checks its output against a serial reference.
 
 #include <map>
 #include <memory>
@@ -38,12 +38,12 @@ struct RoutingGroup {
   int top_t = 0;
   TokenBatch batch;
   GateSpec gate;
-  std::vector<int32_t> expert_ids;  // [T_r x k] routing of this rank's tokens
-  std::vector<float> weights;       // [T_r x k]
-  CollaborationMatrix coactivation; // global co-activation of this routing (all ranks)
+  std::vector<int32_t> expert_ids;         // [T_r x k] routing of this rank's tokens
+  std::vector<float> weights;              // [T_r x k]
+  CollaborationMatrix coactivation;        // global co-activation of this routing (all ranks)
   std::vector<int64_t> tokens_per_expert;  // [E] global (token, expert) pairs per expert
-  double trace_match = -1.0;        // trace: fraction of tokens whose gate picked the sampled pair
-  std::string c2r_list_source;      // where Top-T came from
+  double trace_match = -1.0;    // trace: fraction of tokens whose gate picked the sampled pair
+  std::string c2r_list_source;  // where Top-T came from
   // Serial reference outputs [T_r x H], keyed by the kept-pair mask they assume.
   std::vector<std::pair<std::vector<bool>, std::vector<float>>> references;
 };

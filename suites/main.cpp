@@ -1,7 +1,7 @@
 // NAME     c2rbench - benchmark and autotune expert parallelism of MoE layers under MPI
 // PURPOSE  Times every phase of an MoE layer (gate, permute, dispatch, expert, combine, unpermute)
-//          under vanilla and C2R routing with padded, dropless and dedup exchanges, checks the output
-//          against a serial reference and writes a versioned JSON report.
+//          under vanilla and C2R routing with padded, dropless and dedup exchanges, checks the
+//          output against a serial reference and writes a versioned JSON report.
 // USAGE    mpirun -np R c2rbench run [options]      (see README.md and `c2rbench run --help`)
 // NOTES    Every rank must get the same arguments. Errors are printed once and stop every rank.
 
@@ -91,11 +91,13 @@ int main(int argc, char** argv) {
   // Errors are reported through c2r::Error, not MPI's default abort-on-error.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 
-  CLI::App app{"c2rbench: benchmark and autotune expert parallelism of MoE layers (run under mpirun)"};
+  CLI::App app{
+      "c2rbench: benchmark and autotune expert parallelism of MoE layers (run under mpirun)"};
   app.require_subcommand(1);
   c2r::RunOptions run_options;
-  CLI::App* run = app.add_subcommand("run", "Benchmark one MoE layer over a grid of routings, "
-                                            "strategies and placements");
+  CLI::App* run = app.add_subcommand("run",
+                                     "Benchmark one MoE layer over a grid of routings, "
+                                     "strategies and placements");
   add_run_options(*run, run_options);
   CLI::App* list = app.add_subcommand("backends", "List the compute/exchange backends built in");
 

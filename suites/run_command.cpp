@@ -174,8 +174,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
     std::cout << "# report: " << out_path << "\n";
     if (config.check) {
       std::cout << "# check: " << (wrong == 0 ? "all cells match" : "FAILED") << " the serial "
-                << "reference (" << wrong << " wrong rows, tolerance " << config.tolerance
-                << ")\n";
+                << "reference (" << wrong << " wrong rows, tolerance " << config.tolerance << ")\n";
     }
     std::cout << std::flush;
   });

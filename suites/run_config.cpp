@@ -9,7 +9,9 @@
 
 namespace c2r {
 
-std::string to_string(RoutingMode mode) { return mode == RoutingMode::kVanilla ? "vanilla" : "c2r"; }
+std::string to_string(RoutingMode mode) {
+  return mode == RoutingMode::kVanilla ? "vanilla" : "c2r";
+}
 
 RoutingMode parse_routing(const std::string& name) {
   if (name == "vanilla") return RoutingMode::kVanilla;
@@ -36,8 +38,8 @@ std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
   size_t start = 0;
   while (start <= text.size()) {
     const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos
-                                                                            : comma - start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     int layer = -1;
     try {
       size_t used = 0;
@@ -134,8 +136,8 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
       }
     }
     if (!has_baseline) {
-      c.cells.push_back(Cell{layer, RoutingMode::kVanilla, 0, StrategyKind::kDropless,
-                             "contiguous", true, false});
+      c.cells.push_back(Cell{layer, RoutingMode::kVanilla, 0, StrategyKind::kDropless, "contiguous",
+                             true, false});
     }
   }
   // Run cells that share routing and placement together (they share the gate and the placement).

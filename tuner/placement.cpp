@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 
 namespace c2r {
 
@@ -26,8 +27,7 @@ Placement::Placement(std::string name, std::vector<int> expert_rank, int ranks)
   for (int e = 0; e < experts; ++e) {
     const int r = expert_rank_[e];
     C2R_CHECK(r >= 0 && r < ranks, "placement '" << name_ << "' puts expert " << e << " on rank "
-                                                 << r << ", but the run has " << ranks
-                                                 << " ranks");
+                                                 << r << ", but the run has " << ranks << " ranks");
     local_index_[e] = static_cast<int>(local_experts_[r].size());
     local_experts_[r].push_back(e);
   }
@@ -49,7 +49,9 @@ double Placement::internal_collaboration(const CollaborationMatrix& matrix) cons
   return inside;
 }
 
-json Placement::to_json() const { return {{"name", name_}, {"expert_rank", expert_rank_}}; }
+json Placement::to_json() const {
+  return {{"name", name_}, {"expert_rank", expert_rank_}};
+}
 
 Placement contiguous_placement(int experts, int ranks) {
   check_experts_divide(experts, ranks);
@@ -191,12 +193,7 @@ std::vector<int> read_expert_rank(const json& value, const std::string& where) {
 }  // namespace
 
 PlacementFile parse_placement_file(const std::string& text, const std::string& source) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(source + ": malformed JSON (" + e.what() + ")");
-  }
+  json doc = parse_json_text(text, source);
   C2R_CHECK(doc.is_object() && doc.value("schema", "") == "c2rbench.placement",
             source << ": not a placement file (expected \"schema\": \"c2rbench.placement\")");
   C2R_CHECK(doc.contains("schema_version") && doc["schema_version"].is_number_integer(),
@@ -215,8 +212,8 @@ PlacementFile parse_placement_file(const std::string& text, const std::string& s
   if (doc.contains("layers")) {
     C2R_CHECK(doc["layers"].is_array(), source << ": \"layers\" must be an array");
     for (const auto& entry : doc["layers"]) {
-      C2R_CHECK(entry.is_object() && entry.contains("layer") && entry["layer"].is_number_integer() &&
-                    entry.contains("expert_rank"),
+      C2R_CHECK(entry.is_object() && entry.contains("layer") &&
+                    entry["layer"].is_number_integer() && entry.contains("expert_rank"),
                 source << ": every \"layers\" entry needs \"layer\" and \"expert_rank\"");
       file.per_layer[entry["layer"].get<int>()] = read_expert_rank(entry["expert_rank"], source);
     }
@@ -227,21 +224,25 @@ PlacementFile parse_placement_file(const std::string& text, const std::string& s
 }
 
 Placement PlacementFile::for_layer(int layer, int run_experts, int run_ranks) const {
-  C2R_CHECK(ranks == run_ranks, source << ": placement is for " << ranks << " ranks, the run has "
-                                       << run_ranks);
+  C2R_CHECK(ranks == run_ranks,
+            source << ": placement is for " << ranks << " ranks, the run has " << run_ranks);
   C2R_CHECK(experts == run_experts, source << ": placement is for " << experts
                                            << " experts, the model has " << run_experts);
   auto it = per_layer.find(layer);
   const std::vector<int>* owner = it != per_layer.end() ? &it->second : &every_layer;
   C2R_CHECK(!owner->empty(), source << ": no placement for layer " << layer);
-  C2R_CHECK(static_cast<int>(owner->size()) == experts,
-            source << ": \"expert_rank\" has " << owner->size() << " entries, expected " << experts);
+  C2R_CHECK(static_cast<int>(owner->size()) == experts, source << ": \"expert_rank\" has "
+                                                               << owner->size()
+                                                               << " entries, expected " << experts);
   return Placement(source, *owner, run_ranks);
 }
 
 json placement_file_json(int experts, int ranks, const std::map<int, Placement>& layers) {
-  json doc = {{"schema", "c2rbench.placement"}, {"schema_version", 1}, {"experts", experts},
-              {"ranks", ranks}, {"layers", json::array()}};
+  json doc = {{"schema", "c2rbench.placement"},
+              {"schema_version", 1},
+              {"experts", experts},
+              {"ranks", ranks},
+              {"layers", json::array()}};
   for (const auto& [layer, placement] : layers) {
     doc["layers"].push_back({{"layer", layer}, {"expert_rank", placement.expert_rank()}});
   }

@@ -35,8 +35,8 @@ class Placement {
  private:
   std::string name_;
   int ranks_;
-  std::vector<int> expert_rank_;                // [experts]
-  std::vector<int> local_index_;                // [experts]
+  std::vector<int> expert_rank_;                 // [experts]
+  std::vector<int> local_index_;                 // [experts]
   std::vector<std::vector<int>> local_experts_;  // [ranks][experts_per_rank]
 };
 
@@ -48,13 +48,13 @@ Placement round_robin_placement(int experts, int ranks);
 
 // How the collaboration-aware placement was found.
 struct CollabSearch {
-  std::string method;  // "exhaustive" or "swap-local-search"
+  std::string method;     // "exhaustive" or "swap-local-search"
   double candidates = 0;  // placements evaluated
 };
 
 // Balanced placement maximising the collaboration kept inside ranks: exhaustive over every balanced
-// partition when there are at most kMaxExhaustivePartitions, else pairwise-swap local search from the
-// contiguous placement.
+// partition when there are at most kMaxExhaustivePartitions, else pairwise-swap local search from
+// the contiguous placement.
 constexpr double kMaxExhaustivePartitions = 2e6;
 Placement collab_placement(const CollaborationMatrix& matrix, int ranks,
                            CollabSearch* search = nullptr);

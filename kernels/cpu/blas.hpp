@@ -8,7 +8,9 @@
 namespace c2r {
 
 // One BLAS thread per rank by default: ranks already occupy the cores.
-inline void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
+inline void set_blas_threads(int threads) {
+  openblas_set_num_threads(threads);
+}
 
 inline std::string blas_version() {
   return std::string("OpenBLAS ") + openblas_get_config() + " (core " + openblas_get_corename() +

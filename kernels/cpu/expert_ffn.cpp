@@ -23,7 +23,9 @@ FfnWeights make_ffn_weights(uint64_t seed, Stream stream, int index, int hidden,
 
 namespace {
 
-inline float silu(float g) { return g / (1.0f + std::exp(-g)); }
+inline float silu(float g) {
+  return g / (1.0f + std::exp(-g));
+}
 
 // gate_up[rows x 2F] -> h[rows x F] in the first F columns (leading dimension 2F).
 void swiglu_activate(float* gate_up, int64_t rows, int ffn) {
@@ -40,8 +42,8 @@ void ffn_chunks(const FfnWeights& w, const RowBlock& block, float* scratch, bool
     const int rows = static_cast<int>(std::min(kFfnChunkRows, block.rows - begin));
     // scratch[rows x 2F] = x[rows x H] * gate_up[H x 2F]
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, 2 * ffn, hidden, 1.0f,
-                block.x + begin * block.ldx, static_cast<int>(block.ldx), w.gate_up.data(),
-                2 * ffn, 0.0f, scratch, 2 * ffn);
+                block.x + begin * block.ldx, static_cast<int>(block.ldx), w.gate_up.data(), 2 * ffn,
+                0.0f, scratch, 2 * ffn);
     if (activate) swiglu_activate(scratch, rows, ffn);
     // out[rows x H] = h[rows x F] (leading dimension 2F) * down[F x H]
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hidden, ffn, 1.0f, scratch,
@@ -64,7 +66,8 @@ void grouped_swiglu_ffn(const std::vector<ExpertGroup>& groups, float* scratch) 
   }
 }
 
-void dense_ffn_gemms(const FfnWeights& w, const float* x, int64_t rows, float* scratch, float* out) {
+void dense_ffn_gemms(const FfnWeights& w, const float* x, int64_t rows, float* scratch,
+                     float* out) {
   RowBlock block{x, w.hidden, out, w.hidden, rows};
   ffn_chunks(w, block, scratch, /*activate=*/false);
 }

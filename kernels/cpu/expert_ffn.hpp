@@ -40,7 +40,9 @@ struct ExpertGroup {
 constexpr int64_t kFfnChunkRows = 2048;
 
 // Floats of scratch the FFN kernels need for FFN width `ffn`.
-inline int64_t ffn_scratch_floats(int ffn) { return kFfnChunkRows * 2 * static_cast<int64_t>(ffn); }
+inline int64_t ffn_scratch_floats(int ffn) {
+  return kFfnChunkRows * 2 * static_cast<int64_t>(ffn);
+}
 
 // One expert on one block. scratch: at least ffn_scratch_floats(ffn) floats.
 void swiglu_ffn(const FfnWeights& w, const RowBlock& block, float* scratch);

@@ -20,11 +20,9 @@ GateSpec GateSpec::c2r(int experts, int top_k, int top_t, GateWeights weights,
                        const CollaborativeList& list) {
   C2R_CHECK(top_t >= top_k - 1 && top_t <= experts - 1,
             "--top-t " << top_t << " is out of range: C2R with top-k " << top_k << " and "
-                       << experts << " experts needs " << top_k - 1 << " <= T <= "
-                       << experts - 1);
-  C2R_CHECK(list.experts == experts, "collaborative list has " << list.experts
-                                                               << " experts, the model has "
-                                                               << experts);
+                       << experts << " experts needs " << top_k - 1 << " <= T <= " << experts - 1);
+  C2R_CHECK(list.experts == experts,
+            "collaborative list has " << list.experts << " experts, the model has " << experts);
   GateSpec spec = vanilla(experts, top_k, weights);
   spec.mode = RoutingMode::kC2R;
   spec.top_t = top_t;
@@ -62,8 +60,8 @@ inline int insert_ranked(const float* logit, int candidate, int* chosen, int cou
   return count < k ? count + 1 : k;
 }
 
-void gate_weights(const float* logit, int experts, const int32_t* chosen, int k,
-                  GateWeights mode, float* weights) {
+void gate_weights(const float* logit, int experts, const int32_t* chosen, int k, GateWeights mode,
+                  float* weights) {
   // chosen[0] holds the largest logit of the token in both routing modes.
   const float top = logit[chosen[0]];
   float denominator = 0.0f;

@@ -15,7 +15,8 @@ void gather_rows(const float* src, int64_t ld_src, const int64_t* index, int64_t
                  float* dst, int64_t ld_dst);
 
 // y[t] = sum_j weight[t*k + j] * src[position[t*k + j]] over j with position >= 0.
-// src rows have leading dimension ld_src; y: [tokens x width]. When weight is null every weight is 1.
+// src rows have leading dimension ld_src; y: [tokens x width]. When weight is null every weight
+// is 1.
 void weighted_unpermute(const float* src, int64_t ld_src, const int64_t* position,
                         const float* weight, int64_t tokens, int k, int width, float* y);
 

@@ -76,3 +76,7 @@ c2r_mpi_file_error(mpi_error_placement_unbalanced 2 "gives rank 0 5 experts"
 c2r_mpi_file_error(mpi_error_truncated_trace 2 "llama-moe-3.5b-vanilla.json: malformed JSON"
   "mkdir -p reference && head -c 3000 ${PROJECT_SOURCE_DIR}/data/reference/llama-moe-3.5b-vanilla.json > reference/llama-moe-3.5b-vanilla.json"
   run --data-dir @DIR@ --routing vanilla --tokens 8 --out @OUT@)
+
+# Ranks started with different arguments (MPMD launch) are refused, not deadlocked.
+c2r_mpi_error(mpi_error_mismatched_ranks 1 "rank 1's configuration differs from rank 0's"
+  run --tokens 8 --out @OUT@ : -np 1 ${C2R_BIN} run --tokens 16 --out @OUT@)

@@ -1,0 +1,21 @@
+#pragma once
+// Parsing JSON text from a named source, with one error message shape for every reader.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace c2r {
+
+// Throws c2r::Error "SOURCE: malformed JSON (...)" on a syntax error or truncated text.
+inline nlohmann::json parse_json_text(const std::string& text, const std::string& source) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(source + ": malformed JSON (" + e.what() + ")");
+  }
+}
+
+}  // namespace c2r
