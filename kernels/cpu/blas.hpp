@@ -13,8 +13,8 @@ inline void set_blas_threads(int threads) {
 }
 
 inline std::string blas_version() {
-  return std::string("OpenBLAS ") + openblas_get_config() + " (core " + openblas_get_corename() +
-         ")";
+  // openblas_get_config() starts with "OpenBLAS <version>".
+  return std::string(openblas_get_config()) + " (core " + openblas_get_corename() + ")";
 }
 
 }  // namespace c2r
