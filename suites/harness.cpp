@@ -2,6 +2,8 @@
 
 #include <mpi.h>
 
+#include <cstring>
+
 #include "common/error.hpp"
 
 namespace c2r {
@@ -42,7 +44,8 @@ double PhaseClock::total_seconds() const {
 }
 
 PhaseSamples time_phases(const Communicator& comm, const LoopCounts& counts,
-                         const std::function<void(PhaseClock&)>& body) {
+                         const std::function<void(PhaseClock&)>& body,
+                         const std::function<void()>& untimed_before) {
   C2R_CHECK(counts.warmup >= 1, "--warmup must be at least 1 (the first run sizes the buffers)");
   C2R_CHECK(counts.iterations >= 1, "--iters must be at least 1");
   const int columns = kNumPhases + 1;
@@ -50,6 +53,7 @@ PhaseSamples time_phases(const Communicator& comm, const LoopCounts& counts,
   std::vector<double> local(static_cast<size_t>(counts.iterations) * columns, 0.0);
   PhaseClock clock;
   for (int i = -counts.warmup; i < counts.iterations; ++i) {
+    if (untimed_before) untimed_before();
     comm.barrier();
     clock.start();
     body(clock);
@@ -71,12 +75,24 @@ PhaseSamples time_phases(const Communicator& comm, const LoopCounts& counts,
 }
 
 std::vector<double> time_interval(const Communicator& comm, const LoopCounts& counts,
-                                  const std::function<void()>& body) {
-  PhaseSamples s = time_phases(comm, counts, [&](PhaseClock& clock) {
-    body();
-    clock.lap(Phase::kGate);
-  });
+                                  const std::function<void()>& body,
+                                  const std::function<void()>& untimed_before) {
+  PhaseSamples s = time_phases(
+      comm, counts,
+      [&](PhaseClock& clock) {
+        body();
+        clock.lap(Phase::kGate);
+      },
+      untimed_before);
   return s.layer_us;
+}
+
+void CacheFlusher::flush() {
+  ++value_;
+  std::memset(buffer_.data(), value_, buffer_.size());
+  // Read one byte back through a volatile pointer so the writes cannot be elided.
+  volatile char* sink = buffer_.data();
+  (void)sink[buffer_.size() / 2];
 }
 
 }  // namespace c2r

@@ -44,10 +44,27 @@ struct PhaseSamples {
 };
 
 PhaseSamples time_phases(const Communicator& comm, const LoopCounts& counts,
-                         const std::function<void(PhaseClock&)>& body);
+                         const std::function<void(PhaseClock&)>& body,
+                         const std::function<void()>& untimed_before = {});
 
-// One timed interval per iteration (the ceilings), max over ranks, microseconds.
+// One timed interval per iteration (the ceilings), max over ranks, microseconds. `untimed_before`,
+// when given, runs before each iteration's barrier.
 std::vector<double> time_interval(const Communicator& comm, const LoopCounts& counts,
-                                  const std::function<void()>& body);
+                                  const std::function<void()>& body,
+                                  const std::function<void()>& untimed_before = {});
+
+// Evicts the caches by writing a buffer larger than any last-level cache, so that a ceiling loop
+// starts each iteration as cold as the layer's phases do after the expert GEMMs stream their
+// weights through the caches.
+class CacheFlusher {
+ public:
+  static constexpr size_t kBytes = size_t{128} << 20;
+  CacheFlusher() : buffer_(kBytes) {}
+  void flush();
+
+ private:
+  std::vector<char> buffer_;
+  char value_ = 0;
+};
 
 }  // namespace c2r

@@ -336,19 +336,27 @@ json LayerSuite::run_cell(const Cell& cell) {
   for (size_t i = 0; i < dense_x.size(); ++i) dense_x[i] = batch.x[i % batch.x.size()];
   std::vector<float> dense_out(dense_x.size());
   const FfnWeights& dense_weights = experts_.get(placement.local_experts(comm_.rank()).front());
-  const std::vector<double> expert_ceiling = time_interval(comm_, config_.loops, [&] {
-    dense_ffn_gemms(dense_weights, dense_x.data(), routed_rows, scratch.data(), dense_out.data());
-    if (shared_expert_) {
-      dense_ffn_gemms(*shared_expert_, batch.x.data(), tokens, scratch.data(), shared_out.data());
-    }
-  });
+  CacheFlusher flusher;
+  const auto flush = [&] { flusher.flush(); };
+  const std::vector<double> expert_ceiling = time_interval(
+      comm_, config_.loops,
+      [&] {
+        dense_ffn_gemms(dense_weights, dense_x.data(), routed_rows, scratch.data(),
+                        dense_out.data());
+        if (shared_expert_) {
+          dense_ffn_gemms(*shared_expert_, batch.x.data(), tokens, scratch.data(),
+                          shared_out.data());
+        }
+      },
+      flush);
   // Dispatch / combine: a plain MPI_Alltoallv of the same rows, row size and layout.
   auto alltoallv_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
     std::vector<char> send(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
     std::vector<char> recv(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
     const RowType row(row_bytes);
-    return time_interval(comm_, config_.loops,
-                         [&] { comm_.alltoallv_rows(send.data(), recv.data(), layout, row); });
+    return time_interval(
+        comm_, config_.loops, [&] { comm_.alltoallv_rows(send.data(), recv.data(), layout, row); },
+        flush);
   };
   const std::vector<double> dispatch_ceiling =
       alltoallv_ceiling(shape.dispatch, shape.dispatch_row_bytes);

@@ -49,10 +49,6 @@ double Placement::internal_collaboration(const CollaborationMatrix& matrix) cons
   return inside;
 }
 
-json Placement::to_json() const {
-  return {{"name", name_}, {"expert_rank", expert_rank_}};
-}
-
 Placement contiguous_placement(int experts, int ranks) {
   check_experts_divide(experts, ranks);
   std::vector<int> owner(experts);

@@ -30,7 +30,6 @@ class Placement {
   const std::vector<int>& expert_rank() const { return expert_rank_; }
   // Sum of collaboration counts between experts that share a rank (each pair once).
   double internal_collaboration(const CollaborationMatrix& matrix) const;
-  nlohmann::json to_json() const;
 
  private:
   std::string name_;
