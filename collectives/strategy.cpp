@@ -62,7 +62,9 @@ void ExchangeStrategy::record_layouts(const AlltoallvLayout& dispatch, int64_t d
 }
 
 int64_t padded_capacity(double capacity_factor, int64_t tokens, int top_k, int experts) {
-  const double slots = std::ceil(capacity_factor * static_cast<double>(tokens) * top_k / experts);
+  // The tolerance keeps rounding noise (1.1 * 100 * 2 / 4 = 55.000000000000007) from adding a slot.
+  const double slots =
+      std::ceil(capacity_factor * static_cast<double>(tokens) * top_k / experts - 1e-9);
   return std::max<int64_t>(1, static_cast<int64_t>(slots));
 }
 

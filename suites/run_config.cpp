@@ -50,6 +50,8 @@ std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
     }
     C2R_CHECK(layer >= 0, "--layer must be a layer number, a comma list of them, or 'all' (got '"
                               << text << "')");
+    C2R_CHECK(std::find(layers.begin(), layers.end(), layer) == layers.end(),
+              "--layer lists layer " << layer << " twice");
     layers.push_back(layer);
     if (comma == std::string::npos) break;
     start = comma + 1;

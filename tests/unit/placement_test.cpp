@@ -2,7 +2,12 @@
 // brute force, and placement files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/file_io.hpp"
@@ -120,6 +125,223 @@ TEST(PlacementFile, RejectsMalformedFiles) {
   const std::string text = placement_file_json(4, 2, {{0, contiguous_placement(4, 2)}}).dump();
   EXPECT_EQ(parse_placement_file(text, "rt").for_layer(0, 4, 2).expert_rank(),
             (std::vector<int>{0, 0, 1, 1}));
+}
+
+void expect_error_mentions(const std::function<void()>& run, const std::string& needle) {
+  try {
+    run();
+    ADD_FAILURE() << "accepted; expected an error mentioning '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+CollaborationMatrix random_matrix(int experts, uint64_t seed) {
+  CollaborationMatrix m(experts);
+  Rng rng(seed, Stream::kRouter, 0);
+  for (int i = 0; i < experts; ++i) {
+    for (int j = 0; j < i; ++j) m.at(i, j) = m.at(j, i) = std::floor(rng.uniform() * 100);
+  }
+  return m;
+}
+
+TEST(Placement, LayoutsForSixtyExpertsOverFourRanks) {
+  const Placement c = contiguous_placement(60, 4), r = round_robin_placement(60, 4);
+  EXPECT_EQ(c.name(), "contiguous");
+  EXPECT_EQ(r.name(), "round-robin");
+  EXPECT_EQ(c.experts_per_rank(), 15);
+  for (int e = 0; e < 60; ++e) {
+    EXPECT_EQ(c.rank_of(e), e / 15);
+    EXPECT_EQ(c.local_index(e), e % 15);
+    EXPECT_EQ(r.rank_of(e), e % 4);
+    EXPECT_EQ(r.local_index(e), e / 4);
+  }
+  for (int rank = 0; rank < 4; ++rank) {
+    ASSERT_EQ(c.local_experts(rank).size(), 15u);
+    EXPECT_EQ(c.local_experts(rank).front(), 15 * rank);
+    EXPECT_EQ(r.local_experts(rank).front(), rank);
+    EXPECT_EQ(r.local_experts(rank).back(), 56 + rank);
+  }
+  EXPECT_EQ(contiguous_placement(8, 1).expert_rank(), std::vector<int>(8, 0));
+}
+
+TEST(Placement, RejectionsNameTheProblem) {
+  expect_error_mentions([] { Placement("p", {0, 0, 0, 1}, 2); }, "gives rank");
+  expect_error_mentions([] { Placement("p", {0, 0, 2, 2}, 2); }, "on rank 2");
+  expect_error_mentions([] { Placement("p", {0, -1, 1, 1}, 2); }, "on rank -1");
+  expect_error_mentions([] { Placement("p", {0, 1, 0}, 2); }, "do not divide");
+  expect_error_mentions([] { contiguous_placement(60, 7); }, "do not divide");
+  expect_error_mentions([] { round_robin_placement(8, 3); }, "do not divide");
+  expect_error_mentions([] { collab_placement(CollaborationMatrix(8), 3); }, "do not divide");
+  EXPECT_THROW(check_experts_divide(8, 0), Error);
+  EXPECT_NO_THROW(check_experts_divide(60, 4));
+}
+
+TEST(Placement, InternalCollaborationCountsEachPairOnce) {
+  CollaborationMatrix m(4);
+  auto set = [&](int i, int j, double v) { m.at(i, j) = m.at(j, i) = v; };
+  set(0, 1, 5);
+  set(2, 3, 7);
+  set(0, 2, 11);
+  set(1, 3, 13);
+  EXPECT_DOUBLE_EQ(contiguous_placement(4, 2).internal_collaboration(m), 12);
+  EXPECT_DOUBLE_EQ(round_robin_placement(4, 2).internal_collaboration(m), 24);
+  EXPECT_DOUBLE_EQ(contiguous_placement(4, 1).internal_collaboration(m), 36);
+  EXPECT_DOUBLE_EQ(contiguous_placement(4, 4).internal_collaboration(m), 0);
+  EXPECT_EQ(collab_placement(m, 2).expert_rank(), (std::vector<int>{0, 1, 0, 1}));
+}
+
+TEST(Placement, PartitionCountsDecideTheSearch) {
+  EXPECT_NEAR(balanced_partition_count(12, 3), 5775, 1e-6);
+  EXPECT_NEAR(balanced_partition_count(16, 2), 6435, 1e-6);
+  EXPECT_NEAR(balanced_partition_count(8, 8), 1, 1e-9);
+  EXPECT_GT(balanced_partition_count(16, 4), kMaxExhaustivePartitions);  // 2,627,625
+  EXPECT_GT(balanced_partition_count(60, 4), kMaxExhaustivePartitions);
+  CollabSearch search;
+  collab_placement(random_matrix(16, 41), 2, &search);
+  EXPECT_EQ(search.method, "exhaustive");
+  EXPECT_DOUBLE_EQ(search.candidates, 6435);
+  collab_placement(random_matrix(16, 42), 4, &search);
+  EXPECT_EQ(search.method, "swap-local-search");
+}
+
+TEST(Placement, CollabIsTheOptimumOnEveryRealLlamaLayer) {
+  for (const std::string file : {"llama-moe-3.5b-vanilla.json", "llama-moe-3.5b-c2r-topt1.json",
+                                 "llama-moe-3.5b-c2r-topt4.json"}) {
+    const LayerCollaboration data = parse_collaboration_matrix(
+        read_text_file(std::string(C2R_TEST_DATA_DIR) + "/reference/" + file), file);
+    for (size_t l = 0; l < data.layers.size(); ++l) {
+      const CollaborationMatrix& m = data.layers[l];
+      for (int ranks : {2, 4}) {
+        CollabSearch search;
+        const Placement p = collab_placement(m, ranks, &search);
+        EXPECT_EQ(search.method, "exhaustive");
+        EXPECT_DOUBLE_EQ(search.candidates, ranks == 2 ? 35 : 105);
+        EXPECT_EQ(p.name(), "collab");
+        EXPECT_DOUBLE_EQ(p.internal_collaboration(m), brute_force_best(m, ranks))
+            << file << " layer " << l << " ranks " << ranks;
+        EXPECT_GE(p.internal_collaboration(m),
+                  contiguous_placement(8, ranks).internal_collaboration(m));
+      }
+    }
+  }
+}
+
+TEST(Placement, CollabIsTheOptimumForTwelveExpertsOverThreeRanks) {
+  for (uint64_t seed : {43, 44}) {
+    const CollaborationMatrix m = random_matrix(12, seed);
+    CollabSearch search;
+    const Placement p = collab_placement(m, 3, &search);
+    EXPECT_EQ(search.method, "exhaustive");
+    EXPECT_DOUBLE_EQ(search.candidates, 5775);
+    EXPECT_DOUBLE_EQ(p.internal_collaboration(m), brute_force_best(m, 3)) << seed;
+  }
+}
+
+TEST(Placement, LocalSearchEndsAtASwapLocalOptimum) {
+  const CollaborationMatrix m = random_matrix(60, 45);
+  CollabSearch search;
+  const Placement p = collab_placement(m, 4, &search);
+  EXPECT_EQ(search.method, "swap-local-search");
+  EXPECT_GT(search.candidates, 0);
+  const double score = p.internal_collaboration(m);
+  EXPECT_GT(score, contiguous_placement(60, 4).internal_collaboration(m));
+  EXPECT_GT(score, round_robin_placement(60, 4).internal_collaboration(m));
+  // No exchange of two experts on different ranks improves it.
+  for (int a = 0; a < 60; ++a) {
+    for (int b = a + 1; b < 60; ++b) {
+      if (p.rank_of(a) == p.rank_of(b)) continue;
+      std::vector<int> owner = p.expert_rank();
+      std::swap(owner[a], owner[b]);
+      ASSERT_LE(Placement("s", owner, 4).internal_collaboration(m), score + 1e-6) << a << "," << b;
+    }
+  }
+}
+
+TEST(Placement, LocalSearchRecoversPlantedGroups) {
+  // 60 experts in 4 hidden groups of 15 (scattered ids): heavy inside, light noise outside.
+  const int experts = 60, ranks = 4;
+  std::vector<int> group(experts);
+  for (int e = 0; e < experts; ++e) group[e] = (e * 7) % 4;
+  CollaborationMatrix m(experts);
+  Rng rng(46, Stream::kRouter, 0);
+  for (int i = 0; i < experts; ++i) {
+    for (int j = 0; j < i; ++j) {
+      m.at(i, j) = m.at(j, i) = group[i] == group[j] ? 100 + std::floor(rng.uniform() * 10)
+                                                     : std::floor(rng.uniform() * 3);
+    }
+  }
+  const Placement planted("planted", group, ranks);
+  const Placement p = collab_placement(m, ranks);
+  EXPECT_GE(p.internal_collaboration(m), planted.internal_collaboration(m) * 0.999);
+}
+
+TEST(PlacementFile, EveryLayerEntryServesAnyLayer) {
+  const PlacementFile file = parse_placement_file(
+      R"({"schema":"c2rbench.placement","schema_version":1,"experts":8,"ranks":4,
+          "expert_rank":[3,2,1,0,0,1,2,3]})",
+      "every.json");
+  EXPECT_EQ(file.source, "every.json");
+  EXPECT_EQ(file.experts, 8);
+  EXPECT_EQ(file.ranks, 4);
+  for (int layer : {0, 7, 31}) {
+    const Placement p = file.for_layer(layer, 8, 4);
+    EXPECT_EQ(p.expert_rank(), (std::vector<int>{3, 2, 1, 0, 0, 1, 2, 3}));
+    EXPECT_EQ(p.local_experts(0), (std::vector<int>{3, 4}));
+  }
+  expect_error_mentions([&] { file.for_layer(0, 8, 2); }, "every.json");
+  expect_error_mentions([&] { file.for_layer(0, 60, 4); }, "every.json");
+}
+
+TEST(PlacementFile, EntriesThatDoNotFitAreRejectedWhenUsed) {
+  const std::string head = R"({"schema":"c2rbench.placement","schema_version":1,"experts":4,)";
+  // Unbalanced, too short and out-of-range rank lists parse, but give no placement.
+  const PlacementFile file =
+      parse_placement_file(head + R"("ranks":2,"layers":[{"layer":0,"expert_rank":[0,0,0,1]},
+                                   {"layer":1,"expert_rank":[0,1,1]},
+                                   {"layer":2,"expert_rank":[0,1,2,1]},
+                                   {"layer":3,"expert_rank":[1,1,0,0]}]})",
+                           "fit.json");
+  EXPECT_THROW(file.for_layer(0, 4, 2), Error);
+  expect_error_mentions([&] { file.for_layer(1, 4, 2); }, "fit.json");
+  EXPECT_THROW(file.for_layer(2, 4, 2), Error);
+  EXPECT_EQ(file.for_layer(3, 4, 2).expert_rank(), (std::vector<int>{1, 1, 0, 0}));
+  expect_error_mentions([&] { file.for_layer(4, 4, 2); }, "no placement for layer 4");
+}
+
+TEST(PlacementFile, SchemaErrorsNameTheSource) {
+  const std::string head = R"({"schema":"c2rbench.placement","schema_version":1,)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"trunc.json", head + R"("experts":4,"ranks":2,"expert_rank":[0,0,)"},
+      {"array.json", "[1, 2, 3]"},
+      {"schema.json", R"({"schema":"c2rbench.report","schema_version":1,"experts":4,"ranks":2,
+                          "expert_rank":[0,0,1,1]})"},
+      {"noversion.json",
+       R"({"schema":"c2rbench.placement","experts":4,"ranks":2,"expert_rank":[0,0,1,1]})"},
+      {"noexperts.json", head + R"("ranks":2,"expert_rank":[0,0,1,1]})"},
+      {"textranks.json", head + R"("experts":4,"ranks":"2","expert_rank":[0,0,1,1]})"},
+      {"nothing.json", head + R"("experts":4,"ranks":2})"},
+      {"layersobj.json", head + R"("experts":4,"ranks":2,"layers":{"0":[0,0,1,1]}})"},
+      {"nolayer.json", head + R"("experts":4,"ranks":2,"layers":[{"expert_rank":[0,0,1,1]}]})"},
+      {"float.json", head + R"("experts":4,"ranks":2,"expert_rank":[0,0.5,1,1]})"},
+      {"notarray.json", head + R"("experts":4,"ranks":2,"expert_rank":"0011"})"},
+  };
+  for (const auto& [source, text] : cases) {
+    expect_error_mentions([&] { parse_placement_file(text, source); }, source);
+  }
+}
+
+TEST(PlacementFile, WrittenFileRoundTrips) {
+  std::map<int, Placement> layers;
+  layers.emplace(0, contiguous_placement(8, 4));
+  layers.emplace(5, round_robin_placement(8, 4));
+  layers.emplace(9, collab_placement(random_matrix(8, 47), 4));
+  const PlacementFile file =
+      parse_placement_file(placement_file_json(8, 4, layers).dump(2), "written.json");
+  for (const auto& [layer, placement] : layers) {
+    EXPECT_EQ(file.for_layer(layer, 8, 4).expert_rank(), placement.expert_rank()) << layer;
+  }
+  EXPECT_THROW(file.for_layer(1, 8, 4), Error);  // no every-layer entry
 }
 
 }  // namespace

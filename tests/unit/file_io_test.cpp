@@ -1,0 +1,98 @@
+// Atomic, never-overwriting writes and whole-file reads, on a scratch directory under /tmp.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/file_io.hpp"
+#include "results/report.hpp"
+#include "results/stats.hpp"
+
+namespace c2r {
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag)
+      : path(std::filesystem::temp_directory_path() /
+             ("c2r-unit-" + tag + "-" + std::to_string(getpid()))) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::vector<std::string> names(const std::filesystem::path& dir) const {
+    std::vector<std::string> out;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      out.push_back(entry.path().filename().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+TEST(FileIo, OverwriteReplacesAtomicallyAndRefusalKeepsTheOriginal) {
+  TempDir dir("overwrite");
+  const std::string path = (dir.path / "a" / "b" / "c" / "out.json").string();
+  write_file_atomically(path, "one\n", false);  // creates a/b/c
+  EXPECT_TRUE(file_exists(path));
+  try {
+    write_file_atomically(path, "two\n", false);
+    FAIL() << "overwrote without permission";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_text_file(path), "one\n");
+  write_file_atomically(path, std::string("bin\0ary", 7), true);
+  EXPECT_EQ(read_text_file(path), std::string("bin\0ary", 7));
+  EXPECT_EQ(dir.names(dir.path / "a" / "b" / "c"), (std::vector<std::string>{"out.json"}));
+  const std::string empty = (dir.path / "empty.txt").string();
+  write_file_atomically(empty, "", false);
+  EXPECT_EQ(read_text_file(empty), "");
+  EXPECT_EQ(dir.names(dir.path), (std::vector<std::string>{"a", "empty.txt"}));
+}
+
+TEST(FileIo, FailuresNameThePath) {
+  TempDir dir("failures");
+  const std::string blocker = (dir.path / "plain").string();
+  write_file_atomically(blocker, "x", false);
+  // A parent that is a regular file cannot be created.
+  EXPECT_THROW(write_file_atomically(blocker + "/child.json", "y", false), Error);
+  EXPECT_EQ(read_text_file(blocker), "x");
+  for (const std::string& bad :
+       {(dir.path / "nope" / "missing.json").string(), dir.path.string()}) {
+    try {
+      read_text_file(bad);
+      ADD_FAILURE() << "read " << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_FALSE(file_exists((dir.path / "nope").string()));
+}
+
+TEST(ReportFile, WriteAndReadAFile) {
+  TempDir dir("report");
+  nlohmann::json results = nlohmann::json::array();
+  results.push_back({{"phases", {{"layer", stats_json({5, 6, 7})}}}});
+  const nlohmann::json report = make_report({{"ranks", 4}}, {{"tokens_per_rank", 32}}, results);
+  const std::string path = (dir.path / "runs" / "r1.json").string();
+  write_report(path, report);
+  EXPECT_EQ(read_report(path), report);
+  EXPECT_THROW(write_report(path, make_report({}, {}, nlohmann::json::array())), Error);
+  EXPECT_EQ(read_report(path), report);
+  EXPECT_EQ(dir.names(dir.path / "runs"), (std::vector<std::string>{"r1.json"}));
+  try {
+    read_report((dir.path / "r2.json").string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("r2.json"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace c2r

@@ -1,0 +1,205 @@
+// `c2rbench run` options: validation messages and the expanded grid of cells.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/error.hpp"
+#include "suites/run_config.hpp"
+
+namespace c2r {
+namespace {
+
+void expect_refused(const RunOptions& o, int ranks, const std::string& needle) {
+  try {
+    resolve_run_config(o, ranks);
+    ADD_FAILURE() << "accepted; expected: " << needle;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(RunConfig, TopTOutOfRangeForEitherPreset) {
+  RunOptions o;
+  o.top_t = {1, 8};
+  expect_refused(o, 2, "--top-t 8 is out of range");
+  o.top_t = {-1};
+  expect_refused(o, 2, "--top-t -1");
+  o = RunOptions();
+  o.preset = "qwen1.5-moe-a2.7b";
+  o.top_t = {2};
+  expect_refused(o, 4, "--top-t 2 is out of range");
+  o.top_t = {60};
+  expect_refused(o, 4, "--top-t 60 is out of range");
+  o.top_t = {3, 59};
+  EXPECT_NO_THROW(resolve_run_config(o, 4));
+  // Top-T only matters to C2R: a vanilla-only grid ignores it.
+  o = RunOptions();
+  o.routing = {"vanilla"};
+  o.top_t = {99};
+  const RunConfig vanilla = resolve_run_config(o, 2);
+  for (const auto& cell : vanilla.cells) EXPECT_EQ(cell.top_t, 0);
+}
+
+TEST(RunConfig, MoreRefusals) {
+  RunOptions o;
+  o.tokens = -3;
+  expect_refused(o, 2, "--tokens must be at least 1");
+  o = RunOptions();
+  o.preset = "qwen1.5-moe-a2.7b";
+  expect_refused(o, 7, "60 experts do not divide over 7 ranks");
+  EXPECT_NO_THROW(resolve_run_config(o, 6));
+  o = RunOptions();
+  o.overrides.experts = 12;
+  expect_refused(o, 8, "do not divide");
+  o = RunOptions();
+  o.placement = {"contiguous", "round-robin", "collab", "my/placement.json"};  // files load later
+  EXPECT_NO_THROW(resolve_run_config(o, 2));
+  o = RunOptions();
+  o.strategy = {"padded", "Dedup"};
+  expect_refused(o, 2, "unknown strategy 'Dedup'");
+  o = RunOptions();
+  o.routing = {"vanilla", "C2R"};
+  expect_refused(o, 2, "unknown routing 'C2R'");
+  o = RunOptions();
+  o.workload = "clustered";
+  o.layer = "all";
+  expect_refused(o, 2, "--layer all needs --workload trace");
+  o.layer = "-1";
+  expect_refused(o, 2, "--layer must be");
+  o.layer = "1,";
+  expect_refused(o, 2, "--layer must be");
+  o = RunOptions();
+  o.backend = "tpu";
+  expect_refused(o, 2, "unknown backend 'tpu'");
+}
+
+using CellKey = std::tuple<int, int, int, std::string, int>;
+CellKey key_of(const Cell& c) {
+  return {c.layer, static_cast<int>(c.routing), c.top_t, c.placement, static_cast<int>(c.strategy)};
+}
+
+TEST(RunConfig, GridCellsAreEveryCombinationOnceWithTheBaselineFlagged) {
+  RunOptions o;
+  o.routing = {"vanilla", "c2r"};
+  o.top_t = {1, 2};
+  o.strategy = {"padded", "dropless", "dedup"};
+  o.placement = {"contiguous", "collab"};
+  const RunConfig c = resolve_run_config(o, 2);
+  ASSERT_EQ(c.cells.size(), 18u);
+  std::set<CellKey> keys;
+  for (const auto& cell : c.cells) {
+    EXPECT_TRUE(keys.insert(key_of(cell)).second) << "duplicate cell";
+    EXPECT_TRUE(cell.in_grid);
+    EXPECT_EQ(cell.layer, 0);
+    if (cell.routing == RoutingMode::kVanilla) {
+      EXPECT_EQ(cell.top_t, 0);
+    } else {
+      EXPECT_TRUE(cell.top_t == 1 || cell.top_t == 2) << cell.top_t;
+    }
+    const bool is_baseline = cell.routing == RoutingMode::kVanilla &&
+                             cell.strategy == StrategyKind::kDropless &&
+                             cell.placement == "contiguous";
+    EXPECT_EQ(cell.baseline, is_baseline);
+  }
+  // Cells sharing (routing, top_t, placement) are adjacent: 6 runs of 3 strategies.
+  std::set<std::tuple<int, int, std::string>> finished;
+  for (size_t i = 0; i < c.cells.size(); ++i) {
+    const auto group = std::make_tuple(static_cast<int>(c.cells[i].routing), c.cells[i].top_t,
+                                       c.cells[i].placement);
+    if (i > 0 && group != std::make_tuple(static_cast<int>(c.cells[i - 1].routing),
+                                          c.cells[i - 1].top_t, c.cells[i - 1].placement)) {
+      finished.insert(std::make_tuple(static_cast<int>(c.cells[i - 1].routing),
+                                      c.cells[i - 1].top_t, c.cells[i - 1].placement));
+    }
+    EXPECT_EQ(finished.count(group), 0u) << "group split at cell " << i;
+  }
+  EXPECT_EQ(c.ranks, 2);
+  EXPECT_EQ(c.tokens_per_rank, 1024);
+  EXPECT_EQ(c.model.experts, 8);
+  const nlohmann::json j = c.to_json();
+  EXPECT_EQ(j["top_t"], (std::vector<int>{1, 2}));
+  EXPECT_EQ(j["strategy"].size(), 3u);
+}
+
+TEST(RunConfig, MissingBaselineIsAddedOutsideTheGrid) {
+  for (auto [strategies, placements, routings] :
+       {std::tuple<std::vector<std::string>, std::vector<std::string>, std::vector<std::string>>{
+            {"dedup", "padded"}, {"contiguous", "collab"}, {"vanilla", "c2r"}},
+        {{"dropless"}, {"collab"}, {"vanilla", "c2r"}},
+        {{"dropless", "dedup"}, {"contiguous"}, {"c2r"}}}) {
+    RunOptions o;
+    o.strategy = strategies;
+    o.placement = placements;
+    o.routing = routings;
+    o.top_t = {1};
+    const RunConfig c = resolve_run_config(o, 2);
+    // One Top-T value: one routing variant per --routing value, plus the added baseline.
+    ASSERT_EQ(c.cells.size(), routings.size() * strategies.size() * placements.size() + 1);
+    int added = 0, baselines = 0;
+    for (const auto& cell : c.cells) {
+      baselines += cell.baseline;
+      if (!cell.in_grid) {
+        ++added;
+        EXPECT_TRUE(cell.baseline);
+        EXPECT_EQ(cell.routing, RoutingMode::kVanilla);
+        EXPECT_EQ(cell.strategy, StrategyKind::kDropless);
+        EXPECT_EQ(cell.placement, "contiguous");
+        EXPECT_EQ(cell.top_t, 0);
+      }
+    }
+    EXPECT_EQ(added, 1);
+    EXPECT_EQ(baselines, 1);
+    // The report's config lists what was asked for, not the added baseline.
+    const nlohmann::json j = c.to_json();
+    EXPECT_EQ(j["strategy"].size(), strategies.size());
+    EXPECT_EQ(j["placement"].size(), placements.size());
+  }
+}
+
+TEST(RunConfig, EveryLayerGetsItsOwnBaseline) {
+  RunOptions o;
+  o.layer = "all";
+  o.strategy = {"dedup"};
+  o.routing = {"c2r"};
+  o.placement = {"collab"};
+  const RunConfig c = resolve_run_config(o, 4);
+  ASSERT_EQ(c.layers.size(), 32u);
+  EXPECT_EQ(c.layers.back(), 31);
+  EXPECT_EQ(c.cells.size(), 64u);
+  std::map<int, int> baselines;
+  for (const auto& cell : c.cells) baselines[cell.layer] += cell.baseline;
+  ASSERT_EQ(baselines.size(), 32u);
+  for (const auto& [layer, count] : baselines) EXPECT_EQ(count, 1) << layer;
+  o.layer = "3,17";
+  EXPECT_EQ(resolve_run_config(o, 4).layers, (std::vector<int>{3, 17}));
+}
+
+TEST(RunConfig, RepeatedValuesDoNotRepeatCells) {
+  RunOptions o;
+  o.routing = {"vanilla", "c2r", "vanilla"};
+  o.top_t = {2, 2};
+  o.strategy = {"dropless", "dropless"};
+  o.placement = {"contiguous"};
+  const RunConfig c = resolve_run_config(o, 2);
+  EXPECT_EQ(c.cells.size(), 2u);
+}
+
+TEST(RunConfig, RepeatedLayerIsRefused) {
+  // A repeated layer would run its cells, and its baseline, twice.
+  RunOptions o;
+  o.layer = "5,5";
+  try {
+    resolve_run_config(o, 2);
+    FAIL() << "--layer 5,5 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--layer lists layer 5 twice"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace c2r
