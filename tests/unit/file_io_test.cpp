@@ -94,5 +94,25 @@ TEST(ReportFile, WriteAndReadAFile) {
   }
 }
 
+TEST(FileIo, AtomicWriteRefusesToOverwriteAndLeavesNoTemporaries) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("c2r-unit-" + std::to_string(getpid()));
+  const std::string path = (dir / "sub" / "report.json").string();
+  write_file_atomically(path, "first", false);
+  EXPECT_EQ(read_text_file(path), "first");
+  EXPECT_THROW(write_file_atomically(path, "second", false), Error);
+  EXPECT_EQ(read_text_file(path), "first");
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(dir / "sub")) files += entry.is_regular_file();
+  EXPECT_EQ(files, 1);
+  try {
+    read_text_file((dir / "missing.json").string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.json"), std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace c2r

@@ -10,7 +10,6 @@
 #include "common/file_io.hpp"
 #include "results/report.hpp"
 #include "results/stats.hpp"
-#include "suites/run_config.hpp"
 
 namespace c2r {
 namespace {
@@ -48,84 +47,6 @@ TEST(Report, RejectsOtherSchemasNewerVersionsAndBrokenText) {
   EXPECT_THROW(parse_report(no_results.dump(), "m"), Error);
   const std::string text = good.dump();
   EXPECT_THROW(parse_report(text.substr(0, text.size() - 3), "t"), Error);
-}
-
-TEST(FileIo, AtomicWriteRefusesToOverwriteAndLeavesNoTemporaries) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("c2r-unit-" + std::to_string(getpid()));
-  const std::string path = (dir / "sub" / "report.json").string();
-  write_file_atomically(path, "first", false);
-  EXPECT_EQ(read_text_file(path), "first");
-  EXPECT_THROW(write_file_atomically(path, "second", false), Error);
-  EXPECT_EQ(read_text_file(path), "first");
-  int files = 0;
-  for (const auto& entry : fs::directory_iterator(dir / "sub")) files += entry.is_regular_file();
-  EXPECT_EQ(files, 1);
-  try {
-    read_text_file((dir / "missing.json").string());
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("missing.json"), std::string::npos);
-  }
-  fs::remove_all(dir);
-}
-
-void expect_refused(RunOptions o, int ranks, const std::string& needle) {
-  try {
-    resolve_run_config(o, ranks);
-    FAIL() << "accepted; expected: " << needle;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
-TEST(RunConfig, BadOptionsAreRefusedByName) {
-  RunOptions o;
-  o.preset = "mixtral";
-  expect_refused(o, 2, "unknown preset 'mixtral'");
-  o = RunOptions();
-  o.strategy = {"dropless", "zero-copy"};
-  expect_refused(o, 2, "unknown strategy 'zero-copy'");
-  o = RunOptions();
-  o.routing = {"hash"};
-  expect_refused(o, 2, "unknown routing 'hash'");
-  o = RunOptions();
-  o.workload = "zipf";
-  expect_refused(o, 2, "unknown workload 'zipf'");
-  o = RunOptions();
-  o.top_t = {0};
-  expect_refused(o, 2, "--top-t 0 is out of range");
-  o = RunOptions();
-  o.tokens = 0;
-  expect_refused(o, 2, "--tokens must be at least 1");
-  expect_refused(RunOptions(), 3, "do not divide");
-  o = RunOptions();
-  o.workload = "random";
-  o.layer = "all";
-  expect_refused(o, 2, "--layer all needs --workload trace");
-  o = RunOptions();
-  o.layer = "3,x";
-  expect_refused(o, 2, "--layer must be");
-}
-
-TEST(RunConfig, GridHasOneCellPerCombinationAndOneBaseline) {
-  RunOptions o;
-  o.routing = {"vanilla", "c2r"};
-  o.top_t = {1, 2};
-  o.strategy = {"padded", "dropless", "dedup"};
-  o.placement = {"contiguous", "collab"};
-  const RunConfig c = resolve_run_config(o, 2);
-  EXPECT_EQ(c.cells.size(), 18u);
-  int baselines = 0;
-  for (const auto& cell : c.cells) baselines += cell.baseline;
-  EXPECT_EQ(baselines, 1);
-
-  o.strategy = {"dedup"};
-  const RunConfig without = resolve_run_config(o, 2);
-  ASSERT_EQ(without.cells.size(), 7u);  // 1 + 2 Top-T, x 2 placements, + the added baseline
-  int added = 0;
-  for (const auto& cell : without.cells) added += cell.baseline && !cell.in_grid;
-  EXPECT_EQ(added, 1);
 }
 
 TEST(Stats, PercentilesOfUnevenSamples) {

@@ -201,5 +201,54 @@ TEST(RunConfig, RepeatedLayerIsRefused) {
   }
 }
 
+TEST(RunConfig, BadOptionsAreRefusedByName) {
+  RunOptions o;
+  o.preset = "mixtral";
+  expect_refused(o, 2, "unknown preset 'mixtral'");
+  o = RunOptions();
+  o.strategy = {"dropless", "zero-copy"};
+  expect_refused(o, 2, "unknown strategy 'zero-copy'");
+  o = RunOptions();
+  o.routing = {"hash"};
+  expect_refused(o, 2, "unknown routing 'hash'");
+  o = RunOptions();
+  o.workload = "zipf";
+  expect_refused(o, 2, "unknown workload 'zipf'");
+  o = RunOptions();
+  o.top_t = {0};
+  expect_refused(o, 2, "--top-t 0 is out of range");
+  o = RunOptions();
+  o.tokens = 0;
+  expect_refused(o, 2, "--tokens must be at least 1");
+  expect_refused(RunOptions(), 3, "do not divide");
+  o = RunOptions();
+  o.workload = "random";
+  o.layer = "all";
+  expect_refused(o, 2, "--layer all needs --workload trace");
+  o = RunOptions();
+  o.layer = "3,x";
+  expect_refused(o, 2, "--layer must be");
+}
+
+TEST(RunConfig, GridHasOneCellPerCombinationAndOneBaseline) {
+  RunOptions o;
+  o.routing = {"vanilla", "c2r"};
+  o.top_t = {1, 2};
+  o.strategy = {"padded", "dropless", "dedup"};
+  o.placement = {"contiguous", "collab"};
+  const RunConfig c = resolve_run_config(o, 2);
+  EXPECT_EQ(c.cells.size(), 18u);
+  int baselines = 0;
+  for (const auto& cell : c.cells) baselines += cell.baseline;
+  EXPECT_EQ(baselines, 1);
+
+  o.strategy = {"dedup"};
+  const RunConfig without = resolve_run_config(o, 2);
+  ASSERT_EQ(without.cells.size(), 7u);  // 1 + 2 Top-T, x 2 placements, + the added baseline
+  int added = 0;
+  for (const auto& cell : without.cells) added += cell.baseline && !cell.in_grid;
+  EXPECT_EQ(added, 1);
+}
+
 }  // namespace
 }  // namespace c2r
