@@ -230,25 +230,5 @@ TEST(RunConfig, BadOptionsAreRefusedByName) {
   expect_refused(o, 2, "--layer must be");
 }
 
-TEST(RunConfig, GridHasOneCellPerCombinationAndOneBaseline) {
-  RunOptions o;
-  o.routing = {"vanilla", "c2r"};
-  o.top_t = {1, 2};
-  o.strategy = {"padded", "dropless", "dedup"};
-  o.placement = {"contiguous", "collab"};
-  const RunConfig c = resolve_run_config(o, 2);
-  EXPECT_EQ(c.cells.size(), 18u);
-  int baselines = 0;
-  for (const auto& cell : c.cells) baselines += cell.baseline;
-  EXPECT_EQ(baselines, 1);
-
-  o.strategy = {"dedup"};
-  const RunConfig without = resolve_run_config(o, 2);
-  ASSERT_EQ(without.cells.size(), 7u);  // 1 + 2 Top-T, x 2 placements, + the added baseline
-  int added = 0;
-  for (const auto& cell : without.cells) added += cell.baseline && !cell.in_grid;
-  EXPECT_EQ(added, 1);
-}
-
 }  // namespace
 }  // namespace c2r
