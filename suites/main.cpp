@@ -16,8 +16,10 @@
 #include "collectives/backend.hpp"
 #include "collectives/communicator.hpp"
 #include "common/error.hpp"
+#include "common/file_io.hpp"
 #include "model/model_config.hpp"
 #include "suites/run_command.hpp"
+#include "tuner/topology.hpp"
 
 namespace {
 
@@ -100,6 +102,15 @@ int main(int argc, char** argv) {
                                      "strategies and placements");
   add_run_options(*run, run_options);
   CLI::App* list = app.add_subcommand("backends", "List the compute/exchange backends built in");
+  c2r::TopologyOptions topo_options;
+  std::string topo_out;
+  CLI::App* topo = app.add_subcommand(
+      "topo", "Show where every rank runs (hwloc) and measure rank-to-rank and all2all costs");
+  topo->add_option("--out", topo_out, "Save the cluster profile JSON here (never overwritten)");
+  topo->add_option("--repetitions", topo_options.repetitions, "Ping-pongs / all2alls per probe")
+      ->capture_default_str();
+  topo->add_option("--large-bytes", topo_options.large_bytes, "Bandwidth probe message size (B)")
+      ->capture_default_str();
 
   int status = 0;
   try {
@@ -123,6 +134,21 @@ int main(int argc, char** argv) {
       }
     } else if (run->parsed()) {
       status = run_command(run_options, args, comm);
+    } else if (topo->parsed()) {
+      std::string problem;  // decided on rank 0, raised on every rank
+      if (rank == 0 && !topo_out.empty() && c2r::file_exists(topo_out)) {
+        problem = "refusing to overwrite existing file " + topo_out + " (choose another --out)";
+      }
+      comm.broadcast(problem);
+      if (!problem.empty()) throw c2r::Error::on_all_ranks(problem);
+      const c2r::ClusterProfile profile = c2r::measure_cluster(comm, topo_options);
+      if (rank == 0) {
+        c2r::print_cluster_profile(std::cout, profile);
+        if (!topo_out.empty()) {
+          c2r::write_file_atomically(topo_out, profile.to_json().dump(1) + "\n", false);
+          std::cout << "# cluster profile: " << topo_out << "\n";
+        }
+      }
     }
   } catch (const c2r::Error& e) {
     if (e.raised_on_all_ranks()) {

@@ -80,3 +80,10 @@ c2r_mpi_file_error(mpi_error_truncated_trace 2 "llama-moe-3.5b-vanilla.json: mal
 # Ranks started with different arguments (MPMD launch) are refused, not deadlocked.
 c2r_mpi_error(mpi_error_mismatched_ranks 1 "rank 1's configuration differs from rank 0's"
   run --tokens 8 --out @OUT@ : -np 1 ${C2R_BIN} run --tokens 16 --out @OUT@)
+
+# `c2rbench topo`: the cluster profile at 2 and 3 ranks, and refusing to overwrite.
+foreach(np 2 3)
+  add_test(NAME mpi_topo_np${np} COMMAND ${C2R_MPI_DIR}/run_topo.sh ${C2R_BIN} ${np})
+  set_tests_properties(mpi_topo_np${np} PROPERTIES LABELS mpi TIMEOUT 150)
+endforeach()
+c2r_mpi_error(mpi_error_topo_existing 2 "refusing to overwrite existing file" topo --out @DIR@/stdout)
