@@ -20,6 +20,7 @@ enum class Stream : uint64_t {
   kTraceLogit = 8,     // trace workload: designed router logits
   kSharedGate = 9,     // shared-expert sigmoid gate weights
   kSharedExpert = 10,  // shared-expert FFN weights
+  kPlacement = 11,     // tuner: random validation placements
 };
 
 inline uint64_t splitmix64(uint64_t x) {

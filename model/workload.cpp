@@ -155,10 +155,10 @@ bool in_top_t(const CollaborativeList& list, int first, int second, int top_t) {
 
 }  // namespace
 
-TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
-                            const CollaborationMatrix& pairs, const CollaborativeList* c2r_list,
-                            int top_t, int64_t first_token, int64_t tokens) {
-  const int hidden = model.hidden;
+std::vector<int32_t> sample_trace_pairs(const ModelConfig& model, const WorkloadSpec& spec,
+                                        int layer, const CollaborationMatrix& pairs,
+                                        const CollaborativeList* c2r_list, int top_t,
+                                        int64_t first_token, int64_t tokens) {
   const int experts = model.experts;
   C2R_CHECK(model.top_k == 2, "the pair trace needs top-k 2 (the model has " << model.top_k << ")");
   C2R_CHECK(pairs.experts == experts,
@@ -177,18 +177,7 @@ TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, 
   }
   C2R_CHECK(total > 0.0, "the trace matrix of layer " << layer << " is empty");
 
-  TokenBatch batch = empty_batch(model, spec, layer, first_token, tokens);
-  batch.trace_pair.resize(tokens * 2);
-
-  const std::vector<double> q = orthonormal_columns(hidden, experts, spec.seed, layer);
-  for (int e = 0; e < experts; ++e) {
-    for (int h = 0; h < hidden; ++h) {
-      batch.w_router[static_cast<size_t>(h) * experts + e] =
-          static_cast<float>(q[static_cast<size_t>(e) * hidden + h]);
-    }
-  }
-
-  std::vector<double> z(hidden), logit(experts);
+  std::vector<int32_t> trace_pair(tokens * 2);
   for (int64_t t = 0; t < tokens; ++t) {
     const uint64_t g = static_cast<uint64_t>(first_token + t);
     Rng draw(spec.seed, Stream::kTracePair, g, layer);
@@ -203,8 +192,33 @@ TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, 
       if (a_first != b_first) swap = b_first;
     }
     if (swap) std::swap(a, b);
-    batch.trace_pair[t * 2] = a;
-    batch.trace_pair[t * 2 + 1] = b;
+    trace_pair[t * 2] = a;
+    trace_pair[t * 2 + 1] = b;
+  }
+  return trace_pair;
+}
+
+TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
+                            const CollaborationMatrix& pairs, const CollaborativeList* c2r_list,
+                            int top_t, int64_t first_token, int64_t tokens) {
+  const int hidden = model.hidden;
+  const int experts = model.experts;
+  TokenBatch batch = empty_batch(model, spec, layer, first_token, tokens);
+  batch.trace_pair =
+      sample_trace_pairs(model, spec, layer, pairs, c2r_list, top_t, first_token, tokens);
+
+  const std::vector<double> q = orthonormal_columns(hidden, experts, spec.seed, layer);
+  for (int e = 0; e < experts; ++e) {
+    for (int h = 0; h < hidden; ++h) {
+      batch.w_router[static_cast<size_t>(h) * experts + e] =
+          static_cast<float>(q[static_cast<size_t>(e) * hidden + h]);
+    }
+  }
+
+  std::vector<double> z(hidden), logit(experts);
+  for (int64_t t = 0; t < tokens; ++t) {
+    const uint64_t g = static_cast<uint64_t>(first_token + t);
+    const int a = batch.trace_pair[t * 2], b = batch.trace_pair[t * 2 + 1];
 
     // Designed logits: e1 leads e2 by >= 0.5, e2 leads every other expert by >= 0.5.
     Rng rng(spec.seed, Stream::kTraceLogit, g, layer);

@@ -4,8 +4,7 @@
 //   clustered - experts in G latent groups; each token belongs to a group whose experts get a logit
 //               boost of about `cluster_strength` router-logit standard deviations (0 = random).
 //   trace     - real routing: each token's expert pair is drawn from a layer's collaboration
-//   matrix,
-//               and hidden states are built so the router GEMM yields logits that select that pair.
+//               matrix, and hidden states are built so the router GEMM selects that pair.
 // Token g's values depend only on (seed, layer, g), never on the rank count.
 
 #include <cstdint>
@@ -48,6 +47,14 @@ TokenBatch make_synthetic_batch(const ModelConfig& model, const WorkloadSpec& sp
 TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
                             const CollaborationMatrix& pairs, const CollaborativeList* c2r_list,
                             int top_t, int64_t first_token, int64_t tokens);
+
+// The expert pair of every token of the trace workload, [tokens x 2] with e1 first: the pairs
+// make_trace_batch designs its hidden states for (its gate selects exactly these). The tuner uses
+// it to get the routing without building hidden states.
+std::vector<int32_t> sample_trace_pairs(const ModelConfig& model, const WorkloadSpec& spec,
+                                        int layer, const CollaborationMatrix& pairs,
+                                        const CollaborativeList* c2r_list, int top_t,
+                                        int64_t first_token, int64_t tokens);
 
 // The expert group of every expert in the clustered workload (for tests and reports).
 std::vector<int> clustered_expert_groups(int experts, int groups, uint64_t seed, int layer);

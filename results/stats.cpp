@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "common/error.hpp"
+
 namespace c2r {
 
 double percentile(const std::vector<double>& sorted, double fraction) {
@@ -48,6 +50,37 @@ Stats stats_from_json(const nlohmann::json& j) {
   s.p99 = j.at("p99_us").get<double>();
   s.n = j.at("n").get<int>();
   return s;
+}
+
+std::vector<double> fractional_ranks(const std::vector<double>& values) {
+  const size_t n = values.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(n);
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && values[order[j + 1]] == values[order[i]]) ++j;
+    const double mean_rank = (i + j) / 2.0 + 1.0;
+    for (size_t m = i; m <= j; ++m) ranks[order[m]] = mean_rank;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  C2R_CHECK(a.size() == b.size() && !a.empty(), "spearman needs two equal, non-empty series");
+  const std::vector<double> ra = fractional_ranks(a), rb = fractional_ranks(b);
+  const double n = static_cast<double>(a.size());
+  const double mean = (n + 1.0) / 2.0;
+  double cov = 0, va = 0, vb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    cov += (ra[i] - mean) * (rb[i] - mean);
+    va += (ra[i] - mean) * (ra[i] - mean);
+    vb += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return va > 0 && vb > 0 ? cov / std::sqrt(va * vb) : 0.0;
 }
 
 }  // namespace c2r

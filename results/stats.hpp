@@ -20,4 +20,10 @@ double percentile(const std::vector<double>& sorted, double fraction);
 nlohmann::json stats_json(const std::vector<double>& samples_us);
 Stats stats_from_json(const nlohmann::json& j);
 
+// Ranks 1..n, ties given the mean of the ranks they span.
+std::vector<double> fractional_ranks(const std::vector<double>& values);
+// Spearman's rank correlation: the Pearson correlation of the fractional ranks. 0 when either side
+// is constant; needs equal, non-zero lengths.
+double spearman(const std::vector<double>& a, const std::vector<double>& b);
+
 }  // namespace c2r

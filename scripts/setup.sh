@@ -8,6 +8,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libopenblas-dev
   libhwloc-dev
+  libmetis-dev
   nlohmann-json3-dev
   libcli11-dev
   googletest libgtest-dev

@@ -23,6 +23,8 @@ class DataStore {
   // A placement file at `path`.
   const PlacementFile& placement_file(const std::string& path);
   bool reference_file_exists(const std::string& file) const;
+  // Collective: the text of the file at `path` on every rank (read once, on rank 0).
+  std::string text_file(const std::string& path) const { return read_everywhere(path); }
 
  private:
   // Collective: the file's text on every rank, or the same c2r::Error on every rank.

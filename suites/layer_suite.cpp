@@ -27,6 +27,7 @@ LayerSuite::LayerSuite(const RunConfig& config, const Communicator& comm, DataSt
     : config_(config),
       comm_(comm),
       data_(data),
+      routing_(config.model, config.workload, config.tokens_per_rank, comm, data),
       experts_(config.workload.seed, config.model.hidden, config.model.ffn) {
   if (config.model.shared_ffn > 0) {
     shared_expert_ = make_ffn_weights(config.workload.seed, Stream::kSharedExpert, 0,
@@ -35,28 +36,6 @@ LayerSuite::LayerSuite(const RunConfig& config, const Communicator& comm, DataSt
 }
 
 namespace {
-
-bool has_pair_trace(const RunConfig& config, const DataStore& data) {
-  return config.workload.kind == WorkloadKind::kTrace && config.model.top_k == 2 &&
-         data.reference_file_exists(
-             collaboration_matrix_file(config.model.trace_family, "vanilla", 0));
-}
-
-// The gate phase: logits, selection, and the shared expert's sigmoid gate.
-// logits: [T x E], shared_scale: [T] (empty without a shared expert).
-void run_gate(const TokenBatch& batch, const ModelConfig& model, const GateSpec& gate,
-              float* logits, int32_t* expert_ids, float* weights,
-              std::vector<float>& shared_scale) {
-  router_logits(batch.x.data(), batch.tokens, model.hidden, batch.w_router.data(), model.experts,
-                logits);
-  select_experts(logits, batch.tokens, gate, expert_ids, weights);
-  if (!batch.w_shared_gate.empty() && batch.tokens > 0) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(batch.tokens), model.hidden, 1.0f,
-                batch.x.data(), model.hidden, batch.w_shared_gate.data(), 1, 0.0f,
-                shared_scale.data(), 1);
-    for (auto& s : shared_scale) s = 1.0f / (1.0f + std::exp(-s));
-  }
-}
 
 void check_layer(int layer, int layers, const std::string& source) {
   C2R_CHECK(layer >= 0 && layer < layers, "--layer " << layer << " is out of range: " << source
@@ -78,12 +57,11 @@ double median_of(const std::vector<double>& samples) {
 void LayerSuite::validate_inputs() {
   try {
     const std::string family = config_.model.trace_family;
-    const bool pair_trace = has_pair_trace(config_, data_);
+    const bool pair_trace = routing_.pair_trace();
     for (const Cell& cell : config_.cells) {
       if (config_.workload.kind == WorkloadKind::kTrace) {
         if (pair_trace) {
-          const std::string file =
-              collaboration_matrix_file(family, to_string(cell.routing), cell.top_t);
+          const std::string file = routing_.pair_trace_file(cell.routing, cell.top_t);
           C2R_CHECK(cell.routing == RoutingMode::kVanilla || data_.reference_file_exists(file),
                     "no " << family << " C2R trace for --top-t " << cell.top_t
                           << " (missing data file " << file << ")");
@@ -107,40 +85,16 @@ void LayerSuite::validate_inputs() {
                       collaborative_list_file(family));
         }
       }
-      if (!is_builtin_placement(cell.placement)) {
+      if (!is_builtin_placement(cell.placement) &&
+          !added_placements_.count({cell.placement, cell.layer})) {
         data_.placement_file(cell.placement)
-            .for_layer(cell.layer, config_.model.experts, comm_.size());
+            .for_layer(cell.layer, config_.model.experts, comm_.size(), config_.model.preset);
       }
     }
   } catch (const Error& e) {
     if (e.raised_on_all_ranks()) throw;
     throw Error::on_all_ranks(e.what());  // the checks above are deterministic on every rank
   }
-}
-
-const CollaborativeList& LayerSuite::c2r_list(int layer, std::string* source) {
-  if (config_.workload.kind == WorkloadKind::kTrace) {
-    const std::string file = collaborative_list_file(config_.model.trace_family);
-    *source = "published list " + file;
-    return data_.collaborative_list(file).layers.at(layer);
-  }
-  *source = "profiled from vanilla routing of this workload";
-  auto it = profiled_lists_.find(layer);
-  if (it != profiled_lists_.end()) return it->second;
-  // As the paper does: profile co-activation under vanilla routing of the same tokens.
-  const TokenBatch batch =
-      make_synthetic_batch(config_.model, config_.workload, layer,
-                           comm_.rank() * config_.tokens_per_rank, config_.tokens_per_rank);
-  const int k = config_.model.top_k;
-  std::vector<float> logits(batch.tokens * config_.model.experts), weights(batch.tokens * k);
-  std::vector<int32_t> ids(batch.tokens * k);
-  std::vector<float> shared_scale(batch.w_shared_gate.empty() ? 0 : batch.tokens);
-  run_gate(batch, config_.model,
-           GateSpec::vanilla(config_.model.experts, k, config_.model.gate_weights), logits.data(),
-           ids.data(), weights.data(), shared_scale);
-  CollaborationMatrix counts = coactivation_counts(ids, k, config_.model.experts);
-  comm_.allreduce_sum(counts.counts);
-  return profiled_lists_.emplace(layer, collaborative_list_from(counts)).first->second;
 }
 
 void LayerSuite::prepare_group(const Cell& cell) {
@@ -150,29 +104,13 @@ void LayerSuite::prepare_group(const Cell& cell) {
   const ModelConfig& model = config_.model;
   const int k = model.top_k;
   const int64_t tokens = config_.tokens_per_rank;
-  const int64_t first_token = comm_.rank() * tokens;
   group_ = RoutingGroup{};
   group_.layer = cell.layer;
   group_.routing = cell.routing;
   group_.top_t = cell.top_t;
 
-  const CollaborativeList* list = nullptr;
-  if (cell.routing == RoutingMode::kC2R) {
-    list = &c2r_list(cell.layer, &group_.c2r_list_source);
-    group_.gate = GateSpec::c2r(model.experts, k, cell.top_t, model.gate_weights, *list);
-  } else {
-    group_.gate = GateSpec::vanilla(model.experts, k, model.gate_weights);
-  }
-
-  if (has_pair_trace(config_, data_)) {
-    const std::string file =
-        collaboration_matrix_file(model.trace_family, to_string(cell.routing), cell.top_t);
-    const CollaborationMatrix& pairs = data_.collaboration_matrix(file).layers.at(cell.layer);
-    group_.batch = make_trace_batch(model, config_.workload, cell.layer, pairs, list, cell.top_t,
-                                    first_token, tokens);
-  } else {
-    group_.batch = make_synthetic_batch(model, config_.workload, cell.layer, first_token, tokens);
-  }
+  group_.gate = routing_.gate(cell.layer, cell.routing, cell.top_t, &group_.c2r_list_source);
+  group_.batch = routing_.batch(cell.layer, cell.routing, cell.top_t);
 
   std::vector<float> logits(tokens * model.experts);
   group_.expert_ids.resize(tokens * k);
@@ -197,12 +135,18 @@ void LayerSuite::prepare_group(const Cell& cell) {
   comm_.allreduce_sum(group_.tokens_per_expert);
 }
 
+void LayerSuite::add_placement(const std::string& name, int layer, const Placement& placement) {
+  added_placements_.insert_or_assign({name, layer}, placement);
+}
+
 Placement LayerSuite::make_placement(const std::string& name, int layer, CollabSearch* search) {
   const int experts = config_.model.experts;
+  auto added = added_placements_.find({name, layer});
+  if (added != added_placements_.end()) return added->second;
   if (name == "contiguous") return contiguous_placement(experts, comm_.size());
   if (name == "round-robin") return round_robin_placement(experts, comm_.size());
   if (name == "collab") return collab_placement(group_.coactivation, comm_.size(), search);
-  return data_.placement_file(name).for_layer(layer, experts, comm_.size());
+  return data_.placement_file(name).for_layer(layer, experts, comm_.size(), config_.model.preset);
 }
 
 const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
@@ -332,36 +276,37 @@ json LayerSuite::run_cell(const Cell& cell) {
   // Same-run ceilings. Expert: the same FLOPs as dense GEMMs on one contiguous batch per FFN width.
   const int64_t routed_rows = std::accumulate(shape.rows_per_local_expert.begin(),
                                               shape.rows_per_local_expert.end(), int64_t{0});
-  std::vector<float> dense_x(std::max<int64_t>(routed_rows, 1) * hidden);
-  for (size_t i = 0; i < dense_x.size(); ++i) dense_x[i] = batch.x[i % batch.x.size()];
-  std::vector<float> dense_out(dense_x.size());
   const FfnWeights& dense_weights = experts_.get(placement.local_experts(comm_.rank()).front());
-  CacheFlusher flusher;
-  const auto flush = [&] { flusher.flush(); };
-  const std::vector<double> expert_ceiling = time_interval(
-      comm_, config_.loops,
-      [&] {
-        dense_ffn_gemms(dense_weights, dense_x.data(), routed_rows, scratch.data(),
-                        dense_out.data());
-        if (shared_expert_) {
-          dense_ffn_gemms(*shared_expert_, batch.x.data(), tokens, scratch.data(),
-                          shared_out.data());
-        }
-      },
-      flush);
-  // Dispatch / combine: a plain MPI_Alltoallv of the same rows, row size and layout.
-  auto alltoallv_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
-    std::vector<char> send(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
-    std::vector<char> recv(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
-    const RowType row(row_bytes);
-    return time_interval(
-        comm_, config_.loops, [&] { comm_.alltoallv_rows(send.data(), recv.data(), layout, row); },
+  std::vector<double> expert_ceiling, dispatch_ceiling, combine_ceiling;
+  if (config_.ceilings) {
+    std::vector<float> dense_x(std::max<int64_t>(routed_rows, 1) * hidden);
+    for (size_t i = 0; i < dense_x.size(); ++i) dense_x[i] = batch.x[i % batch.x.size()];
+    std::vector<float> dense_out(dense_x.size());
+    CacheFlusher flusher;
+    const auto flush = [&] { flusher.flush(); };
+    expert_ceiling = time_interval(
+        comm_, config_.loops,
+        [&] {
+          dense_ffn_gemms(dense_weights, dense_x.data(), routed_rows, scratch.data(),
+                          dense_out.data());
+          if (shared_expert_) {
+            dense_ffn_gemms(*shared_expert_, batch.x.data(), tokens, scratch.data(),
+                            shared_out.data());
+          }
+        },
         flush);
-  };
-  const std::vector<double> dispatch_ceiling =
-      alltoallv_ceiling(shape.dispatch, shape.dispatch_row_bytes);
-  const std::vector<double> combine_ceiling =
-      alltoallv_ceiling(shape.combine, shape.combine_row_bytes);
+    // Dispatch / combine: a plain MPI_Alltoallv of the same rows, row size and layout.
+    auto alltoallv_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
+      std::vector<char> send(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
+      std::vector<char> recv(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
+      const RowType row(row_bytes);
+      return time_interval(
+          comm_, config_.loops,
+          [&] { comm_.alltoallv_rows(send.data(), recv.data(), layout, row); }, flush);
+    };
+    dispatch_ceiling = alltoallv_ceiling(shape.dispatch, shape.dispatch_row_bytes);
+    combine_ceiling = alltoallv_ceiling(shape.combine, shape.combine_row_bytes);
+  }
 
   // Traffic: rank x rank rows and bytes (row = source rank), self-sends excluded from "remote".
   std::vector<int64_t> my_dispatch_rows(shape.dispatch.send_rows.begin(),
@@ -432,15 +377,17 @@ json LayerSuite::run_cell(const Cell& cell) {
   }
   phases["layer"] = stats_json(samples.layer_us);
   result["phases"] = phases;
-  result["ceilings"] = {{"expert_dense_gemm", stats_json(expert_ceiling)},
-                        {"dispatch_alltoallv", stats_json(dispatch_ceiling)},
-                        {"combine_alltoallv", stats_json(combine_ceiling)}};
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-  result["efficiency"] = {
-      {"expert", ratio(median_of(expert_ceiling), expert_us)},
-      {"dispatch", ratio(median_of(dispatch_ceiling), dispatch_us)},
-      {"combine", ratio(median_of(combine_ceiling),
-                        median_of(samples.phase_us[static_cast<int>(Phase::kCombine)]))}};
+  if (config_.ceilings) {
+    result["ceilings"] = {{"expert_dense_gemm", stats_json(expert_ceiling)},
+                          {"dispatch_alltoallv", stats_json(dispatch_ceiling)},
+                          {"combine_alltoallv", stats_json(combine_ceiling)}};
+    result["efficiency"] = {
+        {"expert", ratio(median_of(expert_ceiling), expert_us)},
+        {"dispatch", ratio(median_of(dispatch_ceiling), dispatch_us)},
+        {"combine", ratio(median_of(combine_ceiling),
+                          median_of(samples.phase_us[static_cast<int>(Phase::kCombine)]))}};
+  }
   result["expert_gflops"] = expert_us > 0 ? max_flops / (expert_us * 1e-6) / 1e9 : 0.0;
   result["traffic"] = {{"dispatch_row_bytes", shape.dispatch_row_bytes},
                        {"combine_row_bytes", shape.combine_row_bytes},

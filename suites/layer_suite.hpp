@@ -15,6 +15,7 @@
 #include "kernels/cpu/gating.hpp"
 #include "model/workload.hpp"
 #include "suites/data_store.hpp"
+#include "suites/routing_source.hpp"
 #include "suites/run_config.hpp"
 
 namespace c2r {
@@ -58,9 +59,11 @@ class LayerSuite {
   // Checks (collectively) that the data every cell needs exists and fits, before any timing.
   void validate_inputs();
 
+  // A placement the caller made (the tuner's), used by cells whose placement is `name`.
+  void add_placement(const std::string& name, int layer, const Placement& placement);
+
  private:
   void prepare_group(const Cell& cell);
-  const CollaborativeList& c2r_list(int layer, std::string* source);
   // `search` is filled for the collab placement.
   Placement make_placement(const std::string& name, int layer, CollabSearch* search);
   const std::vector<float>& reference(const std::vector<bool>& kept);
@@ -68,10 +71,11 @@ class LayerSuite {
   const RunConfig& config_;
   const Communicator& comm_;
   DataStore& data_;
+  RoutingSource routing_;
   ExpertCache experts_;
   std::optional<FfnWeights> shared_expert_;
-  std::map<int, CollaborativeList> profiled_lists_;  // layer -> list profiled from vanilla routing
   RoutingGroup group_;
+  std::map<std::pair<std::string, int>, Placement> added_placements_;  // (name, layer) ->
 };
 
 }  // namespace c2r

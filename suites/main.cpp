@@ -3,6 +3,8 @@
 //          under vanilla and C2R routing with padded, dropless and dedup exchanges, checks the
 //          output against a serial reference and writes a versioned JSON report.
 // USAGE    mpirun -np R c2rbench run [options]      (see README.md and `c2rbench run --help`)
+//          mpirun -np R c2rbench tune [options]     (autotune placement, Top-T, capacity factor)
+//          mpirun -np R c2rbench topo [--out FILE]  (topology and measured link costs)
 // NOTES    Every rank must get the same arguments. Errors are printed once and stop every rank.
 
 #include <mpi.h>
@@ -19,6 +21,7 @@
 #include "common/file_io.hpp"
 #include "model/model_config.hpp"
 #include "suites/run_command.hpp"
+#include "suites/tune_command.hpp"
 #include "tuner/topology.hpp"
 
 namespace {
@@ -84,6 +87,70 @@ void add_run_options(CLI::App& run, c2r::RunOptions& o) {
   run.add_flag("--quiet", o.quiet, "No per-cell progress on stderr");
 }
 
+void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
+  tune.add_option("--preset", o.preset, "Model preset: " + join(c2r::preset_names()))
+      ->capture_default_str();
+  tune.add_option("--experts", o.overrides.experts, "Override: routed experts per layer (E)");
+  tune.add_option("--top-k", o.overrides.top_k, "Override: experts per token (k)");
+  tune.add_option("--hidden", o.overrides.hidden, "Override: hidden size (H)");
+  tune.add_option("--ffn", o.overrides.ffn, "Override: routed expert FFN width (F)");
+  tune.add_option("--shared-ffn", o.overrides.shared_ffn,
+                  "Override: shared expert FFN width (0 = no shared expert)");
+  tune.add_option("--tokens", o.tokens, "Tokens per rank of the deployment")->capture_default_str();
+  tune.add_option("--workload", o.workload, "random | clustered | trace (real routing data)")
+      ->capture_default_str();
+  tune.add_option("--groups", o.groups, "clustered: latent expert groups (0 = experts / top-k)")
+      ->capture_default_str();
+  tune.add_option("--cluster-strength", o.cluster_strength,
+                  "clustered: logit boost of a token's own group, in router-logit std devs")
+      ->capture_default_str();
+  tune.add_option("--layer", o.layer,
+                  "Layer(s): a number, a comma list, or 'all' (default: all for trace, else 0)");
+  tune.add_option("--seed", o.seed, "Seed of every random input")->capture_default_str();
+  tune.add_option("--data-dir", o.data_dir, "Directory holding reference/ routing data");
+  tune.add_option("--strategy", o.strategy, "Exchange the placement is tuned for: dropless, dedup")
+      ->capture_default_str();
+  tune.add_option("--routing", o.routing,
+                  "vanilla, or c2r (Top-T chosen from the candidates; vanilla is shown too)")
+      ->capture_default_str();
+  tune.add_option("--top-t", o.top_t,
+                  "C2R Top-T candidates (default: every T with trace data, else k-1, 2k, 4k, 8k "
+                  "and the preset's)")
+      ->delimiter(',');
+  tune.add_option("--max-imbalance", o.max_imbalance,
+                  "Top-T: largest predicted rank imbalance (busiest rank's rows / mean) of any "
+                  "layer")
+      ->capture_default_str();
+  tune.add_option("--capacity-factors", o.capacity_factors, "Padded capacity factors to weigh")
+      ->delimiter(',')
+      ->capture_default_str();
+  tune.add_option("--max-drop", o.max_drop,
+                  "Capacity factor: largest fraction of (token, expert) pairs dropped in any layer")
+      ->capture_default_str();
+  tune.add_option("--cluster", o.cluster,
+                  "A described cluster (c2rbench.cluster-spec: simulation) or a profile saved by "
+                  "`c2rbench topo` for this job's ranks (default: measure this job's ranks)");
+  tune.add_option("--sample-tokens", o.sample_tokens,
+                  "Simulation: tokens routed to estimate the routing statistics (at least 16 per "
+                  "rank)")
+      ->capture_default_str();
+  tune.add_option("--search-seconds", o.search_seconds,
+                  "Time limit of the swap search per layer and routing")
+      ->capture_default_str();
+  tune.add_flag("--validate", o.validate,
+                "Run real layers for several placements and compare predicted with measured");
+  tune.add_option("--warmup", o.warmup, "--validate: warm-up iterations per placement")
+      ->capture_default_str();
+  tune.add_option("--iters", o.iters, "--validate: timed iterations per placement")
+      ->capture_default_str();
+  tune.add_option("--out", o.out,
+                  "Tuning file (default: results/c2rbench-tune-<timestamp>.json); never "
+                  "overwritten");
+  tune.add_option("--blas-threads", o.blas_threads, "OpenBLAS threads per rank")
+      ->capture_default_str();
+  tune.add_flag("--quiet", o.quiet, "No progress on stderr");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,6 +179,13 @@ int main(int argc, char** argv) {
   topo->add_option("--large-bytes", topo_options.large_bytes, "Bandwidth probe message size (B)")
       ->capture_default_str();
 
+  c2r::TuneOptions tune_options;
+  CLI::App* tune = app.add_subcommand(
+      "tune",
+      "Choose expert placement, C2R Top-T and capacity factor with a measured cost model; "
+      "write a tuning file for `run --placement`");
+  add_tune_options(*tune, tune_options);
+
   int status = 0;
   try {
     app.parse(argc, argv);
@@ -134,6 +208,8 @@ int main(int argc, char** argv) {
       }
     } else if (run->parsed()) {
       status = run_command(run_options, args, comm);
+    } else if (tune->parsed()) {
+      status = c2r::tune_command(tune_options, args, comm);
     } else if (topo->parsed()) {
       std::string problem;  // decided on rank 0, raised on every rank
       if (rank == 0 && !topo_out.empty() && c2r::file_exists(topo_out)) {

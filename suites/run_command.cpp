@@ -12,6 +12,7 @@
 #include "results/table.hpp"
 #include "suites/context.hpp"
 #include "suites/data_store.hpp"
+#include "suites/every_rank.hpp"
 #include "suites/layer_suite.hpp"
 
 namespace c2r {
@@ -19,22 +20,6 @@ namespace c2r {
 using nlohmann::json;
 
 namespace {
-
-// Runs `step` on every rank; if it fails anywhere, every rank throws the first failing rank's
-// message as an all-ranks error (so nobody waits in a collective for a rank that gave up).
-template <typename Step>
-void on_every_rank(const Communicator& comm, Step step) {
-  std::string error;
-  try {
-    step();
-  } catch (const Error& e) {
-    error = e.what();
-  }
-  const std::vector<std::string> errors = comm.allgather_strings(error);
-  for (const auto& e : errors) {
-    if (!e.empty()) throw Error::on_all_ranks(e);
-  }
-}
 
 std::string default_report_path() {
   const std::string stem = "results/c2rbench-" + timestamp_for_filename();

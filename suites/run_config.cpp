@@ -23,8 +23,6 @@ bool is_builtin_placement(const std::string& name) {
   return name == "contiguous" || name == "round-robin" || name == "collab";
 }
 
-namespace {
-
 std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
                               WorkloadKind workload) {
   if (text == "all") {
@@ -58,8 +56,6 @@ std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
   }
   return layers;
 }
-
-}  // namespace
 
 RunConfig resolve_run_config(const RunOptions& o, int ranks) {
   RunConfig c;

@@ -69,6 +69,7 @@ struct RunConfig {
   std::string backend;
   int blas_threads = 1;
   bool quiet = false;
+  bool ceilings = true;  // time the same-run ceilings (`tune --validate` skips them)
 
   nlohmann::json to_json() const;
 };
@@ -80,5 +81,8 @@ RunConfig resolve_run_config(const RunOptions& options, int ranks);
 std::string to_string(RoutingMode mode);
 RoutingMode parse_routing(const std::string& name);
 bool is_builtin_placement(const std::string& name);
+// --layer: a number, a comma list, or "all" (trace workloads); throws c2r::Error when malformed.
+std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
+                              WorkloadKind workload);
 
 }  // namespace c2r

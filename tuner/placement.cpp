@@ -190,12 +190,14 @@ std::vector<int> read_expert_rank(const json& value, const std::string& where) {
 
 PlacementFile parse_placement_file(const std::string& text, const std::string& source) {
   json doc = parse_json_text(text, source);
-  C2R_CHECK(doc.is_object() && doc.value("schema", "") == "c2rbench.placement",
-            source << ": not a placement file (expected \"schema\": \"c2rbench.placement\")");
+  const std::string schema = doc.is_object() ? doc.value("schema", "") : "";
+  C2R_CHECK(schema == "c2rbench.placement" || schema == "c2rbench.tuning",
+            source << ": not a placement or tuning file (expected \"schema\": "
+                   << "\"c2rbench.placement\" or \"c2rbench.tuning\")");
   C2R_CHECK(doc.contains("schema_version") && doc["schema_version"].is_number_integer(),
             source << ": missing \"schema_version\"");
   C2R_CHECK(doc["schema_version"].get<int>() == 1,
-            source << ": placement schema_version " << doc["schema_version"].get<int>()
+            source << ": " << schema << " schema_version " << doc["schema_version"].get<int>()
                    << " is not supported (this c2rbench reads version 1)");
   PlacementFile file;
   file.source = source;
@@ -204,6 +206,12 @@ PlacementFile parse_placement_file(const std::string& text, const std::string& s
             source << ": \"experts\" and \"ranks\" must be integers");
   file.experts = doc["experts"].get<int>();
   file.ranks = doc["ranks"].get<int>();
+  if (schema == "c2rbench.tuning") {
+    C2R_CHECK(
+        doc.contains("model") && doc["model"].is_object() && doc["model"].value("preset", "") != "",
+        source << ": a tuning file needs \"model\": {\"preset\": ...}");
+    file.model = doc["model"]["preset"].get<std::string>();
+  }
   if (doc.contains("expert_rank")) file.every_layer = read_expert_rank(doc["expert_rank"], source);
   if (doc.contains("layers")) {
     C2R_CHECK(doc["layers"].is_array(), source << ": \"layers\" must be an array");
@@ -219,7 +227,10 @@ PlacementFile parse_placement_file(const std::string& text, const std::string& s
   return file;
 }
 
-Placement PlacementFile::for_layer(int layer, int run_experts, int run_ranks) const {
+Placement PlacementFile::for_layer(int layer, int run_experts, int run_ranks,
+                                   const std::string& run_model) const {
+  C2R_CHECK(model.empty() || run_model.empty() || model == run_model,
+            source << ": tuning file is for model " << model << ", the run is " << run_model);
   C2R_CHECK(ranks == run_ranks,
             source << ": placement is for " << ranks << " ranks, the run has " << run_ranks);
   C2R_CHECK(experts == run_experts, source << ": placement is for " << experts

@@ -61,16 +61,21 @@ Placement collab_placement(const CollaborationMatrix& matrix, int ranks,
 double balanced_partition_count(int experts, int ranks);
 
 // A placement file (schema "c2rbench.placement"): either one "expert_rank" for every layer, or
-// "layers": [{"layer": L, "expert_rank": [...]}, ...], or both (per-layer entries win).
+// "layers": [{"layer": L, "expert_rank": [...]}, ...], or both (per-layer entries win). A tuning
+// file (schema "c2rbench.tuning", written by `c2rbench tune`) has the same fields and names its
+// model.
 struct PlacementFile {
   std::string source;
+  std::string model;  // tuning files: the model preset it was tuned for
   int experts = 0;
   int ranks = 0;
   std::vector<int> every_layer;               // empty when absent
   std::map<int, std::vector<int>> per_layer;  // layer -> expert_rank
 
-  // The placement of `layer` for `ranks` ranks; throws c2r::Error if the file does not fit.
-  Placement for_layer(int layer, int run_experts, int run_ranks) const;
+  // The placement of `layer` for `ranks` ranks; throws c2r::Error if the file does not fit (rank
+  // count, experts, a missing layer, or a tuning file made for another model).
+  Placement for_layer(int layer, int run_experts, int run_ranks,
+                      const std::string& run_model = "") const;
 };
 
 PlacementFile parse_placement_file(const std::string& text, const std::string& source);

@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "results/stats.hpp"
 #include "results/table.hpp"
 
@@ -113,6 +114,19 @@ json place_json(const RankPlace& p) {
           {"cores", p.cores},       {"nearby_devices", p.nearby_devices}};
 }
 
+RankPlace place_from_json(const json& j) {
+  RankPlace p;
+  p.rank = j.at("rank");
+  p.host = j.at("host");
+  p.node = j.value("node", 0);
+  p.cpuset = j.at("cpuset");
+  p.packages = j.at("packages").get<std::vector<int>>();
+  p.numa_nodes = j.at("numa_nodes").get<std::vector<int>>();
+  p.cores = j.at("cores");
+  p.nearby_devices = j.at("nearby_devices").get<std::vector<std::string>>();
+  return p;
+}
+
 // Median one-way time of `repetitions` ping-pongs of `bytes` between this rank and `peer`;
 // `leader` sends first. Only the leader's value is meaningful.
 double ping_pong(const Communicator& comm, int peer, bool leader, int bytes, int repetitions,
@@ -149,15 +163,7 @@ ClusterProfile measure_cluster(const Communicator& comm, const TopologyOptions& 
       comm.allgather_strings(place_json(local_place(comm.rank())).dump());
   std::vector<std::string> hosts;
   for (const auto& text : all) {
-    const json j = json::parse(text);
-    RankPlace p;
-    p.rank = j["rank"];
-    p.host = j["host"];
-    p.cpuset = j["cpuset"];
-    p.packages = j["packages"].get<std::vector<int>>();
-    p.numa_nodes = j["numa_nodes"].get<std::vector<int>>();
-    p.cores = j["cores"];
-    p.nearby_devices = j["nearby_devices"].get<std::vector<std::string>>();
+    RankPlace p = place_from_json(json::parse(text));
     auto it = std::find(hosts.begin(), hosts.end(), p.host);
     p.node = static_cast<int>(it - hosts.begin());
     if (it == hosts.end()) hosts.push_back(p.host);
@@ -228,6 +234,37 @@ json ClusterProfile::to_json() const {
             {"seconds", alltoall_s},
             {"fit_latency_s", alltoall_latency_s},
             {"fit_bandwidth_Bps", alltoall_bandwidth_Bps}}}};
+}
+
+ClusterProfile parse_cluster_profile(const std::string& text, const std::string& source) {
+  const json doc = parse_json_text(text, source);
+  C2R_CHECK(doc.is_object() && doc.value("schema", "") == "c2rbench.cluster",
+            source << ": not a cluster profile (expected \"schema\": \"c2rbench.cluster\")");
+  C2R_CHECK(doc.value("schema_version", 0) == 1,
+            source << ": cluster profile schema_version " << doc.value("schema_version", 0)
+                   << " is not supported (this c2rbench reads version 1)");
+  ClusterProfile p;
+  try {
+    p.ranks = doc.at("ranks");
+    for (const auto& place : doc.at("places")) p.places.push_back(place_from_json(place));
+    p.latency_s = doc.at("latency_s").get<std::vector<double>>();
+    p.bandwidth_Bps = doc.at("bandwidth_Bps").get<std::vector<double>>();
+    const json& a2a = doc.at("alltoall");
+    p.alltoall_bytes = a2a.at("bytes").get<std::vector<int64_t>>();
+    p.alltoall_s = a2a.at("seconds").get<std::vector<double>>();
+    p.alltoall_latency_s = a2a.at("fit_latency_s");
+    p.alltoall_bandwidth_Bps = a2a.at("fit_bandwidth_Bps");
+  } catch (const json::exception& e) {
+    throw Error(source + ": not a valid cluster profile (" + e.what() + ")");
+  }
+  const size_t cells = static_cast<size_t>(p.ranks) * p.ranks;
+  C2R_CHECK(p.ranks >= 1 && p.places.size() == static_cast<size_t>(p.ranks) &&
+                p.latency_s.size() == cells && p.bandwidth_Bps.size() == cells,
+            source << ": the cluster profile's places and matrices do not match its " << p.ranks
+                   << " ranks");
+  C2R_CHECK(p.alltoall_bandwidth_Bps > 0.0,
+            source << ": the cluster profile has no fitted all2all bandwidth");
+  return p;
 }
 
 void print_cluster_profile(std::ostream& out, const ClusterProfile& profile) {

@@ -52,6 +52,10 @@ struct ClusterProfile {
 // Collective: every rank takes part; the profile is complete on every rank.
 ClusterProfile measure_cluster(const Communicator& comm, const TopologyOptions& options);
 
+// Reads a profile saved by `c2rbench topo` (schema "c2rbench.cluster"); throws c2r::Error naming
+// `source` when it is malformed or inconsistent.
+ClusterProfile parse_cluster_profile(const std::string& text, const std::string& source);
+
 void print_cluster_profile(std::ostream& out, const ClusterProfile& profile);
 
 }  // namespace c2r

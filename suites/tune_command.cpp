@@ -1,0 +1,363 @@
+#include "suites/tune_command.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <optional>
+
+#include "common/error.hpp"
+#include "common/file_io.hpp"
+#include "common/rng.hpp"
+#include "kernels/cpu/blas.hpp"
+#include "kernels/cpu/expert_ffn.hpp"
+#include "kernels/cpu/permute.hpp"
+#include "results/stats.hpp"
+#include "results/table.hpp"
+#include "suites/context.hpp"
+#include "suites/data_store.hpp"
+#include "suites/every_rank.hpp"
+#include "suites/harness.hpp"
+#include "suites/routing_source.hpp"
+#include "suites/run_config.hpp"
+#include "suites/tune_validate.hpp"
+#include "tuner/search.hpp"
+#include "tuner/tuning.hpp"
+
+namespace c2r {
+
+using nlohmann::json;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Median over `repetitions` of the per-repetition maximum over ranks of `body`'s time. With
+// `cold`, each repetition starts cache-cold, as the memory-bound phases of a layer do (they follow
+// the expert GEMMs, which stream their weights through the caches).
+template <typename Body>
+double timed_everywhere(const Communicator& comm, int repetitions, bool cold, Body body) {
+  std::optional<CacheFlusher> flusher;
+  if (cold) flusher.emplace();
+  std::vector<double> times;
+  for (int i = -1; i < repetitions; ++i) {  // one untimed warm-up
+    if (flusher) flusher->flush();
+    comm.barrier();
+    const auto start = std::chrono::steady_clock::now();
+    body();
+    if (i >= 0) times.push_back(seconds_since(start));
+  }
+  comm.allreduce_max(times);
+  return summarize(times).median;
+}
+
+// The rates of this job's ranks at the model's shapes, all ranks computing at once (as in a layer).
+ComputeRates calibrate_rates(const ModelConfig& model, int64_t tokens_per_rank, int ranks,
+                             uint64_t seed, const Communicator& comm) {
+  const int hidden = model.hidden;
+  // Rows one expert computes in a layer of this size.
+  const int64_t rows =
+      std::clamp<int64_t>(tokens_per_rank * model.top_k * ranks / model.experts, 16, 4096);
+  const int64_t tokens = std::max<int64_t>(tokens_per_rank, 16);
+  std::vector<float> x(std::max(rows, tokens) * hidden);
+  Rng rng(seed, Stream::kHidden, 0, 1000003);
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+  ComputeRates rates;
+
+  const FfnWeights weights = make_ffn_weights(seed, Stream::kExpert, 0, hidden, model.ffn);
+  std::vector<float> out(rows * hidden), scratch(ffn_scratch_floats(model.ffn));
+  const double ffn_s = timed_everywhere(comm, 3, false, [&] {
+    swiglu_ffn(weights, RowBlock{x.data(), hidden, out.data(), hidden, rows}, scratch.data());
+  });
+  rates.expert_flops_per_s = rows * weights.flops_per_row() / ffn_s;
+
+  std::vector<float> router(static_cast<size_t>(hidden) * model.experts);
+  for (auto& v : router) v = static_cast<float>(rng.normal() / std::sqrt(hidden));
+  std::vector<float> logits(tokens * model.experts), gate_weights(tokens * model.top_k);
+  std::vector<int32_t> ids(tokens * model.top_k);
+  const GateSpec gate = GateSpec::vanilla(model.experts, model.top_k, model.gate_weights);
+  const double gate_s = timed_everywhere(comm, 5, true, [&] {
+    router_logits(x.data(), tokens, hidden, router.data(), model.experts, logits.data());
+    select_experts(logits.data(), tokens, gate, ids.data(), gate_weights.data());
+  });
+  rates.router_flops_per_s = tokens * 2.0 * hidden * model.experts / gate_s;
+
+  const int64_t copy_rows = tokens * model.top_k;
+  std::vector<int64_t> index(copy_rows);
+  for (int64_t i = 0; i < copy_rows; ++i) index[i] = (i * 7919) % tokens;  // scattered reads
+  std::vector<float> copied(copy_rows * hidden);
+  const double copy_s = timed_everywhere(comm, 5, true, [&] {
+    gather_rows(x.data(), hidden, index.data(), copy_rows, hidden, copied.data(), hidden);
+  });
+  rates.copy_Bps = copy_rows * hidden * sizeof(float) / copy_s;
+  rates.source = "measured on this job's ranks (SwiGLU " + std::to_string(rows) + " rows, gate " +
+                 std::to_string(tokens) + " tokens, gather " + std::to_string(copy_rows) +
+                 " rows; slowest rank)";
+  return rates;
+}
+
+struct Setup {
+  ModelConfig model;
+  WorkloadSpec workload;
+  std::vector<int> layers;
+  StrategyKind strategy = StrategyKind::kDedup;
+  RoutingMode routing = RoutingMode::kC2R;
+};
+
+Setup resolve_setup(const TuneOptions& o) {
+  Setup s;
+  s.model = make_model(o.preset, o.overrides);
+  s.workload.kind = parse_workload(o.workload);
+  s.workload.seed = o.seed;
+  s.workload.groups = o.groups;
+  s.workload.cluster_strength = o.cluster_strength;
+  if (s.workload.kind == WorkloadKind::kTrace) {
+    C2R_CHECK(!s.model.trace_family.empty(), "preset " << s.model.preset << " has no trace data");
+  }
+  const std::string layer_text = !o.layer.empty()                          ? o.layer
+                                 : s.workload.kind == WorkloadKind::kTrace ? "all"
+                                                                           : "0";
+  s.layers = parse_layers(layer_text, s.model, s.workload.kind);
+  for (int layer : s.layers) {
+    C2R_CHECK(layer < s.model.layers, "--layer " << layer << " is out of range: the model has "
+                                                 << s.model.layers << " layers");
+  }
+  s.strategy = parse_strategy(o.strategy);
+  C2R_CHECK(s.strategy != StrategyKind::kPadded,
+            "tune --strategy padded: the placement is tuned for dropless or dedup (padded's "
+            "traffic does not depend on it; its capacity factor is tuned in every case)");
+  s.routing = parse_routing(o.routing);
+  C2R_CHECK(o.tokens >= 1, "--tokens must be at least 1");
+  C2R_CHECK(o.max_imbalance >= 1.0, "--max-imbalance must be at least 1");
+  C2R_CHECK(o.max_drop >= 0.0 && o.max_drop < 1.0, "--max-drop must be in [0, 1)");
+  C2R_CHECK(!o.capacity_factors.empty(), "--capacity-factors needs at least one value");
+  for (double cf : o.capacity_factors) C2R_CHECK(cf > 0, "--capacity-factors must be positive");
+  C2R_CHECK(o.sample_tokens >= 1, "--sample-tokens must be at least 1");
+  C2R_CHECK(o.search_seconds > 0, "--search-seconds must be positive");
+  C2R_CHECK(o.warmup >= 1 && o.iters >= 1, "--warmup and --iters must be at least 1");
+  return s;
+}
+
+std::vector<int> top_t_candidates(const TuneOptions& o, const Setup& s, const RoutingSource& source,
+                                  const DataStore& data) {
+  const int k = s.model.top_k, experts = s.model.experts;
+  std::vector<int> ts;
+  if (s.routing == RoutingMode::kVanilla) return ts;
+  if (!o.top_t.empty()) {
+    ts = o.top_t;
+  } else if (source.pair_trace()) {
+    for (int t = std::max(1, k - 1); t <= experts - 1; ++t) {
+      if (data.reference_file_exists(source.pair_trace_file(RoutingMode::kC2R, t))) ts.push_back(t);
+    }
+  } else {
+    ts = {k - 1, 2 * k, 4 * k, 8 * k, s.model.default_top_t};
+  }
+  std::vector<int> valid;
+  for (int t : ts) {
+    if (!o.top_t.empty()) {
+      C2R_CHECK(t >= k - 1 && t <= experts - 1,
+                "--top-t " << t << " is out of range: C2R with top-k " << k << " and " << experts
+                           << " experts needs " << k - 1 << " <= T <= " << experts - 1);
+    }
+    if (t >= std::max(1, k - 1) && t <= experts - 1 &&
+        std::find(valid.begin(), valid.end(), t) == valid.end()) {
+      valid.push_back(t);
+    }
+  }
+  std::sort(valid.begin(), valid.end());
+  C2R_CHECK(!valid.empty(),
+            "no C2R Top-T candidate fits top-k " << k << " and " << experts << " experts");
+  return valid;
+}
+
+// Collective: every rank's routed experts, in global token order.
+RoutingSample gather_sample(RoutingSource& source, const ModelConfig& model,
+                            const Communicator& comm, int layer, RoutingMode routing, int top_t) {
+  const std::vector<int32_t> mine = source.expert_ids(layer, routing, top_t);
+  const std::vector<int64_t> all = comm.allgather(std::vector<int64_t>(mine.begin(), mine.end()));
+  RoutingSample sample;
+  sample.experts = model.experts;
+  sample.top_k = model.top_k;
+  sample.expert_ids.assign(all.begin(), all.end());
+  return sample;
+}
+
+}  // namespace
+
+int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
+                 const Communicator& comm) {
+  const auto started = std::chrono::steady_clock::now();
+  Setup s;
+  on_every_rank(comm, [&] { s = resolve_setup(o); });
+  const std::string data_dir = o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
+  DataStore data(comm, data_dir);
+  set_blas_threads(o.blas_threads);
+
+  std::string out_path = o.out;
+  on_every_rank(comm, [&] {
+    if (comm.rank() != 0) return;
+    if (out_path.empty()) out_path = "results/c2rbench-tune-" + timestamp_for_filename() + ".json";
+    C2R_CHECK(!file_exists(out_path), "refusing to overwrite existing tuning file "
+                                          << out_path << " (choose another --out)");
+  });
+  comm.broadcast(out_path);
+
+  // The cluster: described (simulation), a saved profile of this job's ranks, or measured now.
+  ClusterModel cluster;
+  json profile_json;
+  bool simulated = false;
+  if (!o.cluster.empty()) {
+    const std::string text = data.text_file(o.cluster);
+    simulated = is_cluster_spec(text);
+    on_every_rank(comm, [&] {
+      if (simulated) {
+        cluster = parse_cluster_spec(text, o.cluster);
+        C2R_CHECK(!o.validate,
+                  "--validate runs layers on this job's ranks; it cannot validate "
+                  "the described cluster "
+                      << o.cluster);
+      } else {
+        const ClusterProfile profile = parse_cluster_profile(text, o.cluster);
+        C2R_CHECK(profile.ranks == comm.size(),
+                  o.cluster << ": cluster profile was measured for " << profile.ranks
+                            << " ranks; this job has " << comm.size()
+                            << " (measure it again with c2rbench topo, or drop --cluster)");
+        profile_json = profile.to_json();
+      }
+    });
+  }
+  if (!simulated) {
+    on_every_rank(comm, [&] { check_experts_divide(s.model.experts, comm.size()); });
+    ClusterProfile profile;
+    if (profile_json.is_null()) {
+      TopologyOptions topo;  // fewer repetitions than `topo`: the tuner needs the fit
+      topo.repetitions = 10;
+      // Up to the per-rank bytes of a full-size layer's exchange, whose buffers are cache-cold.
+      topo.alltoall_bytes = {64 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20};
+      profile = measure_cluster(comm, topo);
+      profile_json = profile.to_json();
+    } else {
+      profile = parse_cluster_profile(profile_json.dump(), o.cluster);
+    }
+    const ComputeRates rates = calibrate_rates(s.model, o.tokens, comm.size(), o.seed, comm);
+    cluster = cluster_model_from_profile(profile, rates);
+  }
+  on_every_rank(comm, [&] {
+    C2R_CHECK(s.model.experts >= cluster.ranks,
+              "infeasible balance: " << s.model.experts << " experts over " << cluster.ranks
+                                     << " ranks leaves ranks without an expert (c2rbench does "
+                                        "not replicate experts)");
+    check_experts_divide(s.model.experts, cluster.ranks);
+  });
+
+  // Routing statistics: this job's own tokens (live), or a sample spread over the cluster.
+  const int64_t sample_per_rank =
+      simulated ? (std::max<int64_t>(o.sample_tokens, 16LL * cluster.ranks) + comm.size() - 1) /
+                      comm.size()
+                : o.tokens;
+  RoutingSource source(s.model, s.workload, sample_per_rank, comm, data);
+  std::vector<int> top_ts;
+  on_every_rank(comm, [&] { top_ts = top_t_candidates(o, s, source, data); });
+  std::vector<std::pair<RoutingMode, int>> routings = {{RoutingMode::kVanilla, 0}};
+  for (int t : top_ts) routings.emplace_back(RoutingMode::kC2R, t);
+
+  const CostModel baseline_model(cluster, s.model, o.tokens, StrategyKind::kDropless, 1.0,
+                                 sample_per_rank * comm.size());
+  const CostModel tuned_model(cluster, s.model, o.tokens, s.strategy, 1.0,
+                              sample_per_rank * comm.size());
+  SearchOptions search_options;
+  search_options.seed = o.seed;
+  search_options.time_limit_s = o.search_seconds;
+
+  // Routing statistics of every (layer, routing), gathered on every rank.
+  std::vector<TunedLayer> layers;
+  for (int layer : s.layers) {
+    TunedLayer tuned;
+    tuned.layer = layer;
+    for (const auto& [routing, top_t] : routings) {
+      TunedRouting r;
+      r.routing = routing;
+      r.top_t = top_t;
+      on_every_rank(
+          comm, [&] { r.sample = gather_sample(source, s.model, comm, layer, routing, top_t); });
+      tuned.routings.push_back(std::move(r));
+    }
+    layers.push_back(std::move(tuned));
+  }
+  if (comm.rank() == 0 && !o.quiet) {
+    std::cerr << "[tune] routed " << layers.size() << " layer(s) x " << routings.size()
+              << " routing(s); searching" << std::endl;
+  }
+
+  // Searches are independent: rank i takes every size-th (layer, routing); results are shared.
+  const auto search_start = std::chrono::steady_clock::now();
+  json mine = json::array();
+  for (size_t task = comm.rank(); task < layers.size() * routings.size(); task += comm.size()) {
+    TunedRouting& r = layers[task / routings.size()].routings[task % routings.size()];
+    const auto start = std::chrono::steady_clock::now();
+    const SearchResult found = search_placement(tuned_model, r.sample, search_options);
+    mine.push_back({{"task", task},
+                    {"expert_rank", found.expert_rank},
+                    {"method", found.method},
+                    {"candidates", found.candidates},
+                    {"seed_objective", found.seed_objective},
+                    {"seconds", seconds_since(start)}});
+  }
+  for (const std::string& text : comm.allgather_strings(mine.dump())) {
+    for (const json& found : json::parse(text)) {
+      const size_t task = found["task"];
+      TunedRouting& r = layers[task / routings.size()].routings[task % routings.size()];
+      r.search.expert_rank = found["expert_rank"].get<std::vector<int>>();
+      r.search.method = found["method"];
+      r.search.candidates = found["candidates"];
+      r.search.seed_objective = found["seed_objective"];
+      r.search_s = found["seconds"];
+    }
+  }
+  const double search_seconds = seconds_since(search_start);
+  const std::vector<int> contiguous =
+      contiguous_placement(s.model.experts, cluster.ranks).expert_rank();
+  for (TunedLayer& layer : layers) {
+    for (TunedRouting& r : layer.routings) {
+      r.search.prediction = tuned_model.predict(r.sample, r.search.expert_rank);
+      r.contiguous = tuned_model.predict(r.sample, contiguous);
+    }
+    layer.baseline = baseline_model.predict(layer.routings.front().sample, contiguous);
+  }
+
+  // Top-T: the best predicted model time whose every layer stays under --max-imbalance.
+  TopTChoice choice = choose_top_t(layers, o.max_imbalance);
+  // Capacity factor of the padded exchange under the chosen routing.
+  CapacityChoice capacity =
+      choose_capacity(layers, choice.index, cluster, s.model, o.tokens,
+                      sample_per_rank * comm.size(), o.capacity_factors, o.max_drop);
+
+  const TuneRequestEcho echo{o.tokens, o.strategy, o.max_imbalance, o.max_drop};
+  json tuning =
+      tuning_json(echo, s.model, s.workload, cluster, profile_json, layers, choice, capacity);
+  tuning["created"] = {{"argv", argv}, {"version", C2R_VERSION}, {"git_sha", C2R_GIT_SHA}};
+  tuning["search_seconds"] = search_seconds;
+
+  if (o.validate) {
+    const ValidationRequest request{o, s.model, s.strategy, layers, choice, cluster, data_dir};
+    tuning["validation"] = validate_predictions(request, comm);
+  }
+  tuning["total_seconds"] = seconds_since(started);
+
+  on_every_rank(comm, [&] {
+    if (comm.rank() != 0) return;
+    print_tuning(std::cout, tuning);
+    write_file_atomically(out_path, tuning.dump(1) + "\n", false);
+    std::cout << "# tuning file: " << out_path << "  (use: c2rbench run --placement " << out_path
+              << (choice.routing == RoutingMode::kC2R
+                      ? " --routing c2r --top-t " + std::to_string(choice.top_t)
+                      : std::string(" --routing vanilla"))
+              << " --strategy " << o.strategy << ")\n"
+              << std::flush;
+  });
+  return 0;
+}
+
+}  // namespace c2r

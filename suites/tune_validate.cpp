@@ -1,0 +1,150 @@
+#include "suites/tune_validate.hpp"
+
+#include <cmath>
+#include <iostream>
+
+#include "results/stats.hpp"
+#include "suites/data_store.hpp"
+#include "suites/layer_suite.hpp"
+#include "suites/run_config.hpp"
+#include "tuner/placement.hpp"
+
+namespace c2r {
+
+using nlohmann::json;
+
+namespace {
+
+const char* const kPhases[] = {"gate",    "permute",   "dispatch", "expert",
+                               "combine", "unpermute", "layer"};
+constexpr int kRandomPlacements = 3;
+
+}  // namespace
+
+json validate_predictions(const ValidationRequest& request, const Communicator& comm) {
+  const TuneOptions& o = request.options;
+  RunOptions run;
+  run.preset = o.preset;
+  run.overrides = o.overrides;
+  run.tokens = o.tokens;
+  run.workload = o.workload;
+  run.groups = o.groups;
+  run.cluster_strength = o.cluster_strength;
+  run.layer.clear();
+  for (const auto& layer : request.layers) {
+    run.layer += (run.layer.empty() ? "" : ",") + std::to_string(layer.layer);
+  }
+  run.routing = {to_string(request.choice.routing)};
+  if (request.choice.routing == RoutingMode::kC2R) run.top_t = {request.choice.top_t};
+  run.strategy = {to_string(request.strategy)};
+  run.placement = {"contiguous", "round-robin", "tuned", "worst"};
+  for (int i = 1; i <= kRandomPlacements; ++i)
+    run.placement.push_back("random-" + std::to_string(i));
+  run.warmup = o.warmup;
+  run.iters = o.iters;
+  run.seed = o.seed;
+  run.data_dir = request.data_dir;
+  run.blas_threads = o.blas_threads;
+  run.quiet = true;
+  RunConfig config = resolve_run_config(run, comm.size());
+  config.ceilings = false;
+
+  DataStore data(comm, config.data_dir);
+  LayerSuite suite(config, comm, data);
+  const int64_t sample_tokens = o.tokens * comm.size();
+  const CostModel tuned_model(request.cluster, request.model, o.tokens, request.strategy, 1.0,
+                              sample_tokens);
+  std::map<int, const TunedLayer*> by_layer;
+  for (const auto& layer : request.layers) {
+    by_layer[layer.layer] = &layer;
+    const TunedRouting& r = layer.routings[request.choice.index];
+    const int ranks = comm.size();
+    suite.add_placement("tuned", layer.layer, Placement("tuned", r.search.expert_rank, ranks));
+    SearchOptions options;
+    options.time_limit_s = o.search_seconds;
+    const std::vector<int> worst = swap_search(
+        tuned_model, r.sample, contiguous_placement(request.model.experts, ranks).expert_rank(), -1,
+        options, nullptr);
+    suite.add_placement("worst", layer.layer, Placement("worst", worst, ranks));
+    for (int i = 1; i <= kRandomPlacements; ++i) {
+      const std::string name = "random-" + std::to_string(i);
+      suite.add_placement(
+          name, layer.layer,
+          Placement(name, random_placement(request.model.experts, ranks, o.seed * 7919 + i),
+                    ranks));
+    }
+  }
+  suite.validate_inputs();
+
+  json points = json::array();
+  std::vector<double> predicted_layer, measured_layer;
+  std::map<std::string, double> abs_error;
+  std::map<int, json> gains;
+  for (size_t i = 0; i < config.cells.size(); ++i) {
+    const Cell& cell = config.cells[i];
+    if (comm.rank() == 0 && !o.quiet) {
+      std::cerr << "[validate " << i + 1 << "/" << config.cells.size() << "] layer " << cell.layer
+                << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
+    }
+    const json result = suite.run_cell(cell);
+    const TunedLayer& layer = *by_layer.at(cell.layer);
+    const TunedRouting& routing = cell.routing == RoutingMode::kVanilla
+                                      ? layer.routings.front()
+                                      : layer.routings[request.choice.index];
+    const CostModel model(request.cluster, request.model, o.tokens, cell.strategy, 1.0,
+                          sample_tokens);
+    const json predicted =
+        model.predict(routing.sample, result["expert_rank"].get<std::vector<int>>()).to_json();
+    json measured;
+    for (const char* phase : kPhases) {
+      measured[std::string(phase) + "_us"] = result["phases"][phase]["median_us"];
+      const double p = predicted[std::string(phase) + "_us"];
+      const double m = result["phases"][phase]["median_us"];
+      abs_error[phase] += m > 0 ? std::abs(p - m) / m : 0.0;
+    }
+    measured["remote_bytes"] = result["traffic"]["remote_bytes_total"];
+    measured["rank_imbalance"] = result["load"]["rank_imbalance"];
+    predicted_layer.push_back(predicted["layer_us"]);
+    measured_layer.push_back(measured["layer_us"]);
+    points.push_back({{"layer", cell.layer},
+                      {"routing", to_string(cell.routing)},
+                      {"top_t", cell.routing == RoutingMode::kC2R ? json(cell.top_t) : json()},
+                      {"strategy", to_string(cell.strategy)},
+                      {"placement", cell.placement},
+                      {"baseline", cell.baseline},
+                      {"expert_rank", result["expert_rank"]},
+                      {"predicted", predicted},
+                      {"measured", measured}});
+    const double exchange =
+        measured["dispatch_us"].get<double>() + measured["combine_us"].get<double>();
+    json& gain = gains[cell.layer];
+    gain["layer"] = cell.layer;
+    if (cell.baseline) {
+      gain["baseline_dispatch_combine_us"] = exchange;
+      gain["baseline_layer_us"] = measured["layer_us"];
+    } else if (cell.placement == "tuned") {
+      gain["tuned_dispatch_combine_us"] = exchange;
+      gain["tuned_layer_us"] = measured["layer_us"];
+    } else if (cell.placement == "contiguous") {
+      gain["contiguous_dispatch_combine_us"] = exchange;
+      gain["contiguous_layer_us"] = measured["layer_us"];
+    }
+  }
+  json mae;
+  for (const char* phase : kPhases) mae[phase] = abs_error[phase] / points.size();
+  json measured_gain = json::array();
+  for (const auto& [layer, gain] : gains) measured_gain.push_back(gain);
+  const double rho = spearman(predicted_layer, measured_layer);
+  return {{"iterations", config.loops.iterations},
+          {"warmup", config.loops.warmup},
+          {"points", points},
+          {"spearman_layer", rho},
+          {"mean_abs_error", mae},
+          {"measured_gain", measured_gain},
+          {"targets",
+           {{"spearman_min", 0.8},
+            {"layer_mae_max", 0.2},
+            {"met", rho >= 0.8 && mae["layer"].get<double>() <= 0.2}}}};
+}
+
+}  // namespace c2r

@@ -1,0 +1,210 @@
+#include "tuner/cost_model.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "common/error.hpp"
+#include "tuner/placement.hpp"
+
+namespace c2r {
+
+using nlohmann::json;
+
+std::vector<int64_t> RoutingSample::tokens_per_expert() const {
+  std::vector<int64_t> counts(experts, 0);
+  for (int32_t e : expert_ids) ++counts[e];
+  return counts;
+}
+
+CollaborationMatrix RoutingSample::coactivation() const {
+  return coactivation_counts(expert_ids, top_k, experts);
+}
+
+json PhaseSeconds::to_json() const {
+  return {{"gate_us", gate * 1e6},         {"permute_us", permute * 1e6},
+          {"dispatch_us", dispatch * 1e6}, {"expert_us", expert * 1e6},
+          {"combine_us", combine * 1e6},   {"unpermute_us", unpermute * 1e6},
+          {"layer_us", layer() * 1e6}};
+}
+
+json Prediction::to_json() const {
+  json j = time.to_json();
+  j["remote_bytes"] = remote_bytes;
+  j["rank_imbalance"] = rank_imbalance;
+  j["dropped_fraction"] = dropped_fraction;
+  return j;
+}
+
+CostModel::CostModel(const ClusterModel& cluster, const ModelConfig& model, int64_t tokens_per_rank,
+                     StrategyKind strategy, double capacity_factor, int64_t sample_tokens)
+    : cluster_(cluster),
+      model_(model),
+      tokens_per_rank_(tokens_per_rank),
+      strategy_(strategy),
+      capacity_factor_(capacity_factor) {
+  check_experts_divide(model.experts, cluster.ranks);
+  C2R_CHECK(model.top_k <= kMaxTopK, "the cost model handles top-k up to " << kMaxTopK);
+  C2R_CHECK(tokens_per_rank >= 1, "the cost model needs at least one token per rank");
+  C2R_CHECK(sample_tokens >= cluster.ranks, "the routing sample has "
+                                                << sample_tokens << " tokens, fewer than the "
+                                                << cluster.ranks << " ranks it is spread over");
+  C2R_CHECK(cluster.rates.expert_flops_per_s > 0 && cluster.rates.router_flops_per_s > 0 &&
+                cluster.rates.copy_Bps > 0 && cluster.intra.bandwidth_Bps > 0 &&
+                cluster.inter.bandwidth_Bps > 0,
+            "the cluster model " << cluster.name << " lacks a rate or a bandwidth");
+  tokens_per_source_ = sample_tokens / cluster.ranks;
+  scale_ = static_cast<double>(tokens_per_rank) / tokens_per_source_;
+}
+
+CostModel CostModel::for_sample(int64_t sample_tokens) const {
+  return CostModel(cluster_, model_, tokens_per_rank_, strategy_, capacity_factor_, sample_tokens);
+}
+
+void CostModel::tally_token(TrafficTally& tally, int source, const int32_t* experts,
+                            const std::vector<int>& expert_rank, double sign) const {
+  const int k = model_.top_k;
+  int destinations[kMaxTopK];
+  int count = 0;
+  for (int j = 0; j < k; ++j) {
+    const int d = expert_rank[experts[j]];
+    tally.expert_rows[d] += sign;
+    // Dropless sends one row per (token, expert); dedup one per (token, destination rank).
+    if (strategy_ == StrategyKind::kDedup &&
+        std::find(destinations, destinations + count, d) != destinations + count) {
+      continue;
+    }
+    destinations[count++] = d;
+    const int link = cluster_.same_node(source, d) ? 0 : 1;
+    tally.send_rows[2 * source + link] += sign;
+    tally.recv_rows[2 * d + link] += sign;
+    if (d != source) tally.remote_rows += sign;
+  }
+}
+
+double CostModel::exchange_seconds(const std::vector<double>& send_rows,
+                                   const std::vector<double>& recv_rows, double row_bytes,
+                                   std::vector<double>* per_rank) const {
+  double worst = 0.0;
+  for (int r = 0; r < ranks(); ++r) {
+    double rank_seconds = 0.0;
+    for (int link = 0; link < 2; ++link) {
+      const double bytes =
+          std::max(send_rows[2 * r + link], recv_rows[2 * r + link]) * scale_ * row_bytes;
+      if (bytes <= 0.0) continue;
+      const LinkCost& cost = link == 0 ? cluster_.intra : cluster_.inter;
+      // Intra- and inter-node links carry their shares at the same time.
+      rank_seconds = std::max(rank_seconds, cost.latency_s + bytes / cost.bandwidth_Bps);
+    }
+    if (per_rank) (*per_rank)[r] = rank_seconds;
+    worst = std::max(worst, rank_seconds);
+  }
+  return worst;
+}
+
+Prediction CostModel::evaluate(const TrafficTally& tally) const {
+  return evaluate_as(tally, strategy_);
+}
+
+Prediction CostModel::evaluate_as(const TrafficTally& tally, StrategyKind layout) const {
+  const int R = ranks();
+  const double hidden_bytes = static_cast<double>(model_.hidden) * sizeof(float);
+  const double dispatch_row_bytes = layout == StrategyKind::kDedup
+                                        ? (model_.hidden + 2.0 * model_.top_k) * sizeof(float)
+                                        : hidden_bytes;
+  // Variable-size exchanges first all2all their row counts; padded sends fixed sizes.
+  const double counts_latency =
+      layout == StrategyKind::kPadded
+          ? 0.0
+          : std::max(cluster_.intra.latency_s,
+                     cluster_.nodes() > 1 ? cluster_.inter.latency_s : 0.0);
+  const double tokens = static_cast<double>(tokens_per_rank_);
+  const double pairs = tokens * model_.top_k;
+  const double flops_per_row = 6.0 * model_.hidden * model_.ffn;
+  const double shared_seconds =
+      tokens * 6.0 * model_.hidden * model_.shared_ffn / cluster_.rates.expert_flops_per_s;
+
+  Prediction p;
+  std::vector<double> dispatch_rank(R), combine_rank(R);
+  p.time.dispatch = counts_latency + exchange_seconds(tally.send_rows, tally.recv_rows,
+                                                      dispatch_row_bytes, &dispatch_rank);
+  p.time.combine = counts_latency +
+                   exchange_seconds(tally.recv_rows, tally.send_rows, hidden_bytes, &combine_rank);
+  p.time.gate = tokens * 2.0 * model_.hidden * model_.experts / cluster_.rates.router_flops_per_s;
+  double mean_rank_seconds = 0.0, rows_total = 0.0, rows_max = 0.0;
+  for (int r = 0; r < R; ++r) {
+    const double rows = tally.expert_rows[r] * scale_;
+    const double sent = (tally.send_rows[2 * r] + tally.send_rows[2 * r + 1]) * scale_;
+    const double received = (tally.recv_rows[2 * r] + tally.recv_rows[2 * r + 1]) * scale_;
+    const double expert = rows * flops_per_row / cluster_.rates.expert_flops_per_s + shared_seconds;
+    // Permute: pack the send buffer, then regroup received rows by local expert. Unpermute:
+    // dedup sums its local experts' outputs per received row; both unpack a weighted sum per pair.
+    double permute_bytes, unpermute_bytes;
+    if (layout == StrategyKind::kDedup) {
+      permute_bytes = sent * dispatch_row_bytes + rows * hidden_bytes;
+      unpermute_bytes = (rows + sent) * hidden_bytes;
+    } else {
+      permute_bytes = (pairs + received) * hidden_bytes;
+      unpermute_bytes = pairs * hidden_bytes;
+    }
+    if (model_.shared_ffn > 0) unpermute_bytes += tokens * hidden_bytes;
+    p.time.expert = std::max(p.time.expert, expert);
+    p.time.permute = std::max(p.time.permute, permute_bytes / cluster_.rates.copy_Bps);
+    p.time.unpermute = std::max(p.time.unpermute, unpermute_bytes / cluster_.rates.copy_Bps);
+    mean_rank_seconds += (dispatch_rank[r] + expert + combine_rank[r]) / R;
+    rows_total += rows;
+    rows_max = std::max(rows_max, rows);
+  }
+  p.remote_bytes = tally.remote_rows * scale_ * (dispatch_row_bytes + hidden_bytes);
+  p.rank_imbalance = rows_total > 0 ? rows_max / (rows_total / R) : 0.0;
+  p.objective = p.time.layer() + 1e-3 * mean_rank_seconds;
+  return p;
+}
+
+Prediction CostModel::predict_padded(const RoutingSample& sample) const {
+  const int R = ranks();
+  const int E = model_.experts;
+  const int k = model_.top_k;
+  const int64_t capacity = padded_capacity(capacity_factor_, tokens_per_rank_, k, E);
+  // Pairs per (source rank, expert), scaled to the deployment's tokens.
+  std::vector<double> pairs_from(static_cast<size_t>(R) * E, 0.0);
+  const int64_t used = tokens_per_source_ * R;
+  for (int64_t t = 0; t < used; ++t) {
+    for (int j = 0; j < k; ++j) pairs_from[source_rank(t) * E + sample.expert_ids[t * k + j]] += 1;
+  }
+  double dropped = 0.0;
+  for (double c : pairs_from) dropped += std::max(0.0, c * scale_ - capacity);
+
+  // Every (source, expert) sends `capacity` rows, used or not: the same rows to every rank.
+  TrafficTally tally(R);
+  const double slots = static_cast<double>(capacity) * (E / R) / scale_;  // at sample scale
+  for (int s = 0; s < R; ++s) {
+    for (int d = 0; d < R; ++d) {
+      const int link = cluster_.same_node(s, d) ? 0 : 1;
+      tally.send_rows[2 * s + link] += slots;
+      tally.recv_rows[2 * d + link] += slots;
+      tally.expert_rows[d] += slots;
+      if (s != d) tally.remote_rows += slots;
+    }
+  }
+  // Padded rows are computed in full, padding included; the placement changes nothing.
+  Prediction p = evaluate_as(tally, StrategyKind::kPadded);
+  p.dropped_fraction = dropped / (static_cast<double>(tokens_per_rank_) * R * k);
+  return p;
+}
+
+Prediction CostModel::predict(const RoutingSample& sample,
+                              const std::vector<int>& expert_rank) const {
+  C2R_CHECK(sample.experts == model_.experts && sample.top_k == model_.top_k,
+            "the routing sample does not match the model");
+  C2R_CHECK(static_cast<int>(expert_rank.size()) == model_.experts,
+            "the placement does not match the model's experts");
+  if (strategy_ == StrategyKind::kPadded) return predict_padded(sample);
+  TrafficTally tally(ranks());
+  const int64_t used = tokens_per_source_ * ranks();
+  for (int64_t t = 0; t < used; ++t) {
+    tally_token(tally, source_rank(t), &sample.expert_ids[t * model_.top_k], expert_rank, 1.0);
+  }
+  return evaluate(tally);
+}
+
+}  // namespace c2r

@@ -1,0 +1,118 @@
+#pragma once
+// The tuner's cost model: (placement, routing statistics, strategy) -> rank x rank traffic ->
+// predicted time of every phase of one MoE layer on a cluster.
+//
+//   dispatch, combine  max over ranks r of max(intra_r, inter_r), where for each link class
+//                      class_r = latency + max(bytes r sends, bytes r receives) / bandwidth
+//                      (self-sends travel the intra-node class), plus one latency for the counts
+//                      all2all of the variable-size strategies.
+//   expert             busiest rank's rows x FLOPs per row / GEMM rate (+ the shared expert).
+//   gate               tokens x 2 H E / router rate.
+//   permute, unpermute busiest rank's gathered and scattered row bytes / copy rate.
+//   layer              the sum: the critical path of one layer.
+// docs/TUNING.md derives each term.
+
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collectives/strategy.hpp"
+#include "model/collaboration.hpp"
+#include "model/model_config.hpp"
+#include "tuner/cluster_model.hpp"
+
+namespace c2r {
+
+// Routing statistics: the experts chosen for a sample of tokens, in global token order. The cost
+// model spreads the tokens over the ranks in equal contiguous blocks, as `run` does.
+struct RoutingSample {
+  int experts = 0;
+  int top_k = 0;
+  std::vector<int32_t> expert_ids;  // [tokens x top_k]
+
+  int64_t tokens() const { return top_k > 0 ? static_cast<int64_t>(expert_ids.size()) / top_k : 0; }
+  std::vector<int64_t> tokens_per_expert() const;  // [experts]
+  CollaborationMatrix coactivation() const;
+};
+
+struct PhaseSeconds {
+  double gate = 0, permute = 0, dispatch = 0, expert = 0, combine = 0, unpermute = 0;
+  double layer() const { return gate + permute + dispatch + expert + combine + unpermute; }
+  // {"gate_us", ..., "layer_us"}
+  nlohmann::json to_json() const;
+};
+
+struct Prediction {
+  PhaseSeconds time;
+  double remote_bytes = 0.0;      // dispatch + combine bytes between different ranks, all ranks
+  double rank_imbalance = 0.0;    // busiest rank's expert rows over the mean
+  double dropped_fraction = 0.0;  // padded: (token, expert) pairs over capacity
+  // What the search minimises: the layer time, plus 0.1% of the mean per-rank exchange and expert
+  // time so that, among placements with the same critical path, less total work wins.
+  double objective = 0.0;
+
+  nlohmann::json to_json() const;
+};
+
+// Rows one placement puts on every rank, counted over the sample's tokens.
+struct TrafficTally {
+  // [ranks x 2]: rows a rank sends / receives in the dispatch, per link class (0: same node,
+  // self included; 1: other nodes). The combine returns the same rows the other way.
+  std::vector<double> send_rows, recv_rows;
+  std::vector<double> expert_rows;  // [ranks] (token, expert) pairs each rank computes
+  double remote_rows = 0.0;         // dispatch rows between different ranks
+
+  explicit TrafficTally(int ranks = 0)
+      : send_rows(2 * ranks, 0.0), recv_rows(2 * ranks, 0.0), expert_rows(ranks, 0.0) {}
+};
+
+class CostModel {
+ public:
+  static constexpr int kMaxTopK = 64;
+
+  // Throws c2r::Error when the experts do not divide over the cluster's ranks or the sample has
+  // fewer tokens than ranks.
+  CostModel(const ClusterModel& cluster, const ModelConfig& model, int64_t tokens_per_rank,
+            StrategyKind strategy, double capacity_factor, int64_t sample_tokens);
+
+  const ClusterModel& cluster() const { return cluster_; }
+  const ModelConfig& model() const { return model_; }
+  StrategyKind strategy() const { return strategy_; }
+  int ranks() const { return cluster_.ranks; }
+  int64_t tokens_per_rank() const { return tokens_per_rank_; }
+  // The rank whose block of the sample holds `token`.
+  int source_rank(int64_t token) const { return static_cast<int>(token / tokens_per_source_); }
+
+  Prediction predict(const RoutingSample& sample, const std::vector<int>& expert_rank) const;
+
+  // The same model for a sample of `sample_tokens` tokens (a subsample of this one's).
+  CostModel for_sample(int64_t sample_tokens) const;
+
+  // Adds (sign = +1) or removes (-1) one token's rows. Dropless and dedup only.
+  // experts: [top_k] the token's experts.
+  void tally_token(TrafficTally& tally, int source, const int32_t* experts,
+                   const std::vector<int>& expert_rank, double sign) const;
+  // The prediction for a tally of dropless or dedup rows (dropped_fraction 0).
+  Prediction evaluate(const TrafficTally& tally) const;
+
+ private:
+  // Padded sends `capacity` rows per (source, expert) whatever the placement.
+  Prediction predict_padded(const RoutingSample& sample) const;
+  // The prediction for rows laid out as `layout` sends and computes them.
+  Prediction evaluate_as(const TrafficTally& tally, StrategyKind layout) const;
+  // One exchange's time given per-rank rows per link class (sample scale) and its row bytes.
+  double exchange_seconds(const std::vector<double>& send_rows,
+                          const std::vector<double>& recv_rows, double row_bytes,
+                          std::vector<double>* per_rank) const;
+
+  ClusterModel cluster_;
+  ModelConfig model_;
+  int64_t tokens_per_rank_;
+  StrategyKind strategy_;
+  double capacity_factor_;
+  int64_t tokens_per_source_;  // sample tokens in each rank's block
+  double scale_;               // deployment tokens per sample token
+};
+
+}  // namespace c2r

@@ -1,0 +1,74 @@
+#pragma once
+// What `c2rbench tune` decides and writes: per layer and routing the searched placement and its
+// predictions; the model-wide Top-T and capacity-factor choices with their trade-off tables; the
+// tuning file (schema "c2rbench.tuning") and its printed summary.
+
+#include <ostream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/cpu/gating.hpp"
+#include "model/workload.hpp"
+#include "tuner/search.hpp"
+
+namespace c2r {
+
+// One routing (vanilla, or C2R at one Top-T) of one layer.
+struct TunedRouting {
+  RoutingMode routing = RoutingMode::kVanilla;
+  int top_t = 0;  // 0 for vanilla
+  RoutingSample sample;
+  SearchResult search;    // the tuned placement and its prediction
+  Prediction contiguous;  // same routing and strategy on the contiguous placement
+  double search_s = 0.0;
+};
+
+struct TunedLayer {
+  int layer = 0;
+  Prediction baseline;                 // vanilla, dropless, contiguous
+  std::vector<TunedRouting> routings;  // [0] is vanilla, then C2R by ascending Top-T
+};
+
+struct TopTChoice {
+  size_t index = 0;  // into TunedLayer::routings
+  RoutingMode routing = RoutingMode::kVanilla;
+  int top_t = 0;
+  bool within_limit = true;  // false: no candidate met --max-imbalance; the most balanced is kept
+  nlohmann::json table;      // one row per routing: model totals and the worst layer's imbalance
+};
+
+// The C2R Top-T with the lowest predicted model time (sum over layers) among those whose every
+// layer's predicted rank imbalance is at most `max_imbalance`. With only vanilla, vanilla.
+TopTChoice choose_top_t(const std::vector<TunedLayer>& layers, double max_imbalance);
+
+struct CapacityChoice {
+  double factor = 0.0;
+  bool within_limit = true;  // false: no factor met --max-drop; the largest is kept
+  nlohmann::json table;      // one row per factor: dropped fractions and predicted padded time
+};
+
+// The smallest capacity factor whose padded exchange drops at most `max_drop` of the pairs of
+// every layer, under the chosen routing and the tuned placements.
+CapacityChoice choose_capacity(const std::vector<TunedLayer>& layers, size_t routing_index,
+                               const ClusterModel& cluster, const ModelConfig& model,
+                               int64_t tokens_per_rank, int64_t sample_tokens,
+                               const std::vector<double>& factors, double max_drop);
+
+// The tuning file, without the "created", "validation" and timing fields the command adds.
+struct TuneRequestEcho {
+  int64_t tokens_per_rank = 0;
+  std::string strategy;
+  double max_imbalance = 0, max_drop = 0;
+};
+nlohmann::json tuning_json(const TuneRequestEcho& request, const ModelConfig& model,
+                           const WorkloadSpec& workload, const ClusterModel& cluster,
+                           const nlohmann::json& profile, const std::vector<TunedLayer>& layers,
+                           const TopTChoice& choice, const CapacityChoice& capacity);
+
+// Tables of a tuning file: per layer, Top-T, capacity factor, validation (when present).
+void print_tuning(std::ostream& out, const nlohmann::json& tuning);
+// Predicted against measured, per validation point, with the rank correlation and errors.
+void print_validation(std::ostream& out, const nlohmann::json& validation);
+
+}  // namespace c2r
