@@ -234,8 +234,6 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
     if (profile_json.is_null()) {
       TopologyOptions topo;  // fewer repetitions than `topo`: the tuner needs the fit
       topo.repetitions = 10;
-      // Up to the per-rank bytes of a full-size layer's exchange, whose buffers are cache-cold.
-      topo.alltoall_bytes = {64 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20};
       profile = measure_cluster(comm, topo);
       profile_json = profile.to_json();
     } else {

@@ -34,7 +34,8 @@ struct TopologyOptions {
   int small_bytes = 8;        // latency probe size
   int large_bytes = 4 << 20;  // bandwidth probe size
   int repetitions = 20;       // ping-pongs per probe (median kept)
-  std::vector<int64_t> alltoall_bytes = {1 << 10, 16 << 10, 256 << 10, 1 << 20, 4 << 20};
+  // Per-rank all2all bytes: up to a full-size layer's exchange, whose buffers are cache-cold.
+  std::vector<int64_t> alltoall_bytes = {1 << 10, 64 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20};
 };
 
 struct ClusterProfile {

@@ -28,7 +28,6 @@ TopTChoice choose_top_t(const std::vector<TunedLayer>& layers, double max_imbala
   const size_t count = layers.front().routings.size();
   double best_time = INFINITY, best_imbalance = INFINITY;
   size_t best = 0, most_balanced = 0;
-  bool any_c2r = false;
   for (size_t i = 0; i < count; ++i) {
     double time = 0, exchange = 0, remote = 0, worst_imbalance = 0;
     for (const auto& layer : layers) {
@@ -49,7 +48,6 @@ TopTChoice choose_top_t(const std::vector<TunedLayer>& layers, double max_imbala
     // Vanilla is the comparison row; it is chosen only when it is the only candidate.
     const bool candidate = r.routing == RoutingMode::kC2R || count == 1;
     if (!candidate) continue;
-    any_c2r |= r.routing == RoutingMode::kC2R;
     if (worst_imbalance <= max_imbalance && time < best_time) {
       best_time = time;
       best = i;
@@ -59,7 +57,6 @@ TopTChoice choose_top_t(const std::vector<TunedLayer>& layers, double max_imbala
       most_balanced = i;
     }
   }
-  (void)any_c2r;
   choice.within_limit = best_time < INFINITY;
   choice.index = choice.within_limit ? best : most_balanced;
   choice.routing = layers.front().routings[choice.index].routing;

@@ -87,3 +87,33 @@ foreach(np 2 3)
   set_tests_properties(mpi_topo_np${np} PROPERTIES LABELS mpi TIMEOUT 150)
 endforeach()
 c2r_mpi_error(mpi_error_topo_existing 2 "refusing to overwrite existing file" topo --out @DIR@/stdout)
+
+# `c2rbench tune`: validated on this job's ranks, then its tuning file used by `run`; a simulated
+# cluster; and the tuner's bad input.
+foreach(np 2 4)
+  add_test(NAME mpi_tune_validate_np${np} COMMAND ${C2R_MPI_DIR}/run_tune.sh ${C2R_BIN} ${np})
+  set_tests_properties(mpi_tune_validate_np${np} PROPERTIES LABELS mpi PROCESSORS ${np} TIMEOUT 400)
+endforeach()
+add_test(NAME mpi_tune_simulation COMMAND ${C2R_MPI_DIR}/run_tune_simulation.sh ${C2R_BIN}
+  ${PROJECT_SOURCE_DIR}/examples/clusters/dgx-h100-8x8.json)
+set_tests_properties(mpi_tune_simulation PROPERTIES LABELS mpi TIMEOUT 400)
+
+set(C2R_SPEC_8X8 ${PROJECT_SOURCE_DIR}/examples/clusters/dgx-h100-8x8.json)
+c2r_mpi_file_error(mpi_error_tune_profile_ranks 2 "cluster profile was measured for 3 ranks"
+  "printf '{\\\"schema\\\":\\\"c2rbench.cluster\\\",\\\"schema_version\\\":1,\\\"ranks\\\":3,\\\"places\\\":[{\\\"rank\\\":0,\\\"host\\\":\\\"h\\\",\\\"node\\\":0,\\\"cpuset\\\":\\\"0\\\",\\\"packages\\\":[0],\\\"numa_nodes\\\":[0],\\\"cores\\\":1,\\\"nearby_devices\\\":[]},{\\\"rank\\\":1,\\\"host\\\":\\\"h\\\",\\\"node\\\":0,\\\"cpuset\\\":\\\"0\\\",\\\"packages\\\":[0],\\\"numa_nodes\\\":[0],\\\"cores\\\":1,\\\"nearby_devices\\\":[]},{\\\"rank\\\":2,\\\"host\\\":\\\"h\\\",\\\"node\\\":0,\\\"cpuset\\\":\\\"0\\\",\\\"packages\\\":[0],\\\"numa_nodes\\\":[0],\\\"cores\\\":1,\\\"nearby_devices\\\":[]}],\\\"latency_s\\\":[1e-06,1e-06,1e-06,1e-06,1e-06,1e-06,1e-06,1e-06,1e-06],\\\"bandwidth_Bps\\\":[1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0],\\\"alltoall\\\":{\\\"bytes\\\":[1,2],\\\"seconds\\\":[1,2],\\\"fit_latency_s\\\":0,\\\"fit_bandwidth_Bps\\\":1}}' > p.json"
+  tune --cluster @DIR@/p.json --layer 0 --out @OUT@)
+c2r_mpi_file_error(mpi_error_tune_malformed_cluster 2 "c.json: malformed JSON"
+  "printf '{\"schema\": \"c2rbench.cluster-spec\", \"nodes\": ' > c.json"
+  tune --cluster @DIR@/c.json --out @OUT@)
+c2r_mpi_error(mpi_error_tune_infeasible 1 "infeasible balance: 8 experts over 64 ranks"
+  tune --cluster ${C2R_SPEC_8X8} --out @OUT@)
+c2r_mpi_error(mpi_error_tune_validate_described 2 "cannot validate the described cluster"
+  tune --cluster ${C2R_SPEC_8X8} --validate --out @OUT@)
+c2r_mpi_error(mpi_error_tune_padded 2 "tune --strategy padded" tune --strategy padded --out @OUT@)
+c2r_mpi_error(mpi_error_tune_existing 2 "refusing to overwrite existing tuning file"
+  tune --out @DIR@/stdout)
+c2r_mpi_error(mpi_error_tune_experts_divide 3 "8 experts do not divide over 3 ranks"
+  tune --out @OUT@)
+c2r_mpi_file_error(mpi_error_tuning_other_model 2 "tuning file is for model qwen1.5-moe-a2.7b, the run is llama-moe-3.5b"
+  "printf '{\"schema\":\"c2rbench.tuning\",\"schema_version\":1,\"model\":{\"preset\":\"qwen1.5-moe-a2.7b\"},\"experts\":8,\"ranks\":2,\"layers\":[{\"layer\":0,\"expert_rank\":[0,0,0,0,1,1,1,1]}]}' > t.json"
+  run --placement @DIR@/t.json --tokens 8 --out @OUT@)
