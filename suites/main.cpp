@@ -32,24 +32,31 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-void add_run_options(CLI::App& run, c2r::RunOptions& o) {
-  run.add_option("--preset", o.preset, "Model preset: " + join(c2r::preset_names()))
+// The model and workload flags `run` and `tune` share.
+void add_model_options(CLI::App& app, std::string& preset, c2r::ModelOverrides& overrides,
+                       int64_t& tokens, std::string& workload, int& groups,
+                       double& cluster_strength) {
+  app.add_option("--preset", preset, "Model preset: " + join(c2r::preset_names()))
       ->capture_default_str();
-  run.add_option("--experts", o.overrides.experts, "Override: routed experts per layer (E)");
-  run.add_option("--top-k", o.overrides.top_k, "Override: experts per token (k)");
-  run.add_option("--hidden", o.overrides.hidden, "Override: hidden size (H)");
-  run.add_option("--ffn", o.overrides.ffn, "Override: routed expert FFN width (F)");
-  run.add_option("--shared-ffn", o.overrides.shared_ffn,
+  app.add_option("--experts", overrides.experts, "Override: routed experts per layer (E)");
+  app.add_option("--top-k", overrides.top_k, "Override: experts per token (k)");
+  app.add_option("--hidden", overrides.hidden, "Override: hidden size (H)");
+  app.add_option("--ffn", overrides.ffn, "Override: routed expert FFN width (F)");
+  app.add_option("--shared-ffn", overrides.shared_ffn,
                  "Override: shared expert FFN width (0 = no shared expert)");
-  run.add_option("--tokens", o.tokens, "Tokens per rank")->capture_default_str();
-  run.add_option("--workload", o.workload, "random | clustered | trace (real routing data)")
+  app.add_option("--tokens", tokens, "Tokens per rank")->capture_default_str();
+  app.add_option("--workload", workload, "random | clustered | trace (real routing data)")
       ->capture_default_str();
-  run.add_option("--groups", o.groups, "clustered: latent expert groups (0 = experts / top-k)")
+  app.add_option("--groups", groups, "clustered: latent expert groups (0 = experts / top-k)")
       ->capture_default_str();
-  run.add_option("--cluster-strength", o.cluster_strength,
+  app.add_option("--cluster-strength", cluster_strength,
                  "clustered: logit boost of a token's own group, in router-logit std devs "
                  "(0 = no collaboration)")
       ->capture_default_str();
+}
+
+void add_run_options(CLI::App& run, c2r::RunOptions& o) {
+  add_model_options(run, o.preset, o.overrides, o.tokens, o.workload, o.groups, o.cluster_strength);
   run.add_option("--layer", o.layer, "Layer(s): a number, a comma list, or 'all' (trace)")
       ->capture_default_str();
   run.add_option("--routing", o.routing, "Routings to run: vanilla, c2r")
@@ -88,22 +95,8 @@ void add_run_options(CLI::App& run, c2r::RunOptions& o) {
 }
 
 void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
-  tune.add_option("--preset", o.preset, "Model preset: " + join(c2r::preset_names()))
-      ->capture_default_str();
-  tune.add_option("--experts", o.overrides.experts, "Override: routed experts per layer (E)");
-  tune.add_option("--top-k", o.overrides.top_k, "Override: experts per token (k)");
-  tune.add_option("--hidden", o.overrides.hidden, "Override: hidden size (H)");
-  tune.add_option("--ffn", o.overrides.ffn, "Override: routed expert FFN width (F)");
-  tune.add_option("--shared-ffn", o.overrides.shared_ffn,
-                  "Override: shared expert FFN width (0 = no shared expert)");
-  tune.add_option("--tokens", o.tokens, "Tokens per rank of the deployment")->capture_default_str();
-  tune.add_option("--workload", o.workload, "random | clustered | trace (real routing data)")
-      ->capture_default_str();
-  tune.add_option("--groups", o.groups, "clustered: latent expert groups (0 = experts / top-k)")
-      ->capture_default_str();
-  tune.add_option("--cluster-strength", o.cluster_strength,
-                  "clustered: logit boost of a token's own group, in router-logit std devs")
-      ->capture_default_str();
+  add_model_options(tune, o.preset, o.overrides, o.tokens, o.workload, o.groups,
+                    o.cluster_strength);
   tune.add_option("--layer", o.layer,
                   "Layer(s): a number, a comma list, or 'all' (default: all for trace, else 0)");
   tune.add_option("--seed", o.seed, "Seed of every random input")->capture_default_str();

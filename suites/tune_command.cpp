@@ -35,8 +35,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 // Median over `repetitions` of the per-repetition maximum over ranks of `body`'s time. With
-// `cold`, each repetition starts cache-cold, as the memory-bound phases of a layer do (they follow
-// the expert GEMMs, which stream their weights through the caches).
+// `cold`, each repetition starts cache-cold, as the gate of a layer does (it follows the previous
+// layer's phases); the permute gathers read the tokens the gate has just brought into the caches.
 template <typename Body>
 double timed_everywhere(const Communicator& comm, int repetitions, bool cold, Body body) {
   std::optional<CacheFlusher> flusher;
@@ -88,7 +88,7 @@ ComputeRates calibrate_rates(const ModelConfig& model, int64_t tokens_per_rank, 
   std::vector<int64_t> index(copy_rows);
   for (int64_t i = 0; i < copy_rows; ++i) index[i] = (i * 7919) % tokens;  // scattered reads
   std::vector<float> copied(copy_rows * hidden);
-  const double copy_s = timed_everywhere(comm, 5, true, [&] {
+  const double copy_s = timed_everywhere(comm, 5, false, [&] {
     gather_rows(x.data(), hidden, index.data(), copy_rows, hidden, copied.data(), hidden);
   });
   rates.copy_Bps = copy_rows * hidden * sizeof(float) / copy_s;

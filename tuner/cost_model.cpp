@@ -134,16 +134,19 @@ Prediction CostModel::evaluate_as(const TrafficTally& tally, StrategyKind layout
   for (int r = 0; r < R; ++r) {
     const double rows = tally.expert_rows[r] * scale_;
     const double sent = (tally.send_rows[2 * r] + tally.send_rows[2 * r + 1]) * scale_;
-    const double received = (tally.recv_rows[2 * r] + tally.recv_rows[2 * r + 1]) * scale_;
     const double expert = rows * flops_per_row / cluster_.rates.expert_flops_per_s + shared_seconds;
-    // Permute: pack the send buffer, then regroup received rows by local expert. Unpermute:
-    // dedup sums its local experts' outputs per received row; both unpack a weighted sum per pair.
+    // Permute: pack the send buffer (dropless computes on the received rows in place; dedup
+    // first gathers each local expert's rows). Unpermute: dedup sums its local experts' outputs
+    // per received row; every strategy then unpacks a weighted sum per (token, expert) slot.
     double permute_bytes, unpermute_bytes;
     if (layout == StrategyKind::kDedup) {
       permute_bytes = sent * dispatch_row_bytes + rows * hidden_bytes;
       unpermute_bytes = (rows + sent) * hidden_bytes;
+    } else if (layout == StrategyKind::kPadded) {
+      permute_bytes = sent * hidden_bytes;  // every capacity slot, padding included
+      unpermute_bytes = pairs * hidden_bytes;
     } else {
-      permute_bytes = (pairs + received) * hidden_bytes;
+      permute_bytes = pairs * hidden_bytes;
       unpermute_bytes = pairs * hidden_bytes;
     }
     if (model_.shared_ffn > 0) unpermute_bytes += tokens * hidden_bytes;

@@ -156,25 +156,21 @@ TEST(CostModel, RejectsWhatItCannotModel) {
   EXPECT_THROW(CostModel(no_rate, test_model(4, 2), 2, StrategyKind::kDropless, 1.0, 4), Error);
 }
 
-// Every balanced, labelled placement (experts -> ranks), each once.
+// Brute force, independent of the search's enumeration: every one of the R^E assignments of
+// experts to ranks (a mixed-radix counter), the balanced ones kept.
 void for_each_labelled_placement(int experts, int ranks,
                                  const std::function<void(const std::vector<int>&)>& visit) {
-  std::vector<int> owner(experts), count(ranks, 0);
-  const int per_rank = experts / ranks;
-  std::function<void(int)> place = [&](int e) {
-    if (e == experts) {
+  std::vector<int> owner(experts, 0);
+  for (;;) {
+    std::vector<int> count(ranks, 0);
+    for (int r : owner) ++count[r];
+    if (std::all_of(count.begin(), count.end(), [&](int c) { return c == experts / ranks; })) {
       visit(owner);
-      return;
     }
-    for (int r = 0; r < ranks; ++r) {
-      if (count[r] == per_rank) continue;
-      owner[e] = r;
-      ++count[r];
-      place(e + 1);
-      --count[r];
-    }
-  };
-  place(0);
+    int digit = 0;
+    while (digit < experts && ++owner[digit] == ranks) owner[digit++] = 0;
+    if (digit == experts) return;
+  }
 }
 
 TEST(Search, ExhaustiveEqualsBruteForceOnEveryLlamaLayerAtTwoAndFourRanks) {
