@@ -161,6 +161,12 @@ std::vector<int> top_t_candidates(const TuneOptions& o, const Setup& s, const Ro
                 "--top-t " << t << " is out of range: C2R with top-k " << k << " and " << experts
                            << " experts needs " << k - 1 << " <= T <= " << experts - 1);
     }
+    if (!o.top_t.empty() && source.pair_trace()) {
+      const std::string file = source.pair_trace_file(RoutingMode::kC2R, t);
+      C2R_CHECK(data.reference_file_exists(file), "no " << s.model.trace_family
+                                                        << " C2R trace for --top-t " << t
+                                                        << " (missing data file " << file << ")");
+    }
     if (t >= std::max(1, k - 1) && t <= experts - 1 &&
         std::find(valid.begin(), valid.end(), t) == valid.end()) {
       valid.push_back(t);
@@ -194,6 +200,13 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   const std::string data_dir = o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
   DataStore data(comm, data_dir);
   set_blas_threads(o.blas_threads);
+
+  // Top-T candidates (and their data files) are checked before anything is measured.
+  std::vector<int> top_ts;
+  on_every_rank(comm, [&] {
+    const RoutingSource files(s.model, s.workload, o.tokens, comm, data);
+    top_ts = top_t_candidates(o, s, files, data);
+  });
 
   std::string out_path = o.out;
   on_every_rank(comm, [&] {
@@ -256,8 +269,6 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
                       comm.size()
                 : o.tokens;
   RoutingSource source(s.model, s.workload, sample_per_rank, comm, data);
-  std::vector<int> top_ts;
-  on_every_rank(comm, [&] { top_ts = top_t_candidates(o, s, source, data); });
   std::vector<std::pair<RoutingMode, int>> routings = {{RoutingMode::kVanilla, 0}};
   for (int t : top_ts) routings.emplace_back(RoutingMode::kC2R, t);
 
