@@ -190,6 +190,74 @@ RoutingSample gather_sample(RoutingSource& source, const ModelConfig& model,
   return sample;
 }
 
+// The cluster: described (simulation), a saved profile of this job's ranks, or measured now (with
+// rates calibrated on this job's ranks in the last two cases).
+ClusterModel resolve_cluster(const TuneOptions& o, const ModelConfig& model, DataStore& data,
+                             const Communicator& comm, json* profile_json) {
+  std::optional<ClusterProfile> profile;
+  if (!o.cluster.empty()) {
+    const std::string text = data.text_file(o.cluster);
+    std::optional<ClusterModel> described;
+    on_every_rank(comm, [&] {
+      if (is_cluster_spec(text)) {
+        described = parse_cluster_spec(text, o.cluster);
+        C2R_CHECK(!o.validate,
+                  "--validate runs layers on this job's ranks; it cannot validate "
+                  "the described cluster "
+                      << o.cluster);
+        return;
+      }
+      profile = parse_cluster_profile(text, o.cluster);
+      C2R_CHECK(profile->ranks == comm.size(),
+                o.cluster << ": cluster profile was measured for " << profile->ranks
+                          << " ranks; this job has " << comm.size()
+                          << " (measure it again with c2rbench topo, or drop --cluster)");
+    });
+    if (described) return *described;
+  }
+  on_every_rank(comm, [&] { check_experts_divide(model.experts, comm.size()); });
+  if (!profile) {
+    TopologyOptions topo;  // fewer repetitions than `topo`: the tuner needs the fit
+    topo.repetitions = 10;
+    profile = measure_cluster(comm, topo);
+  }
+  *profile_json = profile->to_json();
+  const ComputeRates rates = calibrate_rates(model, o.tokens, comm.size(), o.seed, comm);
+  return cluster_model_from_profile(*profile, rates);
+}
+
+// Every (layer, routing) is searched once: rank i takes every size-th; results are shared.
+void search_everywhere(std::vector<TunedLayer>& layers, const CostModel& model,
+                       const SearchOptions& options, const Communicator& comm) {
+  const size_t per_layer = layers.front().routings.size();
+  auto task_routing = [&](size_t task) -> TunedRouting& {
+    return layers[task / per_layer].routings[task % per_layer];
+  };
+  json mine = json::array();
+  on_every_rank(comm, [&] {
+    for (size_t task = comm.rank(); task < layers.size() * per_layer; task += comm.size()) {
+      const auto start = std::chrono::steady_clock::now();
+      const SearchResult found = search_placement(model, task_routing(task).sample, options);
+      mine.push_back({{"task", task},
+                      {"expert_rank", found.expert_rank},
+                      {"method", found.method},
+                      {"candidates", found.candidates},
+                      {"seed_objective", found.seed_objective},
+                      {"seconds", seconds_since(start)}});
+    }
+  });
+  for (const std::string& text : comm.allgather_strings(mine.dump())) {
+    for (const json& found : json::parse(text)) {
+      TunedRouting& r = task_routing(found["task"].get<size_t>());
+      r.search.expert_rank = found["expert_rank"].get<std::vector<int>>();
+      r.search.method = found["method"];
+      r.search.candidates = found["candidates"];
+      r.search.seed_objective = found["seed_objective"];
+      r.search_s = found["seconds"];
+    }
+  }
+}
+
 }  // namespace
 
 int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
@@ -217,44 +285,9 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   });
   comm.broadcast(out_path);
 
-  // The cluster: described (simulation), a saved profile of this job's ranks, or measured now.
-  ClusterModel cluster;
-  json profile_json;
-  bool simulated = false;
-  if (!o.cluster.empty()) {
-    const std::string text = data.text_file(o.cluster);
-    simulated = is_cluster_spec(text);
-    on_every_rank(comm, [&] {
-      if (simulated) {
-        cluster = parse_cluster_spec(text, o.cluster);
-        C2R_CHECK(!o.validate,
-                  "--validate runs layers on this job's ranks; it cannot validate "
-                  "the described cluster "
-                      << o.cluster);
-      } else {
-        const ClusterProfile profile = parse_cluster_profile(text, o.cluster);
-        C2R_CHECK(profile.ranks == comm.size(),
-                  o.cluster << ": cluster profile was measured for " << profile.ranks
-                            << " ranks; this job has " << comm.size()
-                            << " (measure it again with c2rbench topo, or drop --cluster)");
-        profile_json = profile.to_json();
-      }
-    });
-  }
-  if (!simulated) {
-    on_every_rank(comm, [&] { check_experts_divide(s.model.experts, comm.size()); });
-    ClusterProfile profile;
-    if (profile_json.is_null()) {
-      TopologyOptions topo;  // fewer repetitions than `topo`: the tuner needs the fit
-      topo.repetitions = 10;
-      profile = measure_cluster(comm, topo);
-      profile_json = profile.to_json();
-    } else {
-      profile = parse_cluster_profile(profile_json.dump(), o.cluster);
-    }
-    const ComputeRates rates = calibrate_rates(s.model, o.tokens, comm.size(), o.seed, comm);
-    cluster = cluster_model_from_profile(profile, rates);
-  }
+  json profile_json;  // the measured profile the cluster model came from (null: described)
+  const ClusterModel cluster = resolve_cluster(o, s.model, data, comm, &profile_json);
+  const bool simulated = cluster.origin == "described";
   on_every_rank(comm, [&] {
     C2R_CHECK(s.model.experts >= cluster.ranks,
               "infeasible balance: " << s.model.experts << " experts over " << cluster.ranks
@@ -300,31 +333,8 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
               << " routing(s); searching" << std::endl;
   }
 
-  // Searches are independent: rank i takes every size-th (layer, routing); results are shared.
   const auto search_start = std::chrono::steady_clock::now();
-  json mine = json::array();
-  for (size_t task = comm.rank(); task < layers.size() * routings.size(); task += comm.size()) {
-    TunedRouting& r = layers[task / routings.size()].routings[task % routings.size()];
-    const auto start = std::chrono::steady_clock::now();
-    const SearchResult found = search_placement(tuned_model, r.sample, search_options);
-    mine.push_back({{"task", task},
-                    {"expert_rank", found.expert_rank},
-                    {"method", found.method},
-                    {"candidates", found.candidates},
-                    {"seed_objective", found.seed_objective},
-                    {"seconds", seconds_since(start)}});
-  }
-  for (const std::string& text : comm.allgather_strings(mine.dump())) {
-    for (const json& found : json::parse(text)) {
-      const size_t task = found["task"];
-      TunedRouting& r = layers[task / routings.size()].routings[task % routings.size()];
-      r.search.expert_rank = found["expert_rank"].get<std::vector<int>>();
-      r.search.method = found["method"];
-      r.search.candidates = found["candidates"];
-      r.search.seed_objective = found["seed_objective"];
-      r.search_s = found["seconds"];
-    }
-  }
+  search_everywhere(layers, tuned_model, search_options, comm);
   const double search_seconds = seconds_since(search_start);
   const std::vector<int> contiguous =
       contiguous_placement(s.model.experts, cluster.ranks).expert_rank();
