@@ -14,7 +14,8 @@ const std::vector<BackendInfo>& backends() {
        false,
 #endif
        "CUDA kernels (cuBLAS) with NCCL send/recv exchange",
-       "configure with -DC2R_WITH_CUDA=ON -DC2R_WITH_NCCL=ON on a machine with the CUDA toolkit"},
+       "the CUDA layer suite and NCCL exchange are not part of this release yet; "
+       "-DC2R_WITH_CUDA=ON builds and tests the CUDA kernels"},
   };
   return registry;
 }

@@ -1,0 +1,95 @@
+#include "kernels/cuda/device.hpp"
+
+#include <sstream>
+#include <utility>
+
+#include "kernels/cuda/cuda_check.hpp"
+
+namespace c2r::cuda {
+
+int device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no device / no driver" error
+    return 0;
+  }
+  return count;
+}
+
+std::string device_description() {
+  int device = 0;
+  C2R_CUDA_CHECK(cudaGetDevice(&device));
+  cudaDeviceProp prop{};
+  C2R_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  std::ostringstream out;
+  out << prop.name << " (sm_" << prop.major << prop.minor << ", "
+      << prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0) << " GiB)";
+  return out.str();
+}
+
+template <typename T>
+DeviceBuffer<T>::DeviceBuffer(size_t size) : size_(size) {
+  if (size_ > 0) C2R_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), size_ * sizeof(T)));
+}
+
+template <typename T>
+DeviceBuffer<T>::DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
+  upload(host);
+}
+
+template <typename T>
+DeviceBuffer<T>::~DeviceBuffer() {
+  if (data_) cudaFree(data_);
+}
+
+template <typename T>
+DeviceBuffer<T>::DeviceBuffer(DeviceBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+template <typename T>
+DeviceBuffer<T>& DeviceBuffer<T>::operator=(DeviceBuffer&& other) noexcept {
+  if (this != &other) {
+    if (data_) cudaFree(data_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+template <typename T>
+void DeviceBuffer<T>::upload(const std::vector<T>& host) {
+  C2R_CHECK(host.size() == size_,
+            "upload of " << host.size() << " values into a device buffer of " << size_);
+  if (size_ > 0) {
+    C2R_CUDA_CHECK(cudaMemcpy(data_, host.data(), size_ * sizeof(T), cudaMemcpyHostToDevice));
+  }
+}
+
+template <typename T>
+std::vector<T> DeviceBuffer<T>::download() const {
+  std::vector<T> host(size_);
+  if (size_ > 0) {
+    C2R_CUDA_CHECK(cudaMemcpy(host.data(), data_, size_ * sizeof(T), cudaMemcpyDeviceToHost));
+  }
+  return host;
+}
+
+template class DeviceBuffer<float>;
+template class DeviceBuffer<int32_t>;
+template class DeviceBuffer<int64_t>;
+
+Blas::Blas() {
+  cublasHandle_t handle = nullptr;
+  C2R_CUBLAS_CHECK(cublasCreate(&handle));
+  handle_ = handle;
+}
+
+Blas::~Blas() {
+  if (handle_) cublasDestroy(static_cast<cublasHandle_t>(handle_));
+}
+
+void synchronize() {
+  C2R_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+}  // namespace c2r::cuda

@@ -1,0 +1,57 @@
+#pragma once
+// CUDA device basics for the GPU kernels: device discovery, owned device buffers and a cuBLAS
+// handle. Plain C++ header (no CUDA headers), so host code and tests include it with any compiler.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace c2r::cuda {
+
+// Devices this process can use; 0 when there is none or no driver (never throws).
+int device_count();
+// "NAME (sm_XY, N GiB)" of the current device.
+std::string device_description();
+
+// An owned array of `size` T in device memory. Movable, not copyable.
+template <typename T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t size);
+  explicit DeviceBuffer(const std::vector<T>& host);  // allocates and uploads
+  ~DeviceBuffer();
+  DeviceBuffer(DeviceBuffer&& other) noexcept;
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  size_t size() const { return size_; }
+  void upload(const std::vector<T>& host);  // host.size() must equal size()
+  std::vector<T> download() const;          // synchronous
+
+ private:
+  T* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// One cuBLAS handle for the calling thread's current device.
+class Blas {
+ public:
+  Blas();
+  ~Blas();
+  Blas(const Blas&) = delete;
+  Blas& operator=(const Blas&) = delete;
+  void* handle() const { return handle_; }  // a cublasHandle_t
+
+ private:
+  void* handle_ = nullptr;
+};
+
+// Waits for every kernel launched so far; throws c2r::Error on an asynchronous failure.
+void synchronize();
+
+}  // namespace c2r::cuda

@@ -1,0 +1,49 @@
+#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/expert_ffn.hpp"
+
+namespace c2r::cuda {
+
+namespace {
+
+// a[r][f] = silu(h[r][f]) * h[r][ffn + f]; h: [rows x 2 ffn], a: [rows x ffn].
+__global__ void swiglu_kernel(const float* h, int64_t rows, int ffn, float* a) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= rows * ffn) return;
+  const int64_t r = i / ffn;
+  const int f = static_cast<int>(i % ffn);
+  const float g = h[r * 2 * ffn + f];
+  a[i] = g / (1.0f + expf(-g)) * h[r * 2 * ffn + ffn + f];
+}
+
+// Row-major C[m x n] = A[m x k] B[k x n] as column-major C^T = B^T A^T.
+void gemm_row_major(cublasHandle_t handle, int64_t m, int n, int k, const float* a, const float* b,
+                    float* c) {
+  const float one = 1.0f, zero = 0.0f;
+  C2R_CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, static_cast<int>(m), k, &one, b,
+                               n, a, k, &zero, c, n));
+}
+
+}  // namespace
+
+void grouped_swiglu_ffn(const Blas& blas, const std::vector<const DeviceFfnWeights*>& experts,
+                        const std::vector<int64_t>& offsets, const float* x, float* out,
+                        float* scratch) {
+  C2R_CHECK(offsets.size() == experts.size() + 1,
+            "grouped FFN: " << offsets.size() << " offsets for " << experts.size() << " experts");
+  const auto handle = static_cast<cublasHandle_t>(blas.handle());
+  for (size_t e = 0; e < experts.size(); ++e) {
+    const int64_t rows = offsets[e + 1] - offsets[e];
+    if (rows == 0) continue;
+    const DeviceFfnWeights& w = *experts[e];
+    const int hidden = w.hidden, ffn = w.ffn;
+    float* h = scratch;                   // [rows x 2 ffn]
+    float* a = scratch + rows * 2 * ffn;  // [rows x ffn]
+    gemm_row_major(handle, rows, 2 * ffn, hidden, x + offsets[e] * hidden, w.gate_up.data(), h);
+    const int64_t items = rows * ffn;
+    swiglu_kernel<<<static_cast<unsigned>((items + 255) / 256), 256>>>(h, rows, ffn, a);
+    C2R_CUDA_CHECK_LAUNCH();
+    gemm_row_major(handle, rows, hidden, ffn, a, w.down.data(), out + offsets[e] * hidden);
+  }
+}
+
+}  // namespace c2r::cuda

@@ -1,0 +1,115 @@
+#include <cub/cub.cuh>
+
+#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/permute.hpp"
+
+namespace c2r::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned blocks_for(int64_t items) {
+  return static_cast<unsigned>((items + kThreads - 1) / kThreads);
+}
+
+__global__ void histogram_kernel(const int32_t* keys, int64_t pairs, int64_t* counts) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < pairs) {
+    atomicAdd(reinterpret_cast<unsigned long long*>(&counts[keys[i]]), 1ULL);
+  }
+}
+
+__global__ void iota_kernel(int64_t* values, int64_t n) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) values[i] = i;
+}
+
+__global__ void invert_kernel(const int64_t* order, int64_t n, int64_t* position) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) position[order[i]] = i;
+}
+
+// One block per destination row; threads stride over the row.
+__global__ void gather_kernel(const float* src, int64_t ld_src, const int64_t* index,
+                              int row_divisor, int width, float* dst, int64_t ld_dst) {
+  const int64_t row = blockIdx.x;
+  const float* from = src + (index[row] / row_divisor) * ld_src;
+  float* to = dst + row * ld_dst;
+  for (int i = threadIdx.x; i < width; i += blockDim.x) to[i] = from[i];
+}
+
+// One block per token.
+__global__ void unpermute_kernel(const float* src, int64_t ld_src, const int64_t* position,
+                                 const float* weight, int k, int width, float* y) {
+  const int64_t t = blockIdx.x;
+  for (int i = threadIdx.x; i < width; i += blockDim.x) {
+    float sum = 0.0f;
+    for (int j = 0; j < k; ++j) {
+      const int64_t pos = position[t * k + j];
+      if (pos < 0) continue;
+      sum += (weight ? weight[t * k + j] : 1.0f) * src[pos * ld_src + i];
+    }
+    y[t * width + i] = sum;
+  }
+}
+
+template <typename T>
+void ensure(DeviceBuffer<T>& buffer, size_t size) {
+  if (buffer.size() < size) buffer = DeviceBuffer<T>(size);
+}
+
+}  // namespace
+
+void PairSorter::sort(const int32_t* keys, int64_t pairs, int experts, int64_t* offsets,
+                      int64_t* order, int64_t* position) {
+  ensure(counts_, static_cast<size_t>(experts) + 1);
+  C2R_CUDA_CHECK(cudaMemset(counts_.data(), 0, (experts + 1) * sizeof(int64_t)));
+  if (pairs > 0) {
+    histogram_kernel<<<blocks_for(pairs), kThreads>>>(keys, pairs, counts_.data());
+    C2R_CUDA_CHECK_LAUNCH();
+  }
+  // offsets[e] = pairs of experts < e; counts_[experts] is 0, so offsets[experts] = pairs.
+  size_t scan_bytes = 0, sort_bytes = 0;
+  C2R_CUDA_CHECK(
+      cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, counts_.data(), offsets, experts + 1));
+  ensure(keys_out_, static_cast<size_t>(pairs));
+  ensure(identity_, static_cast<size_t>(pairs));
+  int end_bit = 1;
+  while ((1 << end_bit) < experts) ++end_bit;
+  C2R_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, keys, keys_out_.data(),
+                                                 identity_.data(), order, static_cast<int>(pairs),
+                                                 0, end_bit));
+  ensure(scratch_, (std::max(scan_bytes, sort_bytes) + sizeof(int64_t) - 1) / sizeof(int64_t));
+  size_t bytes = scratch_.size() * sizeof(int64_t);
+  C2R_CUDA_CHECK(
+      cub::DeviceScan::ExclusiveSum(scratch_.data(), bytes, counts_.data(), offsets, experts + 1));
+  if (pairs == 0) return;
+  iota_kernel<<<blocks_for(pairs), kThreads>>>(identity_.data(), pairs);
+  C2R_CUDA_CHECK_LAUNCH();
+  // Radix sort is stable: pairs of one expert keep their order.
+  bytes = scratch_.size() * sizeof(int64_t);
+  C2R_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(scratch_.data(), bytes, keys, keys_out_.data(),
+                                                 identity_.data(), order, static_cast<int>(pairs),
+                                                 0, end_bit));
+  invert_kernel<<<blocks_for(pairs), kThreads>>>(order, pairs, position);
+  C2R_CUDA_CHECK_LAUNCH();
+}
+
+void gather_rows(const float* src, int64_t ld_src, const int64_t* index, int64_t count,
+                 int row_divisor, int width, float* dst, int64_t ld_dst) {
+  if (count == 0) return;
+  gather_kernel<<<static_cast<unsigned>(count), kThreads>>>(src, ld_src, index, row_divisor, width,
+                                                            dst, ld_dst);
+  C2R_CUDA_CHECK_LAUNCH();
+}
+
+void weighted_unpermute(const float* src, int64_t ld_src, const int64_t* position,
+                        const float* weight, int64_t tokens, int k, int width, float* y) {
+  if (tokens == 0) return;
+  unpermute_kernel<<<static_cast<unsigned>(tokens), kThreads>>>(src, ld_src, position, weight, k,
+                                                                width, y);
+  C2R_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace c2r::cuda

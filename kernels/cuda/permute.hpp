@@ -1,0 +1,38 @@
+#pragma once
+// GPU permute / unpermute: a stable sort of (token, expert) pairs by expert (histogram, scan and a
+// stable radix sort), row gathers into expert order, and the weighted sum back to token order —
+// the same results as the CPU kernels in kernels/cpu/permute.hpp.
+
+#include <cstdint>
+
+#include "kernels/cuda/device.hpp"
+
+namespace c2r::cuda {
+
+// Reuses its scratch across calls of the same or smaller size.
+class PairSorter {
+ public:
+  // As c2r::stable_bucket_order, on the device. keys: [pairs] in [0, experts);
+  // offsets: [experts + 1] where each expert's pairs start; order: [pairs] pair indices sorted by
+  // expert (stable: pair order within an expert); position: [pairs], position[order[i]] = i.
+  void sort(const int32_t* keys, int64_t pairs, int experts, int64_t* offsets, int64_t* order,
+            int64_t* position);
+
+ private:
+  DeviceBuffer<int64_t> counts_;    // [experts + 1]
+  DeviceBuffer<int32_t> keys_out_;  // [pairs]
+  DeviceBuffer<int64_t> identity_;  // [pairs] 0..pairs-1
+  DeviceBuffer<int64_t> scratch_;   // CUB temporary storage
+};
+
+// dst row i = src row (index[i] / row_divisor); rows are `width` floats with leading dimensions
+// ld_src / ld_dst. row_divisor = top_k gathers token rows for (token, expert) pairs.
+void gather_rows(const float* src, int64_t ld_src, const int64_t* index, int64_t count,
+                 int row_divisor, int width, float* dst, int64_t ld_dst);
+
+// y[t] = sum over j with position[t*k + j] >= 0 of weight[t*k + j] * src[position[t*k + j]];
+// weight may be null (all 1). y: [tokens x width].
+void weighted_unpermute(const float* src, int64_t ld_src, const int64_t* position,
+                        const float* weight, int64_t tokens, int k, int width, float* y);
+
+}  // namespace c2r::cuda

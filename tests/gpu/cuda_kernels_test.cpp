@@ -1,0 +1,160 @@
+// The CUDA kernels against the CPU kernels on seeded random data: router GEMM and top-k / C2R
+// selection (identical experts, weights to float rounding), the stable pair sort, row gathers and
+// the weighted unpermute (exact or to rounding), and the grouped SwiGLU FFN (relative 1e-4).
+// Every test skips, saying so, where no CUDA device is present.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/rng.hpp"
+#include "kernels/cpu/expert_ffn.hpp"
+#include "kernels/cpu/gating.hpp"
+#include "kernels/cpu/permute.hpp"
+#include "kernels/cuda/device.hpp"
+#include "kernels/cuda/expert_ffn.hpp"
+#include "kernels/cuda/gating.hpp"
+#include "kernels/cuda/permute.hpp"
+
+namespace c2r {
+namespace {
+
+#define C2R_REQUIRE_DEVICE()                                                              \
+  do {                                                                                    \
+    if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device: GPU kernels not run"; \
+  } while (0)
+
+std::vector<float> normal_values(size_t n, uint64_t seed, float scale = 1.0f) {
+  std::vector<float> v(n);
+  Rng rng(seed, Stream::kHidden, 0, 77);
+  for (auto& x : v) x = static_cast<float>(rng.normal()) * scale;
+  return v;
+}
+
+double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = 0.0, norm = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+    norm = std::max(norm, std::abs(static_cast<double>(b[i])));
+  }
+  return norm > 0 ? worst / norm : worst;
+}
+
+TEST(CudaDevice, CountsDevicesWithoutFailing) {
+  EXPECT_GE(cuda::device_count(), 0);
+  C2R_REQUIRE_DEVICE();
+  EXPECT_FALSE(cuda::device_description().empty());
+}
+
+TEST(CudaGate, MatchesTheCpuGateForVanillaAndC2R) {
+  C2R_REQUIRE_DEVICE();
+  const int tokens = 1000, hidden = 96, experts = 24;
+  const std::vector<float> x = normal_values(tokens * hidden, 1);
+  const std::vector<float> w = normal_values(hidden * experts, 2, 1.0f / std::sqrt(96.0f));
+  std::vector<float> logits(tokens * experts);
+  router_logits(x.data(), tokens, hidden, w.data(), experts, logits.data());
+
+  cuda::Blas blas;
+  cuda::DeviceBuffer<float> d_x(x), d_w(w), d_logits(tokens * experts);
+  cuda::router_logits(blas, d_x.data(), tokens, hidden, d_w.data(), experts, d_logits.data());
+  EXPECT_LT(max_relative_difference(d_logits.download(), logits), 1e-5);
+
+  // Selection on identical logits (the CPU's), so ties and order must match exactly.
+  cuda::DeviceBuffer<float> cpu_logits(logits);
+  CollaborationMatrix counts(experts);
+  Rng rng(3, Stream::kTracePair, 0);
+  for (int i = 0; i < experts; ++i) {
+    for (int j = i + 1; j < experts; ++j) counts.at(i, j) = counts.at(j, i) = rng.below(100);
+  }
+  const CollaborativeList list = collaborative_list_from(counts);
+  for (int k : {1, 2, 4, 8}) {
+    for (GateWeights mode : {GateWeights::kSoftmaxOverChosen, GateWeights::kFullSoftmax}) {
+      std::vector<GateSpec> specs = {GateSpec::vanilla(experts, k, mode)};
+      if (k > 1) specs.push_back(GateSpec::c2r(experts, k, std::max(k - 1, 5), mode, list));
+      for (const GateSpec& spec : specs) {
+        std::vector<int32_t> ids(tokens * k);
+        std::vector<float> weights(tokens * k);
+        select_experts(logits.data(), tokens, spec, ids.data(), weights.data());
+        const cuda::DeviceGateSpec device = cuda::make_device_gate(spec);
+        cuda::DeviceBuffer<int32_t> d_ids(tokens * k);
+        cuda::DeviceBuffer<float> d_weights(tokens * k);
+        cuda::select_experts(cpu_logits.data(), tokens, device, d_ids.data(), d_weights.data());
+        EXPECT_EQ(d_ids.download(), ids) << "k=" << k << " c2r=" << device.c2r;
+        EXPECT_LT(max_relative_difference(d_weights.download(), weights), 1e-5);
+      }
+    }
+  }
+}
+
+TEST(CudaPermute, StableSortGatherAndUnpermuteMatchTheCpu) {
+  C2R_REQUIRE_DEVICE();
+  const int tokens = 777, k = 3, experts = 13, width = 40;
+  const int64_t pairs = tokens * k;
+  std::vector<int32_t> keys(pairs);
+  Rng rng(5, Stream::kTracePair, 1);
+  for (auto& key : keys) key = static_cast<int32_t>(rng.below(experts - 2));  // 2 experts empty
+  std::vector<int64_t> offsets(experts + 1), order(pairs);
+  stable_bucket_order(keys.data(), pairs, experts, offsets.data(), order.data());
+
+  cuda::PairSorter sorter;
+  cuda::DeviceBuffer<int32_t> d_keys(keys);
+  cuda::DeviceBuffer<int64_t> d_offsets(experts + 1), d_order(pairs), d_position(pairs);
+  sorter.sort(d_keys.data(), pairs, experts, d_offsets.data(), d_order.data(), d_position.data());
+  EXPECT_EQ(d_offsets.download(), offsets);
+  EXPECT_EQ(d_order.download(), order);
+  const std::vector<int64_t> position = d_position.download();
+  for (int64_t i = 0; i < pairs; ++i) ASSERT_EQ(position[order[i]], i);
+
+  // Permute token rows into expert order, then sum them back with weights.
+  const std::vector<float> x = normal_values(tokens * width, 6);
+  const std::vector<float> weights = normal_values(pairs, 7);
+  std::vector<float> permuted(pairs * width);
+  std::vector<int64_t> token_of(pairs);
+  for (int64_t i = 0; i < pairs; ++i) token_of[i] = order[i] / k;
+  gather_rows(x.data(), width, token_of.data(), pairs, width, permuted.data(), width);
+  cuda::DeviceBuffer<float> d_x(x), d_permuted(pairs * width), d_weights(weights),
+      d_y(tokens * width);
+  cuda::gather_rows(d_x.data(), width, d_order.data(), pairs, k, width, d_permuted.data(), width);
+  EXPECT_EQ(d_permuted.download(), permuted);
+
+  std::vector<float> y(tokens * width);
+  weighted_unpermute(permuted.data(), width, position.data(), weights.data(), tokens, k, width,
+                     y.data());
+  cuda::weighted_unpermute(d_permuted.data(), width, d_position.data(), d_weights.data(), tokens, k,
+                           width, d_y.data());
+  EXPECT_LT(max_relative_difference(d_y.download(), y), 1e-6);
+}
+
+TEST(CudaExpertFfn, GroupedSwigluMatchesTheCpu) {
+  C2R_REQUIRE_DEVICE();
+  const int hidden = 64, ffn = 48, experts = 5;
+  const std::vector<int64_t> offsets = {0, 37, 37, 100, 101, 160};  // one empty group
+  const int64_t rows = offsets.back();
+  const std::vector<float> x = normal_values(rows * hidden, 8);
+  std::vector<FfnWeights> weights;
+  std::vector<cuda::DeviceFfnWeights> device;
+  for (int e = 0; e < experts; ++e) {
+    weights.push_back(make_ffn_weights(9, Stream::kExpert, e, hidden, ffn));
+    device.push_back(cuda::upload_ffn_weights(weights.back()));
+  }
+  std::vector<float> expected(rows * hidden, 0.0f), scratch(ffn_scratch_floats(ffn));
+  for (int e = 0; e < experts; ++e) {
+    const int64_t n = offsets[e + 1] - offsets[e];
+    if (n == 0) continue;
+    swiglu_ffn(weights[e],
+               RowBlock{&x[offsets[e] * hidden], hidden, &expected[offsets[e] * hidden], hidden, n},
+               scratch.data());
+  }
+  cuda::Blas blas;
+  std::vector<const cuda::DeviceFfnWeights*> bank;
+  for (const auto& w : device) bank.push_back(&w);
+  cuda::DeviceBuffer<float> d_x(x), d_out(rows * hidden),
+      d_scratch(cuda::ffn_scratch_floats(63, ffn));
+  cuda::grouped_swiglu_ffn(blas, bank, offsets, d_x.data(), d_out.data(), d_scratch.data());
+  EXPECT_LT(max_relative_difference(d_out.download(), expected), 1e-4);
+}
+
+}  // namespace
+}  // namespace c2r
