@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "kernels/cpu/blas.hpp"
+#include "kernels/selection_rules.hpp"
 
 namespace c2r {
 
@@ -42,23 +43,6 @@ void router_logits(const float* x, int64_t tokens, int hidden, const float* w_ro
 }
 
 namespace {
-
-// a outranks b: higher logit, or equal logit and lower id.
-inline bool outranks(const float* logit, int a, int b) {
-  return logit[a] > logit[b] || (logit[a] == logit[b] && a < b);
-}
-
-// Inserts `candidate` into chosen[0..count) kept in rank order, capacity `k`. Returns new count.
-inline int insert_ranked(const float* logit, int candidate, int* chosen, int count, int k) {
-  int pos = count < k ? count : k;
-  if (count == k && !outranks(logit, candidate, chosen[k - 1])) return count;
-  while (pos > 0 && outranks(logit, candidate, chosen[pos - 1])) {
-    if (pos < k) chosen[pos] = chosen[pos - 1];
-    --pos;
-  }
-  chosen[pos] = candidate;
-  return count < k ? count + 1 : k;
-}
 
 void gate_weights(const float* logit, int experts, const int32_t* chosen, int k, GateWeights mode,
                   float* weights) {

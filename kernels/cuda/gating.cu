@@ -1,27 +1,10 @@
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/gating.hpp"
+#include "kernels/selection_rules.hpp"
 
 namespace c2r::cuda {
 
 namespace {
-
-// a outranks b: higher logit, or equal logit and lower id (as on the CPU).
-__device__ inline bool outranks(const float* logit, int a, int b) {
-  return logit[a] > logit[b] || (logit[a] == logit[b] && a < b);
-}
-
-// Inserts `candidate` into chosen[0..count) kept in rank order, capacity k. Returns the new count.
-__device__ inline int insert_ranked(const float* logit, int candidate, int* chosen, int count,
-                                    int k) {
-  int pos = count < k ? count : k;
-  if (count == k && !outranks(logit, candidate, chosen[k - 1])) return count;
-  while (pos > 0 && outranks(logit, candidate, chosen[pos - 1])) {
-    if (pos < k) chosen[pos] = chosen[pos - 1];
-    --pos;
-  }
-  chosen[pos] = candidate;
-  return count < k ? count + 1 : k;
-}
 
 __global__ void select_kernel(const float* logits, int64_t tokens, int experts, int k, int top_t,
                               bool c2r, bool full_softmax, const int32_t* top_t_table,
