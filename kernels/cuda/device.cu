@@ -77,6 +77,7 @@ std::vector<T> DeviceBuffer<T>::download() const {
 template class DeviceBuffer<float>;
 template class DeviceBuffer<int32_t>;
 template class DeviceBuffer<int64_t>;
+template class DeviceBuffer<uint16_t>;
 
 Blas::Blas() {
   cublasHandle_t handle = nullptr;
@@ -90,6 +91,36 @@ Blas::~Blas() {
 
 void synchronize() {
   C2R_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+EventTimer::EventTimer() {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  C2R_CUDA_CHECK(cudaEventCreate(&start));
+  C2R_CUDA_CHECK(cudaEventCreate(&stop));
+  start_ = start;
+  stop_ = stop;
+}
+
+EventTimer::~EventTimer() {
+  if (start_) cudaEventDestroy(static_cast<cudaEvent_t>(start_));
+  if (stop_) cudaEventDestroy(static_cast<cudaEvent_t>(stop_));
+}
+
+void EventTimer::start() {
+  C2R_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(start_)));
+}
+
+double EventTimer::stop_ms() {
+  C2R_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(stop_)));
+  C2R_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(stop_)));
+  float ms = 0.0f;
+  C2R_CUDA_CHECK(
+      cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start_), static_cast<cudaEvent_t>(stop_)));
+  return ms;
+}
+
+void copy_device(void* dst, const void* src, size_t bytes) {
+  C2R_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice));
 }
 
 }  // namespace c2r::cuda

@@ -54,4 +54,22 @@ class Blas {
 // Waits for every kernel launched so far; throws c2r::Error on an asynchronous failure.
 void synchronize();
 
+// Times the device work enqueued between start() and stop_ms() with CUDA events.
+class EventTimer {
+ public:
+  EventTimer();
+  ~EventTimer();
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+  void start();
+  double stop_ms();  // waits for the stop event
+
+ private:
+  void* start_ = nullptr;  // cudaEvent_t
+  void* stop_ = nullptr;
+};
+
+// Device-to-device copy of `bytes`: the bandwidth ceiling of the permute kernels.
+void copy_device(void* dst, const void* src, size_t bytes);
+
 }  // namespace c2r::cuda

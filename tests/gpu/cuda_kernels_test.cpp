@@ -137,7 +137,7 @@ TEST(CudaExpertFfn, GroupedSwigluMatchesTheCpu) {
   std::vector<cuda::DeviceFfnWeights> device;
   for (int e = 0; e < experts; ++e) {
     weights.push_back(make_ffn_weights(9, Stream::kExpert, e, hidden, ffn));
-    device.push_back(cuda::upload_ffn_weights(weights.back()));
+    device.push_back(cuda::upload_ffn_weights(weights.back(), /*with_bf16=*/true));
   }
   std::vector<float> expected(rows * hidden, 0.0f), scratch(ffn_scratch_floats(ffn));
   for (int e = 0; e < experts; ++e) {
@@ -154,6 +154,29 @@ TEST(CudaExpertFfn, GroupedSwigluMatchesTheCpu) {
       d_scratch(cuda::ffn_scratch_floats(63, ffn));
   cuda::grouped_swiglu_ffn(blas, bank, offsets, d_x.data(), d_out.data(), d_scratch.data());
   EXPECT_LT(max_relative_difference(d_out.download(), expected), 1e-4);
+
+  // bf16 inputs, fp32 accumulation: within bf16's rounding (8 significant bits) of fp32.
+  std::vector<uint16_t> x_bf16(x.size());
+  for (size_t i = 0; i < x.size(); ++i) x_bf16[i] = cuda::to_bf16(x[i]);
+  cuda::DeviceBuffer<uint16_t> d_x_bf16(x_bf16);
+  cuda::DeviceBuffer<float> d_out_bf16(rows * hidden);
+  cuda::grouped_swiglu_ffn_bf16(blas, bank, offsets, d_x_bf16.data(), d_out_bf16.data(),
+                                d_scratch.data());
+  const double error = max_relative_difference(d_out_bf16.download(), expected);
+  EXPECT_LT(error, 3e-2);
+  EXPECT_GT(error, 0.0);  // it really ran in bf16
+}
+
+TEST(CudaBf16, RoundsToNearestEven) {
+  // No device needed: host conversion.
+  EXPECT_EQ(cuda::to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(cuda::from_bf16(cuda::to_bf16(1.0f)), 1.0f);
+  EXPECT_EQ(cuda::to_bf16(1.00390625f), 0x3f80);  // halfway (1 + 2^-8): ties to even, down
+  EXPECT_EQ(cuda::to_bf16(1.01171875f), 0x3f82);  // halfway (1 + 3 * 2^-8): ties to even, up
+  EXPECT_EQ(cuda::to_bf16(-2.5f), 0xc020);
+  EXPECT_TRUE(std::isnan(cuda::from_bf16(cuda::to_bf16(NAN))));
+  const float x = 0.123456f;
+  EXPECT_NEAR(cuda::from_bf16(cuda::to_bf16(x)), x, x / 256);
 }
 
 }  // namespace
