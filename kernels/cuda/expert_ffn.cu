@@ -44,51 +44,57 @@ void gemm_row_major_bf16(cublasHandle_t handle, int64_t m, int n, int k, const v
                                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
+// One expert after another: gate/up GEMM, activation, down GEMM (the element size of x and of the
+// activation is 4 bytes in fp32, 2 in bf16).
+void grouped(const Blas& blas, const std::vector<const DeviceFfnWeights*>& experts,
+             const std::vector<int64_t>& offsets, const void* x, bool bf16, float* out,
+             float* scratch) {
+  C2R_CHECK(offsets.size() == experts.size() + 1,
+            "grouped FFN: " << offsets.size() << " offsets for " << experts.size() << " experts");
+  const auto handle = static_cast<cublasHandle_t>(blas.handle());
+  for (size_t e = 0; e < experts.size(); ++e) {
+    const int64_t rows = offsets[e + 1] - offsets[e];
+    if (rows == 0) continue;
+    const DeviceFfnWeights& w = *experts[e];
+    C2R_CHECK(!bf16 || w.gate_up_bf16.size() > 0,
+              "grouped bf16 FFN: expert " << e << " has no bf16 copy");
+    const int hidden = w.hidden, ffn = w.ffn;
+    float* h = scratch;                            // [rows x 2 ffn] fp32
+    float* activation = scratch + rows * 2 * ffn;  // [rows x ffn] fp32 or bf16
+    const int64_t items = rows * ffn;
+    const unsigned blocks = static_cast<unsigned>((items + 255) / 256);
+    if (bf16) {
+      auto* a = reinterpret_cast<__nv_bfloat16*>(activation);
+      gemm_row_major_bf16(handle, rows, 2 * ffn, hidden,
+                          static_cast<const __nv_bfloat16*>(x) + offsets[e] * hidden,
+                          w.gate_up_bf16.data(), h);
+      swiglu_bf16_kernel<<<blocks, 256>>>(h, rows, ffn, a);
+      C2R_CUDA_CHECK_LAUNCH();
+      gemm_row_major_bf16(handle, rows, hidden, ffn, a, w.down_bf16.data(),
+                          out + offsets[e] * hidden);
+    } else {
+      gemm_row_major(handle, rows, 2 * ffn, hidden,
+                     static_cast<const float*>(x) + offsets[e] * hidden, w.gate_up.data(), h);
+      swiglu_kernel<<<blocks, 256>>>(h, rows, ffn, activation);
+      C2R_CUDA_CHECK_LAUNCH();
+      gemm_row_major(handle, rows, hidden, ffn, activation, w.down.data(),
+                     out + offsets[e] * hidden);
+    }
+  }
+}
+
 }  // namespace
 
 void grouped_swiglu_ffn_bf16(const Blas& blas, const std::vector<const DeviceFfnWeights*>& experts,
                              const std::vector<int64_t>& offsets, const uint16_t* x, float* out,
                              float* scratch) {
-  C2R_CHECK(offsets.size() == experts.size() + 1,
-            "grouped FFN: " << offsets.size() << " offsets for " << experts.size() << " experts");
-  const auto handle = static_cast<cublasHandle_t>(blas.handle());
-  for (size_t e = 0; e < experts.size(); ++e) {
-    const int64_t rows = offsets[e + 1] - offsets[e];
-    if (rows == 0) continue;
-    const DeviceFfnWeights& w = *experts[e];
-    C2R_CHECK(w.gate_up_bf16.size() > 0, "grouped bf16 FFN: expert " << e << " has no bf16 copy");
-    const int hidden = w.hidden, ffn = w.ffn;
-    float* h = scratch;                                                    // [rows x 2 ffn] fp32
-    auto* a = reinterpret_cast<__nv_bfloat16*>(scratch + rows * 2 * ffn);  // [rows x ffn] bf16
-    gemm_row_major_bf16(handle, rows, 2 * ffn, hidden, x + offsets[e] * hidden,
-                        w.gate_up_bf16.data(), h);
-    const int64_t items = rows * ffn;
-    swiglu_bf16_kernel<<<static_cast<unsigned>((items + 255) / 256), 256>>>(h, rows, ffn, a);
-    C2R_CUDA_CHECK_LAUNCH();
-    gemm_row_major_bf16(handle, rows, hidden, ffn, a, w.down_bf16.data(),
-                        out + offsets[e] * hidden);
-  }
+  grouped(blas, experts, offsets, x, /*bf16=*/true, out, scratch);
 }
 
 void grouped_swiglu_ffn(const Blas& blas, const std::vector<const DeviceFfnWeights*>& experts,
                         const std::vector<int64_t>& offsets, const float* x, float* out,
                         float* scratch) {
-  C2R_CHECK(offsets.size() == experts.size() + 1,
-            "grouped FFN: " << offsets.size() << " offsets for " << experts.size() << " experts");
-  const auto handle = static_cast<cublasHandle_t>(blas.handle());
-  for (size_t e = 0; e < experts.size(); ++e) {
-    const int64_t rows = offsets[e + 1] - offsets[e];
-    if (rows == 0) continue;
-    const DeviceFfnWeights& w = *experts[e];
-    const int hidden = w.hidden, ffn = w.ffn;
-    float* h = scratch;                   // [rows x 2 ffn]
-    float* a = scratch + rows * 2 * ffn;  // [rows x ffn]
-    gemm_row_major(handle, rows, 2 * ffn, hidden, x + offsets[e] * hidden, w.gate_up.data(), h);
-    const int64_t items = rows * ffn;
-    swiglu_kernel<<<static_cast<unsigned>((items + 255) / 256), 256>>>(h, rows, ffn, a);
-    C2R_CUDA_CHECK_LAUNCH();
-    gemm_row_major(handle, rows, hidden, ffn, a, w.down.data(), out + offsets[e] * hidden);
-  }
+  grouped(blas, experts, offsets, x, /*bf16=*/false, out, scratch);
 }
 
 void dense_ffn_gemms(const Blas& blas, const DeviceFfnWeights& w, const void* x, int64_t rows,

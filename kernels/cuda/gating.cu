@@ -13,35 +13,9 @@ __global__ void select_kernel(const float* logits, int64_t tokens, int experts, 
   if (t >= tokens) return;
   const float* logit = logits + t * experts;
   int chosen[kMaxDeviceTopK];
-  if (!c2r) {
-    int count = 0;
-    for (int e = 0; e < experts; ++e) count = insert_ranked(logit, e, chosen, count, k);
-  } else {
-    int first = 0;
-    for (int e = 1; e < experts; ++e) {
-      if (outranks(logit, e, first)) first = e;
-    }
-    chosen[0] = first;
-    if (k > 1) {
-      const int32_t* allowed = top_t_table + static_cast<int64_t>(first) * top_t;
-      int partners = 0;
-      for (int i = 0; i < top_t; ++i) {
-        partners = insert_ranked(logit, allowed[i], chosen + 1, partners, k - 1);
-      }
-    }
-  }
-  // Gate weights: softmax over the chosen logits, or the full softmax's chosen probabilities.
-  const float top = logit[chosen[0]];
-  float denominator = 0.0f;
-  if (full_softmax) {
-    for (int e = 0; e < experts; ++e) denominator += expf(logit[e] - top);
-  } else {
-    for (int j = 0; j < k; ++j) denominator += expf(logit[chosen[j]] - top);
-  }
-  for (int j = 0; j < k; ++j) {
-    expert_ids[t * k + j] = chosen[j];
-    weights[t * k + j] = expf(logit[chosen[j]] - top) / denominator;
-  }
+  choose_experts(logit, experts, k, c2r, top_t, top_t_table, chosen);
+  for (int j = 0; j < k; ++j) expert_ids[t * k + j] = chosen[j];
+  chosen_weights(logit, experts, chosen, k, full_softmax, weights + t * k);
 }
 
 }  // namespace
