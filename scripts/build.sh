@@ -4,13 +4,17 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
-# The CUDA kernels are built (and their tests run, or skip without a device) wherever nvcc is;
-# pass -DC2R_WITH_CUDA=OFF to leave them out.
+# The CUDA kernels (and the NCCL exchange, where nccl.h is) are built, and their tests run or skip
+# without a device, wherever nvcc is; pass -DC2R_WITH_CUDA=OFF to leave them out.
 cuda=()
-if command -v nvcc >/dev/null 2>&1; then
-  cuda=(-DC2R_WITH_CUDA=ON)
-elif [ -x /usr/local/cuda/bin/nvcc ]; then
-  cuda=(-DC2R_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
+nvcc="$(command -v nvcc || true)"
+if [ -z "$nvcc" ] && [ -x /usr/local/cuda/bin/nvcc ]; then nvcc=/usr/local/cuda/bin/nvcc; fi
+if [ -n "$nvcc" ]; then
+  cuda=(-DC2R_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc")
+  cuda_root="$(dirname "$(dirname "$nvcc")")"
+  if [ -f "$cuda_root/include/nccl.h" ] || [ -f /usr/include/nccl.h ]; then
+    cuda+=(-DC2R_WITH_NCCL=ON)
+  fi
 fi
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release "${cuda[@]}" "$@" >/dev/null
 cmake --build "$root/build" -j"$(nproc)"
