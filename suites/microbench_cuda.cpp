@@ -223,6 +223,18 @@ json bench_preset(const Options& o, const std::string& preset, Table& table) {
           preset + " unpermute differs from the CPU's");
   }
   add("unpermute", time_ms(o, run_unpermute), copy_ms, row_bytes, "GB/s");
+  // The whole one-GPU layer (no exchange, no shared expert), fp32: what a PyTorch layer is set
+  // against.
+  add("layer_fp32",
+      time_ms(o,
+              [&] {
+                run_gate();
+                run_permute();
+                cuda::grouped_swiglu_ffn(blas, bank, h_offsets, permuted.data(), expert_out.data(),
+                                         scratch.data());
+                run_unpermute();
+              }),
+      0.0, static_cast<double>(tokens), "Gtok/s");
   result["largest_group_rows"] = largest;
   return result;
 }
