@@ -207,7 +207,6 @@ json LayerSuite::run_cell(const Cell& cell) {
   const ModelConfig& model = config_.model;
   const int k = model.top_k;
   const int hidden = model.hidden;
-  const int ranks = comm_.size();
   const int64_t tokens = config_.tokens_per_rank;
   const TokenBatch& batch = group_.batch;
 
@@ -308,6 +307,35 @@ json LayerSuite::run_cell(const Cell& cell) {
     combine_ceiling = alltoallv_ceiling(shape.combine, shape.combine_row_bytes);
   }
 
+  CellMeasurement m;
+  m.samples = samples;
+  m.shape = shape;
+  m.expert_ceiling = std::move(expert_ceiling);
+  m.dispatch_ceiling = std::move(dispatch_ceiling);
+  m.combine_ceiling = std::move(combine_ceiling);
+  m.flops_per_row = dense_weights.flops_per_row();
+  m.y = std::move(y);
+  m.kept.resize(tokens * k);
+  for (int64_t p = 0; p < tokens * k; ++p) m.kept[p] = strategy->pair_kept(p);
+  return cell_result(cell, placement, search, m);
+}
+
+json LayerSuite::cell_result(const Cell& cell, const Placement& placement,
+                             const CollabSearch& search, const CellMeasurement& m) {
+  const ModelConfig& model = config_.model;
+  const int k = model.top_k;
+  const int hidden = model.hidden;
+  const int ranks = comm_.size();
+  const int64_t tokens = config_.tokens_per_rank;
+  const PhaseSamples& samples = m.samples;
+  const ExchangeShape& shape = m.shape;
+  const std::vector<double>& expert_ceiling = m.expert_ceiling;
+  const std::vector<double>& dispatch_ceiling = m.dispatch_ceiling;
+  const std::vector<double>& combine_ceiling = m.combine_ceiling;
+  const std::vector<float>& y = m.y;
+  const int64_t routed_rows = std::accumulate(shape.rows_per_local_expert.begin(),
+                                              shape.rows_per_local_expert.end(), int64_t{0});
+
   // Traffic: rank x rank rows and bytes (row = source rank), self-sends excluded from "remote".
   std::vector<int64_t> my_dispatch_rows(shape.dispatch.send_rows.begin(),
                                         shape.dispatch.send_rows.end());
@@ -352,7 +380,7 @@ json LayerSuite::run_cell(const Cell& cell) {
 
   // Efficiency and rate of the expert phase (busiest rank's FLOPs over the critical-path time).
   const double expert_us = median_of(samples.phase_us[static_cast<int>(Phase::kExpert)]);
-  double my_flops = routed_rows * dense_weights.flops_per_row();
+  double my_flops = routed_rows * m.flops_per_row;
   if (shared_expert_) my_flops += tokens * shared_expert_->flops_per_row();
   const double max_flops = comm_.allreduce_max(my_flops);
 
@@ -378,7 +406,7 @@ json LayerSuite::run_cell(const Cell& cell) {
   phases["layer"] = stats_json(samples.layer_us);
   result["phases"] = phases;
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-  if (config_.ceilings) {
+  if (!expert_ceiling.empty()) {
     result["ceilings"] = {{"expert_dense_gemm", stats_json(expert_ceiling)},
                           {"dispatch_alltoallv", stats_json(dispatch_ceiling)},
                           {"combine_alltoallv", stats_json(combine_ceiling)}};
@@ -413,9 +441,7 @@ json LayerSuite::run_cell(const Cell& cell) {
                                        group_.coactivation.total() / 2.0)}};
 
   if (config_.check) {
-    std::vector<bool> kept(tokens * k);
-    for (int64_t p = 0; p < tokens * k; ++p) kept[p] = strategy->pair_kept(p);
-    const std::vector<float>& expected = reference(kept);
+    const std::vector<float>& expected = reference(m.kept);
     double worst = 0.0;
     int64_t wrong = 0;
     for (int64_t t = 0; t < tokens; ++t) {

@@ -11,10 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "collectives/communicator.hpp"
+#include "collectives/strategy.hpp"
 #include "kernels/cpu/expert_ffn.hpp"
 #include "kernels/cpu/gating.hpp"
 #include "model/workload.hpp"
 #include "suites/data_store.hpp"
+#include "suites/harness.hpp"
 #include "suites/routing_source.hpp"
 #include "suites/run_config.hpp"
 
@@ -49,6 +51,17 @@ struct RoutingGroup {
   std::vector<std::pair<std::vector<bool>, std::vector<float>>> references;
 };
 
+// What a backend's timed loop measured and moved for one cell (this rank's view).
+struct CellMeasurement {
+  PhaseSamples samples;
+  ExchangeShape shape;  // layouts, row bytes, rows per local expert, dropped pairs
+  // Same-run ceilings, per iteration (us); empty when not measured.
+  std::vector<double> expert_ceiling, dispatch_ceiling, combine_ceiling;
+  double flops_per_row = 0.0;  // of one routed expert row
+  std::vector<float> y;        // [T_r x H] the layer output
+  std::vector<bool> kept;      // [T_r x k] pairs that reached their expert
+};
+
 class LayerSuite {
  public:
   LayerSuite(const RunConfig& config, const Communicator& comm, DataStore& data);
@@ -61,6 +74,11 @@ class LayerSuite {
 
   // A placement the caller made (the tuner's), used by cells whose placement is `name`.
   void add_placement(const std::string& name, int layer, const Placement& placement);
+
+  // Collective: the result JSON of a cell from what a backend measured (traffic, load, ceilings'
+  // efficiencies, and the check against the serial reference when --check).
+  nlohmann::json cell_result(const Cell& cell, const Placement& placement,
+                             const CollabSearch& search, const CellMeasurement& measured);
 
  private:
   void prepare_group(const Cell& cell);
