@@ -13,9 +13,9 @@ const std::vector<BackendInfo>& backends() {
 #else
        false,
 #endif
-       "CUDA kernels (cuBLAS) with NCCL send/recv exchange",
-       "the CUDA layer suite and NCCL exchange are not part of this release yet; "
-       "-DC2R_WITH_CUDA=ON builds and tests the CUDA kernels"},
+       "CUDA kernels (cuBLAS, CUB) with NCCL send/recv exchange; dropless so far",
+       "configure with -DC2R_WITH_CUDA=ON -DC2R_WITH_NCCL=ON where the CUDA toolkit and NCCL "
+       "are; scripts/build.sh does so when it finds them"},
   };
   return registry;
 }

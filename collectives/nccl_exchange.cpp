@@ -47,12 +47,15 @@ NcclComm::~NcclComm() {
   if (comm_) ncclCommDestroy(static_cast<ncclComm_t>(comm_));
 }
 
-void NcclComm::exchange_counts(const int64_t* send_counts, int64_t* recv_counts) const {
+void NcclComm::exchange_counts(const int64_t* send_counts, int64_t* recv_counts,
+                               int per_peer) const {
   const auto comm = static_cast<ncclComm_t>(comm_);
   C2R_NCCL_CHECK(ncclGroupStart());
   for (int peer = 0; peer < size_; ++peer) {
-    C2R_NCCL_CHECK(ncclSend(send_counts + peer, 1, ncclInt64, peer, comm, nullptr));
-    C2R_NCCL_CHECK(ncclRecv(recv_counts + peer, 1, ncclInt64, peer, comm, nullptr));
+    C2R_NCCL_CHECK(
+        ncclSend(send_counts + peer * per_peer, per_peer, ncclInt64, peer, comm, nullptr));
+    C2R_NCCL_CHECK(
+        ncclRecv(recv_counts + peer * per_peer, per_peer, ncclInt64, peer, comm, nullptr));
   }
   C2R_NCCL_CHECK(ncclGroupEnd());
 }

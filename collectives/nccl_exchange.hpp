@@ -23,9 +23,10 @@ class NcclComm {
   int size() const { return size_; }
   int device() const { return device_; }
 
-  // send_counts: [size] device int64, the rows this rank sends to each peer; recv_counts: [size]
-  // device int64, the rows each peer sends here. Enqueued on the default stream.
-  void exchange_counts(const int64_t* send_counts, int64_t* recv_counts) const;
+  // send_counts: [size x per_peer] device int64, what this rank sends to each peer (e.g. rows per
+  // local expert of that peer); recv_counts: [size x per_peer] device int64, what each peer sends
+  // here. Enqueued on the default stream.
+  void exchange_counts(const int64_t* send_counts, int64_t* recv_counts, int per_peer = 1) const;
 
   // Rows of `row_bytes` to and from every peer as `layout` says (host counts and offsets, in rows),
   // device buffers. Enqueued on the default stream.

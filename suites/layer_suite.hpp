@@ -75,6 +75,18 @@ class LayerSuite {
   // A placement the caller made (the tuner's), used by cells whose placement is `name`.
   void add_placement(const std::string& name, int layer, const Placement& placement);
 
+  // For other backends' timed loops: the cell's tokens, gate and routing (collective), its
+  // placement, and expert weights.
+  const RoutingGroup& prepare(const Cell& cell) {
+    prepare_group(cell);
+    return group_;
+  }
+  Placement placement_for(const Cell& cell, CollabSearch* search) {
+    return make_placement(cell.placement, cell.layer, search);
+  }
+  const FfnWeights& expert_weights(int expert) { return experts_.get(expert); }
+  bool has_shared_expert() const { return shared_expert_.has_value(); }
+
   // Collective: the result JSON of a cell from what a backend measured (traffic, load, ceilings'
   // efficiencies, and the check against the serial reference when --check).
   nlohmann::json cell_result(const Cell& cell, const Placement& placement,

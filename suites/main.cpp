@@ -22,6 +22,9 @@
 #include "model/model_config.hpp"
 #include "suites/run_command.hpp"
 #include "suites/tune_command.hpp"
+#ifdef C2R_HAVE_CUDA_BACKEND
+#include "suites/cuda_layer_suite.hpp"
+#endif
 #include "tuner/topology.hpp"
 
 namespace {
@@ -200,7 +203,15 @@ int main(int argc, char** argv) {
         }
       }
     } else if (run->parsed()) {
-      status = run_command(run_options, args, comm);
+      c2r::BackendFactory cuda_backend;
+#ifdef C2R_HAVE_CUDA_BACKEND
+      cuda_backend = [](const c2r::RunConfig& config, const c2r::Communicator& mpi,
+                        c2r::LayerSuite& suite) {
+        auto device = std::make_shared<c2r::CudaLayerSuite>(config, mpi, suite);
+        return c2r::CellRunner([device](const c2r::Cell& cell) { return device->run_cell(cell); });
+      };
+#endif
+      status = run_command(run_options, args, comm, cuda_backend);
     } else if (tune->parsed()) {
       status = c2r::tune_command(tune_options, args, comm);
     } else if (topo->parsed()) {

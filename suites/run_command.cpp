@@ -96,12 +96,13 @@ json summarize_layers(const json& results) {
 }
 
 int run_command(const RunOptions& options, const std::vector<std::string>& argv,
-                const Communicator& comm) {
+                const Communicator& comm, const BackendFactory& cuda_backend) {
   RunConfig config;
   on_every_rank(comm, [&] {
     require_backend(options.backend);
     config = resolve_run_config(options, comm.size());
-    C2R_CHECK(config.backend == "cpu", "backend '" << config.backend << "' is not available");
+    C2R_CHECK(config.backend == "cpu" || cuda_backend,
+              "backend '" << config.backend << "' is not available");
   });
 
   // Ranks launched with different arguments would deadlock or mix results: refuse.
@@ -129,6 +130,10 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   DataStore data(comm, config.data_dir);
   LayerSuite suite(config, comm, data);
   suite.validate_inputs();
+  CellRunner run_cell = [&suite](const Cell& cell) { return suite.run_cell(cell); };
+  if (config.backend == "cuda") {
+    on_every_rank(comm, [&] { run_cell = cuda_backend(config, comm, suite); });
+  }
   const json context = collect_context(comm, argv);
 
   json results = json::array();
@@ -140,7 +145,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
                 << (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "")
                 << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
     }
-    results.push_back(suite.run_cell(cell));
+    results.push_back(run_cell(cell));
   }
   add_speedups(results);
 

@@ -54,6 +54,16 @@ __global__ void unpermute_kernel(const float* src, int64_t ld_src, const int64_t
   }
 }
 
+__global__ void map_kernel(const int32_t* keys, int64_t n, const int32_t* table, int32_t* out) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) out[i] = table[keys[i]];
+}
+
+__global__ void diff_kernel(const int64_t* offsets, int n, int64_t* counts) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) counts[i] = offsets[i + 1] - offsets[i];
+}
+
 template <typename T>
 void ensure(DeviceBuffer<T>& buffer, size_t size) {
   if (buffer.size() < size) buffer = DeviceBuffer<T>(size);
@@ -109,6 +119,18 @@ void weighted_unpermute(const float* src, int64_t ld_src, const int64_t* positio
   if (tokens == 0) return;
   unpermute_kernel<<<static_cast<unsigned>(tokens), kThreads>>>(src, ld_src, position, weight, k,
                                                                 width, y);
+  C2R_CUDA_CHECK_LAUNCH();
+}
+
+void map_keys(const int32_t* keys, int64_t n, const int32_t* table, int32_t* out) {
+  if (n == 0) return;
+  map_kernel<<<blocks_for(n), kThreads>>>(keys, n, table, out);
+  C2R_CUDA_CHECK_LAUNCH();
+}
+
+void counts_from_offsets(const int64_t* offsets, int n, int64_t* counts) {
+  if (n == 0) return;
+  diff_kernel<<<blocks_for(n), kThreads>>>(offsets, n, counts);
   C2R_CUDA_CHECK_LAUNCH();
 }
 

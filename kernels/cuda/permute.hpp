@@ -35,4 +35,10 @@ void gather_rows(const float* src, int64_t ld_src, const int64_t* index, int64_t
 void weighted_unpermute(const float* src, int64_t ld_src, const int64_t* position,
                         const float* weight, int64_t tokens, int k, int width, float* y);
 
+// out[i] = table[keys[i]] (e.g. expert id -> (destination rank, local expert) slot).
+void map_keys(const int32_t* keys, int64_t n, const int32_t* table, int32_t* out);
+
+// counts[i] = offsets[i + 1] - offsets[i] for i < n.
+void counts_from_offsets(const int64_t* offsets, int n, int64_t* counts);
+
 }  // namespace c2r::cuda

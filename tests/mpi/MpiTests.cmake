@@ -55,7 +55,17 @@ c2r_mpi_error(mpi_error_missing_placement 2 "file not found: .*nope.json"
   run --placement @DIR@/nope.json --tokens 8 --out @OUT@)
 c2r_mpi_error(mpi_error_missing_data 2 "file not found: .*reference/llama-moe-3.5b-"
   run --data-dir @DIR@ --tokens 8 --out @OUT@)
-c2r_mpi_error(mpi_error_cuda_not_built 2 "backend 'cuda' was not built" run --backend cuda --out @OUT@)
+if(C2R_WITH_NCCL)
+  # Built in: on a machine without a GPU every rank stops with the same message; with GPUs, the
+  # device layer is checked against the serial reference (skipped here without a device).
+  add_test(NAME mpi_check_cuda_dropless_np1 COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} 1 4
+    --backend cuda --workload trace --tokens 64 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
+    --strategy dropless --placement contiguous,collab)
+  set_tests_properties(mpi_check_cuda_dropless_np1 PROPERTIES LABELS "mpi;gpu" TIMEOUT 300
+    SKIP_REGULAR_EXPRESSION "needs a CUDA device")
+else()
+  c2r_mpi_error(mpi_error_cuda_not_built 2 "backend 'cuda' was not built" run --backend cuda --out @OUT@)
+endif()
 c2r_mpi_error(mpi_error_existing_report 1 "refusing to overwrite existing report"
   run --tokens 8 --out @DIR@/stdout)
 

@@ -1,0 +1,41 @@
+#pragma once
+// The MoE layer suite on NVIDIA GPUs (`run --backend cuda`, one rank per GPU): the same cells,
+// tokens, routing, placements, report and check as the CPU suite, with every phase on the device
+// (CUDA kernels) and the exchange over NCCL. Phases are separated by a device synchronisation and
+// timed on the harness's clock (per-iteration maximum over ranks), as on the CPU.
+// This release runs the dropless strategy on models without a shared expert.
+
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "collectives/nccl_exchange.hpp"
+#include "kernels/cuda/device.hpp"
+#include "kernels/cuda/expert_ffn.hpp"
+#include "kernels/cuda/permute.hpp"
+#include "suites/layer_suite.hpp"
+
+namespace c2r {
+
+class CudaLayerSuite {
+ public:
+  // Collective: sets up NCCL over `comm` (one GPU per rank). Throws c2r::Error without a device.
+  CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite);
+
+  // Collective: every rank calls it with the same cell. Returns the cell's result JSON.
+  nlohmann::json run_cell(const Cell& cell);
+
+ private:
+  const cuda::DeviceFfnWeights& expert(int e);
+
+  const RunConfig& config_;
+  const Communicator& comm_;
+  LayerSuite& suite_;
+  cuda::NcclComm nccl_;
+  cuda::Blas blas_;
+  cuda::PairSorter sorter_;
+  std::map<int, cuda::DeviceFfnWeights> experts_;  // uploaded on first use
+};
+
+}  // namespace c2r
