@@ -29,9 +29,13 @@ NcclComm::NcclComm(const Communicator& mpi) : rank_(mpi.rank()), size_(mpi.size(
   // One GPU per rank: ranks of one node take the node's devices in turn.
   MPI_Comm node;
   C2R_MPI_CHECK(MPI_Comm_split_type(mpi.get(), MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
-  int local_rank = 0;
+  int local_rank = 0, local_ranks = 1;
   C2R_MPI_CHECK(MPI_Comm_rank(node, &local_rank));
+  C2R_MPI_CHECK(MPI_Comm_size(node, &local_ranks));
   C2R_MPI_CHECK(MPI_Comm_free(&node));
+  C2R_CHECK(local_ranks <= devices, "the CUDA backend needs one GPU per rank: "
+                                        << local_ranks << " ranks on this node share " << devices
+                                        << " device(s)");
   device_ = local_rank % devices;
   C2R_CUDA_CHECK(cudaSetDevice(device_));
 

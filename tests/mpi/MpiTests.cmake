@@ -58,11 +58,13 @@ c2r_mpi_error(mpi_error_missing_data 2 "file not found: .*reference/llama-moe-3.
 if(C2R_WITH_NCCL)
   # Built in: on a machine without a GPU every rank stops with the same message; with GPUs, the
   # device layer is checked against the serial reference (skipped here without a device).
-  add_test(NAME mpi_check_cuda_dropless_np1 COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} 1 4
-    --backend cuda --workload trace --tokens 64 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
-    --strategy dropless --placement contiguous,collab)
-  set_tests_properties(mpi_check_cuda_dropless_np1 PROPERTIES LABELS "mpi;gpu" TIMEOUT 300
-    SKIP_REGULAR_EXPRESSION "needs a CUDA device")
+  foreach(np 1 2)
+    add_test(NAME mpi_check_cuda_np${np} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} 8
+      --backend cuda --workload trace --tokens 64 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
+      --strategy dropless,dedup --placement contiguous,collab)
+    set_tests_properties(mpi_check_cuda_np${np} PROPERTIES LABELS "mpi;gpu" TIMEOUT 300
+      SKIP_REGULAR_EXPRESSION "needs a CUDA device|needs one GPU per rank")
+  endforeach()
 else()
   c2r_mpi_error(mpi_error_cuda_not_built 2 "backend 'cuda' was not built" run --backend cuda --out @OUT@)
 endif()
