@@ -13,7 +13,7 @@ const std::vector<BackendInfo>& backends() {
 #else
        false,
 #endif
-       "CUDA kernels (cuBLAS, CUB) with NCCL send/recv exchange; dropless so far",
+       "CUDA kernels (cuBLAS, CUB) with NCCL send/recv exchange",
        "configure with -DC2R_WITH_CUDA=ON -DC2R_WITH_NCCL=ON where the CUDA toolkit and NCCL "
        "are; scripts/build.sh does so when it finds them"},
   };

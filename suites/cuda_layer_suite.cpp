@@ -70,13 +70,6 @@ namespace {
 // Refuses, before anything is set up or timed, what the device suite does not run yet.
 const Communicator& check_supported(const RunConfig& config, const LayerSuite& suite,
                                     const Communicator& comm) {
-  for (const Cell& cell : config.cells) {
-    if (cell.strategy == StrategyKind::kPadded) {
-      throw Error::on_all_ranks(
-          "the CUDA backend runs the dropless and dedup strategies so far (use --strategy "
-          "dropless,dedup)");
-    }
-  }
   if (suite.has_shared_expert()) {
     throw Error::on_all_ranks(
         "the CUDA backend runs models without a shared expert so far (use --shared-ffn 0)");
@@ -129,7 +122,9 @@ json CudaLayerSuite::run_cell(const Cell& cell) {
   c.y = cuda::DeviceBuffer<float>(c.tokens * c.hidden);
   c.dispatch = AlltoallvLayout(c.ranks);
 
-  CellMeasurement m = cell.strategy == StrategyKind::kDedup ? run_dedup(c) : run_dropless(c);
+  CellMeasurement m = cell.strategy == StrategyKind::kDedup    ? run_dedup(c)
+                      : cell.strategy == StrategyKind::kPadded ? run_padded(c)
+                                                               : run_dropless(c);
   m.shape.dispatch = c.dispatch;
   m.shape.combine = c.combine;
   m.shape.dispatch_row_bytes = c.dispatch_row_bytes;
@@ -137,7 +132,7 @@ json CudaLayerSuite::run_cell(const Cell& cell) {
   m.shape.rows_per_local_expert = c.rows_per_local_expert;
   m.flops_per_row = 6.0 * c.hidden * c.ffn;
   m.y = c.y.download();
-  m.kept.assign(c.pairs, true);
+  if (m.kept.empty()) m.kept.assign(c.pairs, true);
   return suite_.cell_result(cell, placement, search, m);
 }
 
@@ -321,6 +316,82 @@ CellMeasurement CudaLayerSuite::run_dedup(DeviceCell& c) {
   });
   c.rows_per_local_expert = rows_here;
   time_ceilings(c, gathered.data(), local_offsets.back(), m);
+  return m;
+}
+
+// Padded: capacity slots per (source rank, expert), overflow dropped in token order, zero padding,
+// the same rows to every rank; experts compute every slot, padding included.
+CellMeasurement CudaLayerSuite::run_padded(DeviceCell& c) {
+  const int slots = c.ranks * c.local;  // (destination rank, local expert)
+  const int64_t capacity = padded_capacity(config_.capacity_factor, c.tokens, c.k, c.experts);
+  std::vector<int32_t> slot_of(c.experts);
+  const std::vector<int32_t> rank_of = c.rank_of_expert.download();
+  const std::vector<int32_t> local_of = c.local_of_expert.download();
+  for (int e = 0; e < c.experts; ++e) slot_of[e] = rank_of[e] * c.local + local_of[e];
+  cuda::DeviceBuffer<int32_t> slot_table(slot_of), keys(c.pairs);
+  cuda::DeviceBuffer<int64_t> offsets(slots + 1), order(c.pairs), sorted_at(c.pairs);
+  cuda::DeviceBuffer<int64_t> position(c.pairs);  // [T x k] send row of each pair, -1 dropped
+  const int64_t rows = slots * capacity;          // sent and received alike
+  c.send = cuda::DeviceBuffer<float>(rows * c.hidden);
+  c.recv = cuda::DeviceBuffer<float>(rows * c.hidden);
+  c.back = cuda::DeviceBuffer<float>(rows * c.hidden);
+  c.returned = cuda::DeviceBuffer<float>(rows * c.hidden);
+  c.scratch = cuda::DeviceBuffer<float>(cuda::ffn_scratch_floats(capacity, c.ffn));
+  c.dispatch_row_bytes = c.combine_row_bytes = static_cast<int64_t>(c.hidden) * sizeof(float);
+  for (int p = 0; p < c.ranks; ++p) {
+    c.dispatch.send_rows[p] = c.dispatch.recv_rows[p] = static_cast<int>(c.local * capacity);
+  }
+  c.dispatch.compute_offsets();
+  c.combine = reversed(c.dispatch);
+  // Received rows: by source rank, then local expert, `capacity` rows each.
+  std::vector<const cuda::DeviceFfnWeights*> blocks;
+  std::vector<int64_t> block_offsets = {0};
+  for (int s = 0; s < c.ranks; ++s) {
+    for (int le = 0; le < c.local; ++le) {
+      blocks.push_back(c.bank[le]);
+      block_offsets.push_back(block_offsets.back() + capacity);
+    }
+  }
+
+  CellMeasurement m;
+  m.samples = time_phases(comm_, config_.loops, [&](PhaseClock& clock) {
+    c.run_gate(blas_);
+    cuda::synchronize();
+    clock.lap(Phase::kGate);
+    cuda::map_keys(c.ids.data(), c.pairs, slot_table.data(), keys.data());
+    sorter_.sort(keys.data(), c.pairs, slots, offsets.data(), order.data(), sorted_at.data());
+    cuda::zero_device(c.send.data(), rows * c.hidden * sizeof(float));
+    cuda::padded_scatter(c.x.data(), c.hidden, order.data(), keys.data(), offsets.data(), c.pairs,
+                         c.k, capacity, c.send.data(), position.data());
+    cuda::synchronize();
+    clock.lap(Phase::kPermute);
+    comm_.barrier();
+    clock.lap(Phase::kSync);
+    nccl_.alltoallv_rows(c.send.data(), c.recv.data(), c.dispatch, c.dispatch_row_bytes);
+    cuda::synchronize();
+    clock.lap(Phase::kDispatch);
+    cuda::grouped_swiglu_ffn(blas_, blocks, block_offsets, c.recv.data(), c.back.data(),
+                             c.scratch.data());
+    cuda::synchronize();
+    clock.lap(Phase::kExpert);
+    comm_.barrier();
+    clock.lap(Phase::kSync);
+    nccl_.alltoallv_rows(c.back.data(), c.returned.data(), c.combine, c.combine_row_bytes);
+    cuda::synchronize();
+    clock.lap(Phase::kCombine);
+    cuda::weighted_unpermute(c.returned.data(), c.hidden, position.data(), c.weights.data(),
+                             c.tokens, c.k, c.hidden, c.y.data());
+    cuda::synchronize();
+    clock.lap(Phase::kUnpermute);
+  });
+  c.rows_per_local_expert.assign(c.local, capacity * c.ranks);
+  const std::vector<int64_t> placed = position.download();
+  m.kept.resize(c.pairs);
+  for (int64_t p = 0; p < c.pairs; ++p) {
+    m.kept[p] = placed[p] >= 0;
+    m.shape.pairs_dropped += !m.kept[p];
+  }
+  time_ceilings(c, c.recv.data(), rows, m);
   return m;
 }
 

@@ -3,7 +3,7 @@
 // tokens, routing, placements, report and check as the CPU suite, with every phase on the device
 // (CUDA kernels) and the exchange over NCCL. Phases are separated by a device synchronisation and
 // timed on the harness's clock (per-iteration maximum over ranks), as on the CPU.
-// This release runs the dropless and dedup strategies on models without a shared expert.
+// This release runs models without a shared expert.
 
 #include <map>
 #include <memory>
@@ -31,6 +31,7 @@ class CudaLayerSuite {
   const cuda::DeviceFfnWeights& expert(int e);
   CellMeasurement run_dropless(DeviceCell& c);
   CellMeasurement run_dedup(DeviceCell& c);
+  CellMeasurement run_padded(DeviceCell& c);
   // Times the same-run ceilings: a dense GEMM pair of the routed rows, and the exchanges' rows.
   void time_ceilings(DeviceCell& c, const float* routed, int64_t routed_rows, CellMeasurement& m);
 

@@ -119,6 +119,10 @@ double EventTimer::stop_ms() {
   return ms;
 }
 
+void zero_device(void* dst, size_t bytes) {
+  C2R_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes));
+}
+
 void copy_device(void* dst, const void* src, size_t bytes) {
   C2R_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice));
 }

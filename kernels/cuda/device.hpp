@@ -69,6 +69,9 @@ class EventTimer {
   void* stop_ = nullptr;
 };
 
+// Sets `bytes` of device memory to zero (asynchronously).
+void zero_device(void* dst, size_t bytes);
+
 // Device-to-device copy of `bytes`: the bandwidth ceiling of the permute kernels.
 void copy_device(void* dst, const void* src, size_t bytes);
 

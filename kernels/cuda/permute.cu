@@ -54,6 +54,25 @@ __global__ void unpermute_kernel(const float* src, int64_t ld_src, const int64_t
   }
 }
 
+// One block per sorted pair.
+__global__ void padded_scatter_kernel(const float* x, int width, const int64_t* order,
+                                      const int32_t* slot_of_pair, const int64_t* offsets, int k,
+                                      int64_t capacity, float* send, int64_t* position) {
+  const int64_t i = blockIdx.x;
+  const int64_t pair = order[i];
+  const int slot = slot_of_pair[pair];
+  const int64_t rank_in_slot = i - offsets[slot];
+  if (rank_in_slot >= capacity) {
+    if (threadIdx.x == 0) position[pair] = -1;
+    return;
+  }
+  const int64_t row = slot * capacity + rank_in_slot;
+  const float* from = x + (pair / k) * width;
+  float* to = send + row * width;
+  for (int h = threadIdx.x; h < width; h += blockDim.x) to[h] = from[h];
+  if (threadIdx.x == 0) position[pair] = row;
+}
+
 __global__ void map_kernel(const int32_t* keys, int64_t n, const int32_t* table, int32_t* out) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i < n) out[i] = table[keys[i]];
@@ -131,6 +150,15 @@ void map_keys(const int32_t* keys, int64_t n, const int32_t* table, int32_t* out
 void counts_from_offsets(const int64_t* offsets, int n, int64_t* counts) {
   if (n == 0) return;
   diff_kernel<<<blocks_for(n), kThreads>>>(offsets, n, counts);
+  C2R_CUDA_CHECK_LAUNCH();
+}
+
+void padded_scatter(const float* x, int width, const int64_t* order, const int32_t* slot_of_pair,
+                    const int64_t* offsets, int64_t pairs, int k, int64_t capacity, float* send,
+                    int64_t* position) {
+  if (pairs == 0) return;
+  padded_scatter_kernel<<<static_cast<unsigned>(pairs), kThreads>>>(
+      x, width, order, slot_of_pair, offsets, k, capacity, send, position);
   C2R_CUDA_CHECK_LAUNCH();
 }
 

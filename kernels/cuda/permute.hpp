@@ -35,6 +35,14 @@ void gather_rows(const float* src, int64_t ld_src, const int64_t* index, int64_t
 void weighted_unpermute(const float* src, int64_t ld_src, const int64_t* position,
                         const float* weight, int64_t tokens, int k, int width, float* y);
 
+// Padded (capacity) layout: pair order[i] (pairs sorted by slot, token order kept) takes row
+// slot * capacity + (i - offsets[slot]) of send [slots x capacity x width] when that is below the
+// capacity, else it is dropped. position[pair] = its row, or -1 when dropped. slot_of_pair:
+// [pairs]. Rows not taken keep what send held (the caller zeroes it).
+void padded_scatter(const float* x, int width, const int64_t* order, const int32_t* slot_of_pair,
+                    const int64_t* offsets, int64_t pairs, int k, int64_t capacity, float* send,
+                    int64_t* position);
+
 // out[i] = table[keys[i]] (e.g. expert id -> (destination rank, local expert) slot).
 void map_keys(const int32_t* keys, int64_t n, const int32_t* table, int32_t* out);
 

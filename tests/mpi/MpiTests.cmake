@@ -59,9 +59,9 @@ if(C2R_WITH_NCCL)
   # Built in: on a machine without a GPU every rank stops with the same message; with GPUs, the
   # device layer is checked against the serial reference (skipped here without a device).
   foreach(np 1 2)
-    add_test(NAME mpi_check_cuda_np${np} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} 8
+    add_test(NAME mpi_check_cuda_np${np} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} 12
       --backend cuda --workload trace --tokens 64 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
-      --strategy dropless,dedup --placement contiguous,collab)
+      --strategy padded,dropless,dedup --placement contiguous,collab --capacity-factor 1.0)
     set_tests_properties(mpi_check_cuda_np${np} PROPERTIES LABELS "mpi;gpu" TIMEOUT 300
       SKIP_REGULAR_EXPRESSION "needs a CUDA device|needs one GPU per rank")
   endforeach()
