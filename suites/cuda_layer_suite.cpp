@@ -58,29 +58,34 @@ struct CudaLayerSuite::DeviceCell {
   // Exchange buffers (also used by the ceilings): sent rows, received rows, rows sent back, rows
   // returned, expert outputs and FFN scratch.
   cuda::DeviceBuffer<float> send, recv, back, returned, expert_out, scratch;
+  // The shared expert (Qwen), when the model has one: its weights, sigmoid gate [H], gate values
+  // [T], output [T x H] and scratch.
+  const cuda::DeviceFfnWeights* shared = nullptr;
+  cuda::DeviceBuffer<float> shared_gate, shared_scale, shared_out, shared_scratch;
 
   void run_gate(const cuda::Blas& blas) {
     cuda::router_logits(blas, x.data(), tokens, hidden, router.data(), experts, logits.data());
     cuda::select_experts(logits.data(), tokens, gate, ids.data(), weights.data());
+    if (shared) {
+      cuda::shared_expert_gate(blas, x.data(), tokens, hidden, shared_gate.data(),
+                               shared_scale.data());
+    }
+  }
+  // In the expert phase: every token through the shared expert.
+  void run_shared_expert(const cuda::Blas& blas) {
+    if (!shared) return;
+    cuda::grouped_swiglu_ffn(blas, {shared}, {0, tokens}, x.data(), shared_out.data(),
+                             shared_scratch.data());
+  }
+  // At the end of the unpermute: y += gate * shared output.
+  void add_shared_expert() {
+    if (shared)
+      cuda::add_scaled_rows(y.data(), shared_scale.data(), shared_out.data(), tokens, hidden);
   }
 };
 
-namespace {
-
-// Refuses, before anything is set up or timed, what the device suite does not run yet.
-const Communicator& check_supported(const RunConfig& config, const LayerSuite& suite,
-                                    const Communicator& comm) {
-  if (suite.has_shared_expert()) {
-    throw Error::on_all_ranks(
-        "the CUDA backend runs models without a shared expert so far (use --shared-ffn 0)");
-  }
-  return comm;
-}
-
-}  // namespace
-
 CudaLayerSuite::CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite)
-    : config_(config), comm_(comm), suite_(suite), nccl_(check_supported(config, suite, comm)) {}
+    : config_(config), comm_(comm), suite_(suite), nccl_(comm) {}
 
 const cuda::DeviceFfnWeights& CudaLayerSuite::expert(int e) {
   auto it = experts_.find(e);
@@ -121,6 +126,14 @@ json CudaLayerSuite::run_cell(const Cell& cell) {
   c.ids = cuda::DeviceBuffer<int32_t>(c.pairs);
   c.y = cuda::DeviceBuffer<float>(c.tokens * c.hidden);
   c.dispatch = AlltoallvLayout(c.ranks);
+  if (const FfnWeights* shared = suite_.shared_expert()) {
+    if (!shared_) shared_ = cuda::upload_ffn_weights(*shared);
+    c.shared = &*shared_;
+    c.shared_gate = cuda::DeviceBuffer<float>(group.batch.w_shared_gate);
+    c.shared_scale = cuda::DeviceBuffer<float>(c.tokens);
+    c.shared_out = cuda::DeviceBuffer<float>(c.tokens * c.hidden);
+    c.shared_scratch = cuda::DeviceBuffer<float>(cuda::ffn_scratch_floats(c.tokens, shared->ffn));
+  }
 
   CellMeasurement m = cell.strategy == StrategyKind::kDedup    ? run_dedup(c)
                       : cell.strategy == StrategyKind::kPadded ? run_padded(c)
@@ -192,6 +205,7 @@ CellMeasurement CudaLayerSuite::run_dropless(DeviceCell& c) {
     ensure(c.scratch, cuda::ffn_scratch_floats(largest, c.ffn));
     cuda::grouped_swiglu_ffn(blas_, blocks, block_offsets, c.recv.data(), c.expert_out.data(),
                              c.scratch.data());
+    c.run_shared_expert(blas_);
     cuda::synchronize();
     clock.lap(Phase::kExpert);
     comm_.barrier();
@@ -203,6 +217,7 @@ CellMeasurement CudaLayerSuite::run_dropless(DeviceCell& c) {
     // Each pair's returned row sits where the pair was sent from.
     cuda::weighted_unpermute(c.returned.data(), c.hidden, position.data(), c.weights.data(),
                              c.tokens, c.k, c.hidden, c.y.data());
+    c.add_shared_expert();
     cuda::synchronize();
     clock.lap(Phase::kUnpermute);
   });
@@ -294,6 +309,7 @@ CellMeasurement CudaLayerSuite::run_dedup(DeviceCell& c) {
     ensure(c.scratch, cuda::ffn_scratch_floats(largest, c.ffn));
     cuda::grouped_swiglu_ffn(blas_, c.bank, local_offsets, gathered.data(), c.expert_out.data(),
                              c.scratch.data());
+    c.run_shared_expert(blas_);
     cuda::synchronize();
     clock.lap(Phase::kExpert);
     // Reduce: one weighted sum of its local experts per received row.
@@ -311,6 +327,7 @@ CellMeasurement CudaLayerSuite::run_dedup(DeviceCell& c) {
     // Unpack: a token's output is the sum of its returned rows (weights were applied remotely).
     cuda::weighted_unpermute(c.returned.data(), c.hidden, row_of_slot.data(), nullptr, c.tokens,
                              c.k, c.hidden, c.y.data());
+    c.add_shared_expert();
     cuda::synchronize();
     clock.lap(Phase::kUnpermute);
   });
@@ -372,6 +389,7 @@ CellMeasurement CudaLayerSuite::run_padded(DeviceCell& c) {
     clock.lap(Phase::kDispatch);
     cuda::grouped_swiglu_ffn(blas_, blocks, block_offsets, c.recv.data(), c.back.data(),
                              c.scratch.data());
+    c.run_shared_expert(blas_);
     cuda::synchronize();
     clock.lap(Phase::kExpert);
     comm_.barrier();
@@ -381,6 +399,7 @@ CellMeasurement CudaLayerSuite::run_padded(DeviceCell& c) {
     clock.lap(Phase::kCombine);
     cuda::weighted_unpermute(c.returned.data(), c.hidden, position.data(), c.weights.data(),
                              c.tokens, c.k, c.hidden, c.y.data());
+    c.add_shared_expert();
     cuda::synchronize();
     clock.lap(Phase::kUnpermute);
   });
@@ -404,6 +423,10 @@ void CudaLayerSuite::time_ceilings(DeviceCell& c, const float* routed, int64_t r
   m.expert_ceiling = time_interval(comm_, config_.loops, [&] {
     cuda::dense_ffn_gemms(blas_, *c.bank.front(), routed, routed_rows, false, out.data(),
                           scratch.data());
+    if (c.shared) {
+      cuda::dense_ffn_gemms(blas_, *c.shared, c.x.data(), c.tokens, false, c.shared_out.data(),
+                            c.shared_scratch.data());
+    }
     cuda::synchronize();
   });
   m.dispatch_ceiling = time_interval(comm_, config_.loops, [&] {

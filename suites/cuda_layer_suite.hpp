@@ -3,10 +3,10 @@
 // tokens, routing, placements, report and check as the CPU suite, with every phase on the device
 // (CUDA kernels) and the exchange over NCCL. Phases are separated by a device synchronisation and
 // timed on the harness's clock (per-iteration maximum over ranks), as on the CPU.
-// This release runs models without a shared expert.
 
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +42,7 @@ class CudaLayerSuite {
   cuda::Blas blas_;
   cuda::PairSorter sorter_;
   std::map<int, cuda::DeviceFfnWeights> experts_;  // uploaded on first use
+  std::optional<cuda::DeviceFfnWeights> shared_;   // the shared expert, uploaded on first use
 };
 
 }  // namespace c2r

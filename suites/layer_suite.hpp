@@ -85,7 +85,8 @@ class LayerSuite {
     return make_placement(cell.placement, cell.layer, search);
   }
   const FfnWeights& expert_weights(int expert) { return experts_.get(expert); }
-  bool has_shared_expert() const { return shared_expert_.has_value(); }
+  // The shared expert every token uses, or null.
+  const FfnWeights* shared_expert() const { return shared_expert_ ? &*shared_expert_ : nullptr; }
 
   // Collective: the result JSON of a cell from what a backend measured (traffic, load, ceilings'
   // efficiencies, and the check against the serial reference when --check).

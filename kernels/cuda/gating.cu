@@ -18,7 +18,23 @@ __global__ void select_kernel(const float* logits, int64_t tokens, int experts, 
   chosen_weights(logit, experts, chosen, k, full_softmax, weights + t * k);
 }
 
+__global__ void sigmoid_kernel(float* values, int64_t n) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) values[i] = 1.0f / (1.0f + expf(-values[i]));
+}
+
 }  // namespace
+
+void shared_expert_gate(const Blas& blas, const float* x, int64_t tokens, int hidden,
+                        const float* w, float* scale) {
+  if (tokens == 0) return;
+  // Row-major x [T x H] is column-major x^T [H x T]: scale = (x^T)^T w.
+  const float one = 1.0f, zero = 0.0f;
+  C2R_CUBLAS_CHECK(cublasSgemv(static_cast<cublasHandle_t>(blas.handle()), CUBLAS_OP_T, hidden,
+                               static_cast<int>(tokens), &one, x, hidden, w, 1, &zero, scale, 1));
+  sigmoid_kernel<<<static_cast<unsigned>((tokens + 255) / 256), 256>>>(scale, tokens);
+  C2R_CUDA_CHECK_LAUNCH();
+}
 
 void router_logits(const Blas& blas, const float* x, int64_t tokens, int hidden,
                    const float* w_router, int experts, float* logits) {

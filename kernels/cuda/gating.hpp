@@ -35,4 +35,8 @@ void router_logits(const Blas& blas, const float* x, int64_t tokens, int hidden,
 void select_experts(const float* logits, int64_t tokens, const DeviceGateSpec& spec,
                     int32_t* expert_ids, float* weights);
 
+// The shared expert's gate: scale[t] = sigmoid(x[t] . w), x: [tokens x hidden], w: [hidden].
+void shared_expert_gate(const Blas& blas, const float* x, int64_t tokens, int hidden,
+                        const float* w, float* scale);
+
 }  // namespace c2r::cuda

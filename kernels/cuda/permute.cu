@@ -73,6 +73,14 @@ __global__ void padded_scatter_kernel(const float* x, int width, const int64_t* 
   if (threadIdx.x == 0) position[pair] = row;
 }
 
+// One block per row.
+__global__ void add_scaled_kernel(float* y, const float* scale, const float* src, int width) {
+  const int64_t row = blockIdx.x;
+  for (int h = threadIdx.x; h < width; h += blockDim.x) {
+    y[row * width + h] += scale[row] * src[row * width + h];
+  }
+}
+
 __global__ void map_kernel(const int32_t* keys, int64_t n, const int32_t* table, int32_t* out) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i < n) out[i] = table[keys[i]];
@@ -159,6 +167,12 @@ void padded_scatter(const float* x, int width, const int64_t* order, const int32
   if (pairs == 0) return;
   padded_scatter_kernel<<<static_cast<unsigned>(pairs), kThreads>>>(
       x, width, order, slot_of_pair, offsets, k, capacity, send, position);
+  C2R_CUDA_CHECK_LAUNCH();
+}
+
+void add_scaled_rows(float* y, const float* scale, const float* src, int64_t rows, int width) {
+  if (rows == 0) return;
+  add_scaled_kernel<<<static_cast<unsigned>(rows), kThreads>>>(y, scale, src, width);
   C2R_CUDA_CHECK_LAUNCH();
 }
 

@@ -43,6 +43,9 @@ void padded_scatter(const float* x, int width, const int64_t* order, const int32
                     const int64_t* offsets, int64_t pairs, int k, int64_t capacity, float* send,
                     int64_t* position);
 
+// y[t] += scale[t] * src[t] for rows of `width` floats (the shared expert's gated output).
+void add_scaled_rows(float* y, const float* scale, const float* src, int64_t rows, int width);
+
 // out[i] = table[keys[i]] (e.g. expert id -> (destination rank, local expert) slot).
 void map_keys(const int32_t* keys, int64_t n, const int32_t* table, int32_t* out);
 

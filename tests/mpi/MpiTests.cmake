@@ -62,7 +62,12 @@ if(C2R_WITH_NCCL)
     add_test(NAME mpi_check_cuda_np${np} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} 12
       --backend cuda --workload trace --tokens 64 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
       --strategy padded,dropless,dedup --placement contiguous,collab --capacity-factor 1.0)
-    set_tests_properties(mpi_check_cuda_np${np} PROPERTIES LABELS "mpi;gpu" TIMEOUT 300
+    add_test(NAME mpi_check_cuda_qwen_np${np} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN}
+      ${np} 6 --backend cuda --preset qwen1.5-moe-a2.7b --workload trace --tokens 48 --hidden 64
+      --ffn 32 --shared-ffn 40 --iters 1 --warmup 1 --routing vanilla,c2r
+      --strategy padded,dropless,dedup --placement contiguous)
+    set_tests_properties(mpi_check_cuda_np${np} mpi_check_cuda_qwen_np${np} PROPERTIES
+      LABELS "mpi;gpu" TIMEOUT 300
       SKIP_REGULAR_EXPRESSION "needs a CUDA device|needs one GPU per rank")
   endforeach()
 else()
