@@ -203,23 +203,8 @@ CellMeasurement CudaLayerSuite::run_dropless(DeviceCell& c) {
     }
     ensure(c.expert_out, std::max<int64_t>(1, block_offsets.back()) * c.hidden);
     ensure(c.scratch, cuda::ffn_scratch_floats(largest, c.ffn));
-    cuda::grouped_swiglu_ffn(blas_, blocks, block_offsets, c.recv.data(), c.expert_out.data(),
-                             c.scratch.data());
-    c.run_shared_expert(blas_);
-    cuda::synchronize();
-    clock.lap(Phase::kExpert);
-    comm_.barrier();
-    clock.lap(Phase::kSync);
     c.combine = reversed(c.dispatch);
-    nccl_.alltoallv_rows(c.expert_out.data(), c.returned.data(), c.combine, c.combine_row_bytes);
-    cuda::synchronize();
-    clock.lap(Phase::kCombine);
-    // Each pair's returned row sits where the pair was sent from.
-    cuda::weighted_unpermute(c.returned.data(), c.hidden, position.data(), c.weights.data(),
-                             c.tokens, c.k, c.hidden, c.y.data());
-    c.add_shared_expert();
-    cuda::synchronize();
-    clock.lap(Phase::kUnpermute);
+    experts_and_back(c, clock, blocks, block_offsets, c.expert_out.data(), position.data());
   });
   c.rows_per_local_expert.assign(c.local, 0);
   for (int s = 0; s < c.ranks; ++s) {
@@ -336,6 +321,28 @@ CellMeasurement CudaLayerSuite::run_dedup(DeviceCell& c) {
   return m;
 }
 
+void CudaLayerSuite::experts_and_back(DeviceCell& c, PhaseClock& clock,
+                                      const std::vector<const cuda::DeviceFfnWeights*>& blocks,
+                                      const std::vector<int64_t>& block_offsets, float* expert_out,
+                                      const int64_t* position) {
+  cuda::grouped_swiglu_ffn(blas_, blocks, block_offsets, c.recv.data(), expert_out,
+                           c.scratch.data());
+  c.run_shared_expert(blas_);
+  cuda::synchronize();
+  clock.lap(Phase::kExpert);
+  comm_.barrier();
+  clock.lap(Phase::kSync);
+  nccl_.alltoallv_rows(expert_out, c.returned.data(), c.combine, c.combine_row_bytes);
+  cuda::synchronize();
+  clock.lap(Phase::kCombine);
+  // Each pair's returned row sits where the pair was sent from (-1: dropped).
+  cuda::weighted_unpermute(c.returned.data(), c.hidden, position, c.weights.data(), c.tokens, c.k,
+                           c.hidden, c.y.data());
+  c.add_shared_expert();
+  cuda::synchronize();
+  clock.lap(Phase::kUnpermute);
+}
+
 // Padded: capacity slots per (source rank, expert), overflow dropped in token order, zero padding,
 // the same rows to every rank; experts compute every slot, padding included.
 CellMeasurement CudaLayerSuite::run_padded(DeviceCell& c) {
@@ -387,21 +394,7 @@ CellMeasurement CudaLayerSuite::run_padded(DeviceCell& c) {
     nccl_.alltoallv_rows(c.send.data(), c.recv.data(), c.dispatch, c.dispatch_row_bytes);
     cuda::synchronize();
     clock.lap(Phase::kDispatch);
-    cuda::grouped_swiglu_ffn(blas_, blocks, block_offsets, c.recv.data(), c.back.data(),
-                             c.scratch.data());
-    c.run_shared_expert(blas_);
-    cuda::synchronize();
-    clock.lap(Phase::kExpert);
-    comm_.barrier();
-    clock.lap(Phase::kSync);
-    nccl_.alltoallv_rows(c.back.data(), c.returned.data(), c.combine, c.combine_row_bytes);
-    cuda::synchronize();
-    clock.lap(Phase::kCombine);
-    cuda::weighted_unpermute(c.returned.data(), c.hidden, position.data(), c.weights.data(),
-                             c.tokens, c.k, c.hidden, c.y.data());
-    c.add_shared_expert();
-    cuda::synchronize();
-    clock.lap(Phase::kUnpermute);
+    experts_and_back(c, clock, blocks, block_offsets, c.back.data(), position.data());
   });
   c.rows_per_local_expert.assign(c.local, capacity * c.ranks);
   const std::vector<int64_t> placed = position.download();

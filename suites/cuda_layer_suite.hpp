@@ -32,6 +32,13 @@ class CudaLayerSuite {
   CellMeasurement run_dropless(DeviceCell& c);
   CellMeasurement run_dedup(DeviceCell& c);
   CellMeasurement run_padded(DeviceCell& c);
+  // The phases after the exchange of dropless and padded: the grouped FFN over `blocks` of the
+  // received rows into expert_out, the shared expert, the combine of expert_out, and the weighted
+  // unpermute of the returned rows at `position` (per pair).
+  void experts_and_back(DeviceCell& c, PhaseClock& clock,
+                        const std::vector<const cuda::DeviceFfnWeights*>& blocks,
+                        const std::vector<int64_t>& block_offsets, float* expert_out,
+                        const int64_t* position);
   // Times the same-run ceilings: a dense GEMM pair of the routed rows, and the exchanges' rows.
   void time_ceilings(DeviceCell& c, const float* routed, int64_t routed_rows, CellMeasurement& m);
 
