@@ -13,6 +13,7 @@
 #include "kernels/cpu/expert_ffn.hpp"
 #include "kernels/cpu/gating.hpp"
 #include "kernels/cpu/permute.hpp"
+#include "kernels/cuda/dedup.hpp"
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/expert_ffn.hpp"
 #include "kernels/cuda/gating.hpp"
@@ -165,6 +166,135 @@ TEST(CudaExpertFfn, GroupedSwigluMatchesTheCpu) {
   const double error = max_relative_difference(d_out_bf16.download(), expected);
   EXPECT_LT(error, 3e-2);
   EXPECT_GT(error, 0.0);  // it really ran in bf16
+}
+
+TEST(CudaStrategyKernels, PaddedScatterKeepsTokenOrderAndDropsOverflow) {
+  C2R_REQUIRE_DEVICE();
+  const int tokens = 300, k = 2, slots = 6, width = 8;
+  const int64_t pairs = tokens * k, capacity = 70;  // 600 pairs over 6 slots: some overflow
+  std::vector<int32_t> slot(pairs);
+  Rng rng(21, Stream::kTracePair, 2);
+  for (auto& s : slot) s = static_cast<int32_t>(rng.below(slots) * rng.below(2));  // slot 0 hot
+  std::vector<int64_t> offsets(slots + 1), order(pairs);
+  stable_bucket_order(slot.data(), pairs, slots, offsets.data(), order.data());
+  const std::vector<float> x = normal_values(tokens * width, 22);
+  std::vector<float> expected(slots * capacity * width, 0.0f);
+  std::vector<int64_t> expected_position(pairs, -1);
+  for (int64_t i = 0; i < pairs; ++i) {
+    const int64_t rank_in_slot = i - offsets[slot[order[i]]];
+    if (rank_in_slot >= capacity) continue;
+    const int64_t row = slot[order[i]] * capacity + rank_in_slot;
+    expected_position[order[i]] = row;
+    std::copy_n(&x[(order[i] / k) * width], width, &expected[row * width]);
+  }
+  cuda::DeviceBuffer<float> d_x(x), d_send(std::vector<float>(expected.size(), 0.0f));
+  cuda::DeviceBuffer<int32_t> d_slot(slot);
+  cuda::DeviceBuffer<int64_t> d_offsets(offsets), d_order(order), d_position(pairs);
+  cuda::padded_scatter(d_x.data(), width, d_order.data(), d_slot.data(), d_offsets.data(), pairs, k,
+                       capacity, d_send.data(), d_position.data());
+  EXPECT_EQ(d_send.download(), expected);
+  EXPECT_EQ(d_position.download(), expected_position);
+  EXPECT_GT(std::count(expected_position.begin(), expected_position.end(), -1), 0);
+
+  // The slot table lookup and the counts of a sorted layout.
+  const std::vector<int32_t> table = {5, 4, 3, 2, 1, 0};
+  cuda::DeviceBuffer<int32_t> d_table(table), d_mapped(pairs);
+  cuda::map_keys(d_slot.data(), pairs, d_table.data(), d_mapped.data());
+  const std::vector<int32_t> mapped = d_mapped.download();
+  for (int64_t p = 0; p < pairs; ++p) ASSERT_EQ(mapped[p], table[slot[p]]);
+  cuda::DeviceBuffer<int64_t> d_counts(slots);
+  cuda::counts_from_offsets(d_offsets.data(), slots, d_counts.data());
+  const std::vector<int64_t> counts = d_counts.download();
+  for (int s = 0; s < slots; ++s) EXPECT_EQ(counts[s], offsets[s + 1] - offsets[s]);
+}
+
+TEST(CudaStrategyKernels, DedupRowsCarryEachDestinationsSlots) {
+  C2R_REQUIRE_DEVICE();
+  const int tokens = 200, k = 4, experts = 12, ranks = 3, hidden = 16;
+  const int64_t pairs = tokens * k;
+  std::vector<int32_t> rank_of(experts), local_of(experts);
+  for (int e = 0; e < experts; ++e) {
+    rank_of[e] = e % ranks;
+    local_of[e] = e / ranks;
+  }
+  std::vector<int32_t> ids(pairs);
+  Rng rng(31, Stream::kTracePair, 3);
+  for (int t = 0; t < tokens; ++t) {  // k distinct experts per token
+    std::vector<int> all(experts);
+    std::iota(all.begin(), all.end(), 0);
+    for (int j = 0; j < k; ++j) {
+      std::swap(all[j], all[j + rng.below(experts - j)]);
+      ids[t * k + j] = all[j];
+    }
+  }
+  const std::vector<float> x = normal_values(tokens * hidden, 32);
+  const std::vector<float> weights = normal_values(pairs, 33);
+  // Host expectation: the leading slot of each (token, destination) gets the destination's key.
+  std::vector<int32_t> keys(pairs);
+  for (int t = 0; t < tokens; ++t) {
+    for (int j = 0; j < k; ++j) {
+      bool seen = false;
+      for (int u = 0; u < j; ++u) seen |= rank_of[ids[t * k + u]] == rank_of[ids[t * k + j]];
+      keys[t * k + j] = seen ? ranks : rank_of[ids[t * k + j]];
+    }
+  }
+  cuda::DeviceBuffer<int32_t> d_ids(ids), d_rank(rank_of), d_local(local_of), d_keys(pairs);
+  cuda::dedup_row_keys(d_ids.data(), tokens, k, d_rank.data(), ranks, d_keys.data());
+  ASSERT_EQ(d_keys.download(), keys);
+
+  std::vector<int64_t> offsets(ranks + 2), order(pairs);
+  stable_bucket_order(keys.data(), pairs, ranks + 1, offsets.data(), order.data());
+  const int64_t rows = offsets[ranks];
+  const int stride = hidden + 2 * k;
+  cuda::DeviceBuffer<float> d_x(x), d_weights(weights), d_send(rows * stride);
+  cuda::DeviceBuffer<int64_t> d_order(order);
+  cuda::dedup_pack(d_x.data(), hidden, d_ids.data(), d_weights.data(), k, d_rank.data(),
+                   d_local.data(), d_order.data(), d_keys.data(), rows, d_send.data());
+  const int local = experts / ranks;
+  cuda::DeviceBuffer<int32_t> d_slot_keys(rows * k);
+  cuda::DeviceBuffer<float> d_slot_weights(rows * k);
+  cuda::dedup_unpack_slots(d_send.data(), rows, hidden, k, local, d_slot_keys.data(),
+                           d_slot_weights.data());
+  const std::vector<float> send = d_send.download();
+  const std::vector<int32_t> slot_keys = d_slot_keys.download();
+  const std::vector<float> slot_weights = d_slot_weights.download();
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t t = order[i] / k;
+    const int dest = keys[order[i]];
+    ASSERT_TRUE(std::equal(&send[i * stride], &send[i * stride] + hidden, &x[t * hidden]));
+    for (int j = 0; j < k; ++j) {
+      const int e = ids[t * k + j];
+      const bool here = rank_of[e] == dest;
+      EXPECT_EQ(slot_keys[i * k + j], here ? local_of[e] : local);
+      EXPECT_EQ(slot_weights[i * k + j], here ? weights[t * k + j] : 0.0f);
+    }
+  }
+  // Masking: slots that lead no row get position -1.
+  cuda::DeviceBuffer<int64_t> d_position(std::vector<int64_t>(pairs, 7));
+  cuda::mask_positions(d_position.data(), d_keys.data(), pairs, ranks);
+  const std::vector<int64_t> position = d_position.download();
+  for (int64_t p = 0; p < pairs; ++p) EXPECT_EQ(position[p], keys[p] == ranks ? -1 : 7);
+}
+
+TEST(CudaGate, SharedExpertGateAndGatedAdd) {
+  C2R_REQUIRE_DEVICE();
+  const int tokens = 77, hidden = 40;
+  const std::vector<float> x = normal_values(tokens * hidden, 41);
+  const std::vector<float> w = normal_values(hidden, 42, 0.2f);
+  const std::vector<float> src = normal_values(tokens * hidden, 43);
+  std::vector<float> scale(tokens), y = normal_values(tokens * hidden, 44), expected = y;
+  for (int t = 0; t < tokens; ++t) {
+    double dot = 0.0;
+    for (int h = 0; h < hidden; ++h) dot += static_cast<double>(x[t * hidden + h]) * w[h];
+    scale[t] = static_cast<float>(1.0 / (1.0 + std::exp(-dot)));
+    for (int h = 0; h < hidden; ++h) expected[t * hidden + h] += scale[t] * src[t * hidden + h];
+  }
+  cuda::Blas blas;
+  cuda::DeviceBuffer<float> d_x(x), d_w(w), d_scale(tokens), d_src(src), d_y(y);
+  cuda::shared_expert_gate(blas, d_x.data(), tokens, hidden, d_w.data(), d_scale.data());
+  EXPECT_LT(max_relative_difference(d_scale.download(), scale), 1e-5);
+  cuda::add_scaled_rows(d_y.data(), d_scale.data(), d_src.data(), tokens, hidden);
+  EXPECT_LT(max_relative_difference(d_y.download(), expected), 1e-5);
 }
 
 TEST(CudaBf16, RoundsToNearestEven) {
