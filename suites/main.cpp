@@ -5,6 +5,7 @@
 // USAGE    mpirun -np R c2rbench run [options]      (see README.md and `c2rbench run --help`)
 //          mpirun -np R c2rbench tune [options]     (autotune placement, Top-T, capacity factor)
 //          mpirun -np R c2rbench topo [--out FILE]  (topology and measured link costs)
+//          c2rbench compare A.json B.json [...]    (per-phase ratios with bootstrap intervals)
 // NOTES    Every rank must get the same arguments. Errors are printed once and stop every rank.
 
 #include <mpi.h>
@@ -20,6 +21,8 @@
 #include "common/error.hpp"
 #include "common/file_io.hpp"
 #include "model/model_config.hpp"
+#include "results/compare.hpp"
+#include "results/report.hpp"
 #include "suites/run_command.hpp"
 #include "suites/tune_command.hpp"
 #ifdef C2R_HAVE_CUDA_BACKEND
@@ -147,6 +150,24 @@ void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
   tune.add_flag("--quiet", o.quiet, "No progress on stderr");
 }
 
+// "5%" or "0.05" -> 0.05; "" -> -1 (no threshold).
+double parse_threshold(const std::string& text) {
+  if (text.empty()) return -1.0;
+  const bool percent = text.back() == '%';
+  const std::string number = percent ? text.substr(0, text.size() - 1) : text;
+  double value = -1.0;
+  try {
+    size_t used = 0;
+    value = std::stod(number, &used);
+    if (used != number.size()) value = -1.0;
+  } catch (const std::exception&) {
+    value = -1.0;
+  }
+  C2R_CHECK(value >= 0.0,
+            "--threshold '" << text << "' is not a non-negative number or percentage");
+  return percent ? value / 100.0 : value;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -182,6 +203,25 @@ int main(int argc, char** argv) {
       "write a tuning file for `run --placement`");
   add_tune_options(*tune, tune_options);
 
+  std::vector<std::string> compare_files;
+  std::string compare_threshold, compare_format = "table";
+  c2r::CompareOptions compare_options;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "Compare reports: per-phase ratios of medians with bootstrap intervals");
+  compare->add_option("reports", compare_files, "Reports; the first is the reference")
+      ->required()
+      ->expected(2, -1);
+  compare->add_option("--threshold", compare_threshold,
+                      "Exit 1 when a phase is significantly slower by more than this (5% or 0.05)");
+  compare->add_option("--format", compare_format, "table | markdown | json")->capture_default_str();
+  compare->add_option("--phase", compare_options.phases, "Phases to compare")
+      ->delimiter(',')
+      ->capture_default_str();
+  compare->add_option("--confidence", compare_options.confidence, "Bootstrap interval level")
+      ->capture_default_str();
+  compare->add_option("--resamples", compare_options.resamples, "Bootstrap resamples")
+      ->capture_default_str();
+
   int status = 0;
   try {
     app.parse(argc, argv);
@@ -212,6 +252,19 @@ int main(int argc, char** argv) {
       };
 #endif
       status = run_command(run_options, args, comm, cuda_backend);
+    } else if (compare->parsed()) {
+      // Every rank reads and compares the same files (deterministic); rank 0 prints.
+      nlohmann::json comparison;
+      try {
+        compare_options.threshold = parse_threshold(compare_threshold);
+        std::vector<nlohmann::json> reports;
+        for (const auto& file : compare_files) reports.push_back(c2r::read_report(file));
+        comparison = c2r::compare_reports(reports, compare_files, compare_options);
+        if (rank == 0) c2r::print_comparison(std::cout, comparison, compare_format);
+      } catch (const c2r::Error& e) {
+        throw c2r::Error::on_all_ranks(e.what());
+      }
+      status = comparison["regressions"].get<int>() > 0 ? 1 : 0;
     } else if (tune->parsed()) {
       status = c2r::tune_command(tune_options, args, comm);
     } else if (topo->parsed()) {

@@ -134,3 +134,7 @@ c2r_mpi_error(mpi_error_tune_experts_divide 3 "8 experts do not divide over 3 ra
 c2r_mpi_file_error(mpi_error_tuning_other_model 2 "tuning file is for model qwen1.5-moe-a2.7b, the run is llama-moe-3.5b"
   "printf '{\"schema\":\"c2rbench.tuning\",\"schema_version\":1,\"model\":{\"preset\":\"qwen1.5-moe-a2.7b\"},\"experts\":8,\"ranks\":2,\"layers\":[{\"layer\":0,\"expert_rank\":[0,0,0,0,1,1,1,1]}]}' > t.json"
   run --placement @DIR@/t.json --tokens 8 --out @OUT@)
+
+# `c2rbench compare`: identical reports, a 50% slower copy beyond --threshold, another schema.
+add_test(NAME mpi_compare COMMAND ${C2R_MPI_DIR}/run_compare.sh ${C2R_BIN})
+set_tests_properties(mpi_compare PROPERTIES LABELS mpi TIMEOUT 150)

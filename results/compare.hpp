@@ -1,0 +1,45 @@
+#pragma once
+// `c2rbench compare`: cells of several reports aligned by configuration, per-phase ratios of
+// medians against the first report with a bootstrap confidence interval from the stored samples,
+// significant changes marked, context differences warned about.
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace c2r {
+
+// Ratio of the medians b / a with a percentile-bootstrap confidence interval: both sample sets
+// are resampled with replacement `resamples` times (seeded, so the same inputs give the same
+// interval). Empty or non-positive medians give ratio 0 and an interval [0, 0].
+struct RatioInterval {
+  double ratio = 0.0, low = 0.0, high = 0.0;
+};
+RatioInterval bootstrap_median_ratio(const std::vector<double>& a, const std::vector<double>& b,
+                                     double confidence, int resamples, uint64_t seed);
+
+struct CompareOptions {
+  double confidence = 0.95;
+  int resamples = 2000;
+  double threshold = -1.0;  // fractional slow-down that counts as a regression; < 0: none
+  std::vector<std::string> phases = {"gate",    "permute",   "dispatch", "expert",
+                                     "combine", "unpermute", "layer"};
+  uint64_t seed = 1;
+};
+
+// reports: parsed reports (the first is the reference); sources: their file names.
+// Returns {"reference", "compared", "warnings", "rows": [...], "regressions": N, "unmatched":
+// [...]} where a row is one (cell, phase, report) with medians, ratio, interval and "verdict"
+// ("faster", "slower", "same" or "regression").
+nlohmann::json compare_reports(const std::vector<nlohmann::json>& reports,
+                               const std::vector<std::string>& sources,
+                               const CompareOptions& options);
+
+// "table", "markdown" or "json".
+void print_comparison(std::ostream& out, const nlohmann::json& comparison,
+                      const std::string& format);
+
+}  // namespace c2r

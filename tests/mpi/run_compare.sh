@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `c2rbench compare` end to end: a report against itself (exit 0), against a copy whose layer
+# samples are 50% slower with --threshold 5% (exit 1, a regression), and a file of another schema
+# (one error, exit 2).
+# Usage: run_compare.sh C2RBENCH
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="$1"
+dir="$(mktemp -d)"
+timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" run --hidden 64 --ffn 48 --tokens 64 \
+  --iters 10 --routing vanilla --strategy dropless,dedup --placement contiguous --quiet \
+  --out "$dir/a.json" >/dev/null || { echo "FAIL: run"; exit 1; }
+python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+r = json.load(open(f"{d}/a.json"))
+for cell in r["results"]:
+    p = cell["phases"]["layer"]
+    p["samples_us"] = [s * 1.5 for s in p["samples_us"]]
+    p["median_us"] *= 1.5
+json.dump(r, open(f"{d}/slow.json", "w"))
+json.dump({"schema": "something.else", "schema_version": 1}, open(f"{d}/other.json", "w"))
+PY
+"$bin" compare "$dir/a.json" "$dir/a.json" --threshold 5% > "$dir/same.txt" \
+  || { cat "$dir/same.txt"; echo "FAIL: a report against itself"; exit 1; }
+"$bin" compare "$dir/a.json" "$dir/slow.json" --threshold 5% --phase layer > "$dir/slow.txt"
+status=$?
+cat "$dir/slow.txt"
+[ "$status" -eq 1 ] || { echo "FAIL: expected exit 1 on a regression, got $status"; exit 1; }
+grep -q "2 significant regression(s) beyond 5.0%" "$dir/slow.txt" || { echo "FAIL: count"; exit 1; }
+"$bin" compare "$dir/a.json" "$dir/other.json" 2> "$dir/err.txt" >/dev/null
+status=$?
+[ "$status" -eq 2 ] && grep -q "c2rbench: error: .*other.json" "$dir/err.txt" \
+  || { cat "$dir/err.txt"; echo "FAIL: expected one error, exit 2 (got $status)"; exit 1; }
+echo "ok: compare"

@@ -1,0 +1,95 @@
+// `c2rbench compare`: bootstrap intervals of median ratios, verdicts, regressions beyond a
+// threshold, cell alignment and context warnings.
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "common/error.hpp"
+#include "results/compare.hpp"
+#include "results/stats.hpp"
+
+namespace c2r {
+namespace {
+
+using nlohmann::json;
+
+std::vector<double> noisy(double centre, int n, double spread) {
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i) v.push_back(centre + spread * ((i * 37 % 11) - 5) / 5.0);
+  return v;
+}
+
+json report_with(const std::vector<double>& layer_us, const std::string& host = "h") {
+  json cell = {{"layer", 0},
+               {"routing", "vanilla"},
+               {"top_t", nullptr},
+               {"strategy", "dropless"},
+               {"placement", "contiguous"},
+               {"phases", {{"layer", stats_json(layer_us)}}}};
+  return {{"schema", "c2rbench.report"},
+          {"schema_version", 1},
+          {"context", {{"hosts", {host}}, {"ranks", 2}}},
+          {"config", {{"tokens_per_rank", 64}}},
+          {"results", {cell}}};
+}
+
+TEST(Compare, BootstrapIntervalOfTheMedianRatio) {
+  const std::vector<double> a = noisy(100, 30, 5);
+  const RatioInterval same = bootstrap_median_ratio(a, a, 0.95, 2000, 1);
+  EXPECT_DOUBLE_EQ(same.ratio, 1.0);
+  EXPECT_LE(same.low, 1.0);
+  EXPECT_GE(same.high, 1.0);
+  const RatioInterval slower = bootstrap_median_ratio(a, noisy(150, 30, 5), 0.95, 2000, 1);
+  EXPECT_NEAR(slower.ratio, 1.5, 1e-12);
+  EXPECT_GT(slower.low, 1.3);
+  EXPECT_LT(slower.high, 1.7);
+  EXPECT_LE(slower.low, slower.ratio);
+  EXPECT_GE(slower.high, slower.ratio);
+  // Seeded: the same inputs give the same interval.
+  const RatioInterval again = bootstrap_median_ratio(a, noisy(150, 30, 5), 0.95, 2000, 1);
+  EXPECT_EQ(again.low, slower.low);
+  EXPECT_EQ(again.high, slower.high);
+  EXPECT_EQ(bootstrap_median_ratio({}, a, 0.95, 2000, 1).ratio, 0.0);
+}
+
+TEST(Compare, VerdictsAndRegressionsBeyondTheThreshold) {
+  CompareOptions options;
+  options.phases = {"layer"};
+  options.threshold = 0.05;
+  const json base = report_with(noisy(100, 30, 2));
+  const json slower = report_with(noisy(120, 30, 2));
+  const json faster = report_with(noisy(80, 30, 2));
+  const json slightly = report_with(noisy(103, 30, 0.5));
+  const json c = compare_reports({base, slower, faster, slightly, base},
+                                 {"a", "slower", "faster", "slightly", "same"}, options);
+  ASSERT_EQ(c["rows"].size(), 4u);
+  EXPECT_EQ(c["rows"][0]["verdict"], "regression");
+  EXPECT_EQ(c["rows"][1]["verdict"], "faster");
+  EXPECT_EQ(c["rows"][2]["verdict"], "slower");  // significant, but within 5%
+  EXPECT_EQ(c["rows"][3]["verdict"], "same");
+  EXPECT_EQ(c["regressions"], 1);
+  EXPECT_TRUE(c["warnings"].empty());
+  std::ostringstream table, markdown;
+  print_comparison(table, c, "table");
+  print_comparison(markdown, c, "markdown");
+  EXPECT_NE(table.str().find("1 significant regression(s) beyond 5.0%"), std::string::npos);
+  EXPECT_NE(markdown.str().find("| slower | layer 0 vanilla dropless contiguous | layer |"),
+            std::string::npos);
+  EXPECT_THROW(print_comparison(table, c, "html"), Error);
+}
+
+TEST(Compare, UnmatchedCellsAndContextWarnings) {
+  json other = report_with(noisy(100, 10, 1), "elsewhere");
+  other["results"][0]["strategy"] = "dedup";
+  const json c =
+      compare_reports({report_with(noisy(100, 10, 1)), other}, {"a", "b"}, CompareOptions{});
+  EXPECT_TRUE(c["rows"].empty());
+  EXPECT_EQ(c["unmatched"].size(), 2u);  // each side's cell lacks its match
+  ASSERT_EQ(c["warnings"].size(), 1u);
+  EXPECT_NE(c["warnings"][0].get<std::string>().find("hosts differ"), std::string::npos);
+  EXPECT_THROW(compare_reports({other}, {"b"}, CompareOptions{}), Error);
+}
+
+}  // namespace
+}  // namespace c2r
