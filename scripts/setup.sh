@@ -13,6 +13,7 @@ packages=(
   libcli11-dev
   googletest libgtest-dev
   libbenchmark-dev
+  python3 chromium
 )
 
 missing=()

@@ -438,7 +438,8 @@ json LayerSuite::cell_result(const Cell& cell, const Placement& placement,
       {"dropped_pairs", dropped},
       {"dropped_fraction", dropped / (global_tokens * k)},
       {"internal_collaboration", ratio(placement.internal_collaboration(group_.coactivation),
-                                       group_.coactivation.total() / 2.0)}};
+                                       group_.coactivation.total() / 2.0)},
+      {"coactivation", group_.coactivation.counts}};  // [E x E], row-major
 
   if (config_.check) {
     const std::vector<float>& expected = reference(m.kept);

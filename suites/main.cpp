@@ -20,9 +20,12 @@
 #include "collectives/communicator.hpp"
 #include "common/error.hpp"
 #include "common/file_io.hpp"
+#include "common/json_text.hpp"
 #include "model/model_config.hpp"
 #include "results/compare.hpp"
+#include "results/html_report.hpp"
 #include "results/report.hpp"
+#include "results/table.hpp"
 #include "suites/run_command.hpp"
 #include "suites/tune_command.hpp"
 #ifdef C2R_HAVE_CUDA_BACKEND
@@ -222,6 +225,16 @@ int main(int argc, char** argv) {
   compare->add_option("--resamples", compare_options.resamples, "Bootstrap resamples")
       ->capture_default_str();
 
+  std::vector<std::string> report_files;
+  std::string report_html, report_tuning;
+  CLI::App* report = app.add_subcommand(
+      "report", "Print reports' tables, or render them (and a tuning file) as one HTML page");
+  report->add_option("reports", report_files, "Reports")->required()->expected(1, -1);
+  report->add_option("--html", report_html,
+                     "Write one self-contained HTML page here (never overwritten)");
+  report->add_option("--tuning", report_tuning,
+                     "A tuning file whose validation is plotted (predicted vs measured)");
+
   int status = 0;
   try {
     app.parse(argc, argv);
@@ -265,6 +278,31 @@ int main(int argc, char** argv) {
         throw c2r::Error::on_all_ranks(e.what());
       }
       status = comparison["regressions"].get<int>() > 0 ? 1 : 0;
+    } else if (report->parsed()) {
+      // Every rank reads the same files (deterministic errors); rank 0 prints or writes.
+      try {
+        std::vector<nlohmann::json> reports;
+        for (const auto& file : report_files) reports.push_back(c2r::read_report(file));
+        nlohmann::json tuning;
+        if (!report_tuning.empty()) {
+          tuning = c2r::parse_json_text(c2r::read_text_file(report_tuning), report_tuning);
+          C2R_CHECK(tuning.is_object() && tuning.value("schema", "") == "c2rbench.tuning",
+                    report_tuning << ": not a tuning file (expected \"schema\": "
+                                     "\"c2rbench.tuning\")");
+        }
+        if (rank == 0 && report_html.empty()) {
+          for (size_t i = 0; i < reports.size(); ++i) {
+            std::cout << "# " << report_files[i] << "\n";
+            c2r::print_run_table(std::cout, reports[i]["config"], reports[i]["results"]);
+          }
+        } else if (rank == 0) {
+          c2r::write_file_atomically(report_html, c2r::render_html(reports, report_files, tuning),
+                                     false);
+          std::cout << "# html report: " << report_html << "\n";
+        }
+      } catch (const c2r::Error& e) {
+        throw c2r::Error::on_all_ranks(e.what());
+      }
     } else if (tune->parsed()) {
       status = c2r::tune_command(tune_options, args, comm);
     } else if (topo->parsed()) {

@@ -138,3 +138,8 @@ c2r_mpi_file_error(mpi_error_tuning_other_model 2 "tuning file is for model qwen
 # `c2rbench compare`: identical reports, a 50% slower copy beyond --threshold, another schema.
 add_test(NAME mpi_compare COMMAND ${C2R_MPI_DIR}/run_compare.sh ${C2R_BIN})
 set_tests_properties(mpi_compare PROPERTIES LABELS mpi TIMEOUT 150)
+
+# `c2rbench report --html`: SVG elements counted, rendered by headless Chromium.
+add_test(NAME mpi_html_report COMMAND ${C2R_MPI_DIR}/run_html_report.sh ${C2R_BIN})
+set_tests_properties(mpi_html_report PROPERTIES LABELS mpi TIMEOUT 300
+  SKIP_REGULAR_EXPRESSION "SKIPPED: no chromium")

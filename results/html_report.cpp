@@ -1,0 +1,273 @@
+#include "results/html_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <sstream>
+
+#include "results/table.hpp"
+
+namespace c2r {
+
+using nlohmann::json;
+
+namespace {
+
+const char* const kPhases[] = {"gate",    "permute",   "dispatch", "expert",
+                               "combine", "unpermute", "sync"};
+const char* const kPhaseColours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
+                                     "#59a14f", "#edc948", "#bab0ac"};
+
+std::string escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string cell_label(const json& cell) {
+  return "layer " + cell.value("layer", json(0)).dump() + " " + cell.value("routing", "?") +
+         (cell.contains("top_t") && !cell["top_t"].is_null() ? " T=" + cell["top_t"].dump() : "") +
+         " " + cell.value("strategy", "?") + " " + cell.value("placement", "?") +
+         (cell.value("baseline", false) ? " (baseline)" : "");
+}
+
+double median_of(const json& cell, const char* phase) {
+  const json& phases = cell["phases"];
+  return phases.contains(phase) ? phases[phase].value("median_us", 0.0) : 0.0;
+}
+
+// White to dark blue by value / top.
+std::string heat(double value, double top) {
+  const double t = top > 0 ? std::clamp(value / top, 0.0, 1.0) : 0.0;
+  const int r = static_cast<int>(247 - t * 239), g = static_cast<int>(251 - t * 203),
+            b = static_cast<int>(255 - t * 148);
+  std::ostringstream out;
+  out << "rgb(" << r << "," << g << "," << b << ")";
+  return out.str();
+}
+
+// Stacked per-phase bars of every cell, scaled to the slowest layer.
+void phase_bars(std::ostream& out, const std::vector<json>& reports,
+                const std::vector<std::string>& sources) {
+  double top = 0.0;
+  int cells = 0;
+  for (const auto& r : reports) {
+    for (const auto& cell : r["results"]) {
+      double sum = 0.0;
+      for (const char* p : kPhases) sum += median_of(cell, p);
+      top = std::max(top, sum);
+      ++cells;
+    }
+  }
+  const int row = 22, label = 430, width = 520;
+  out << "<h2>Phases per cell</h2><p>Median per phase (per-iteration maximum over ranks), stacked;"
+         " bar length to scale, the slowest cell "
+      << format_fixed(top, 1) << " us.</p>\n<svg class=\"phases\" width=\"" << label + width + 20
+      << "\" height=\"" << row * (cells + 2) << "\">\n";
+  int y = 0;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    for (const auto& cell : reports[i]["results"]) {
+      out << "<text x=\"0\" y=\"" << y + 15 << "\">"
+          << escape((reports.size() > 1 ? sources[i] + ": " : "") + cell_label(cell))
+          << "</text>\n";
+      double x = label;
+      for (size_t p = 0; p < std::size(kPhases); ++p) {
+        const double w = top > 0 ? median_of(cell, kPhases[p]) / top * width : 0.0;
+        out << "<rect class=\"phase-" << kPhases[p] << "\" x=\"" << format_fixed(x, 2) << "\" y=\""
+            << y + 3 << "\" width=\"" << format_fixed(w, 2) << "\" height=\"16\" fill=\""
+            << kPhaseColours[p] << "\"><title>" << kPhases[p] << " "
+            << format_fixed(median_of(cell, kPhases[p]), 1) << " us</title></rect>\n";
+        x += w;
+      }
+      y += row;
+    }
+  }
+  double x = label;
+  for (size_t p = 0; p < std::size(kPhases); ++p) {
+    out << "<rect class=\"legend\" x=\"" << x << "\" y=\"" << y + 8 << "\" width=\"12\" "
+        << "height=\"12\" fill=\"" << kPhaseColours[p] << "\"/><text x=\"" << x + 16 << "\" y=\""
+        << y + 19 << "\">" << kPhases[p] << "</text>\n";
+    x += 95;
+  }
+  out << "</svg>\n";
+}
+
+// A square matrix as a heatmap; `groups` (optional): the group of each row, outlined in order.
+void matrix_svg(std::ostream& out, const std::string& css, const std::vector<double>& values, int n,
+                const std::vector<int>& order, const std::vector<int>& groups) {
+  const int size = std::max(6, std::min(24, 240 / std::max(n, 1)));
+  const double top = values.empty() ? 0.0 : *std::max_element(values.begin(), values.end());
+  out << "<svg class=\"" << css << "\" width=\"" << n * size + 2 << "\" height=\"" << n * size + 2
+      << "\">\n";
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < n; ++j) {
+      const double v = values[static_cast<size_t>(order[i]) * n + order[j]];
+      out << "<rect class=\"heat-cell\" x=\"" << j * size + 1 << "\" y=\"" << i * size + 1
+          << "\" width=\"" << size << "\" height=\"" << size << "\" fill=\"" << heat(v, top)
+          << "\"><title>" << order[i] << " / " << order[j] << ": " << format_fixed(v, 0)
+          << "</title></rect>\n";
+    }
+  }
+  // Outline each run of rows with the same group (experts of one rank).
+  for (int start = 0; start < n && !groups.empty();) {
+    int end = start;
+    while (end < n && groups[order[end]] == groups[order[start]]) ++end;
+    out << "<rect class=\"group-outline\" x=\"" << start * size + 1 << "\" y=\"" << start * size + 1
+        << "\" width=\"" << (end - start) * size << "\" height=\"" << (end - start) * size
+        << "\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"2\"/>\n";
+    start = end;
+  }
+  out << "</svg>\n";
+}
+
+// Bars of `values` with a class, labelled by index.
+void bars_svg(std::ostream& out, const std::string& css, const std::vector<double>& values) {
+  const double top = values.empty() ? 0.0 : *std::max_element(values.begin(), values.end());
+  const int bar = std::max(4, std::min(24, 480 / std::max<int>(1, values.size())));
+  out << "<svg class=\"chart-" << css << "\" width=\"" << bar * values.size() + 2
+      << "\" height=\"110\">\n";
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double h = top > 0 ? values[i] / top * 100 : 0.0;
+    out << "<rect class=\"" << css << "\" x=\"" << i * bar + 1 << "\" y=\""
+        << format_fixed(105 - h, 2) << "\" width=\"" << bar - 1 << "\" height=\""
+        << format_fixed(h, 2) << "\" fill=\"#4e79a7\"><title>" << i << ": "
+        << format_fixed(values[i], 0) << "</title></rect>\n";
+  }
+  out << "</svg>\n";
+}
+
+void cell_details(std::ostream& out, const json& cell) {
+  out << "<div class=\"cell\"><h3>" << escape(cell_label(cell)) << "</h3>\n";
+  if (cell.contains("traffic") && cell["traffic"].contains("dispatch_bytes")) {
+    const json& m = cell["traffic"]["dispatch_bytes"];
+    const int n = static_cast<int>(m.size());
+    std::vector<double> values;
+    for (const auto& row : m) {
+      for (const auto& v : row) values.push_back(v.get<double>());
+    }
+    std::vector<int> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    out << "<figure><figcaption>dispatch bytes, rank x rank (row = from)</figcaption>\n";
+    matrix_svg(out, "traffic", values, n, order, {});
+    out << "</figure>\n";
+  }
+  const json& load = cell.value("load", json::object());
+  if (load.contains("coactivation") && cell.contains("expert_rank")) {
+    const std::vector<double> counts = load["coactivation"].get<std::vector<double>>();
+    const std::vector<int> owner = cell["expert_rank"].get<std::vector<int>>();
+    const int n = static_cast<int>(owner.size());
+    if (static_cast<int>(counts.size()) == n * n) {
+      std::vector<int> order(n);
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int a, int b) { return owner[a] < owner[b]; });
+      out << "<figure><figcaption>co-activation, experts grouped by rank (outlined)"
+             "</figcaption>\n";
+      matrix_svg(out, "coactivation", counts, n, order, owner);
+      out << "</figure>\n";
+    }
+  }
+  for (const char* key : {"tokens_per_expert", "tokens_per_rank"}) {
+    if (!load.contains(key)) continue;
+    out << "<figure><figcaption>" << key << "</figcaption>\n";
+    bars_svg(out, std::string(key) == "tokens_per_expert" ? "bar-expert" : "bar-rank",
+             load[key].get<std::vector<double>>());
+    out << "</figure>\n";
+  }
+  if (cell.contains("efficiency")) {
+    std::vector<double> efficiency;
+    for (const char* key : {"expert", "dispatch", "combine"}) {
+      efficiency.push_back(cell["efficiency"].value(key, 0.0) * 100.0);
+    }
+    out << "<figure><figcaption>efficiency vs same-run ceilings (%): expert, dispatch, combine"
+           "</figcaption>\n";
+    bars_svg(out, "bar-efficiency", efficiency);
+    out << "</figure>\n";
+  }
+  out << "</div>\n";
+}
+
+void tuning_scatter(std::ostream& out, const json& tuning) {
+  if (!tuning.is_object() || !tuning.contains("validation")) return;
+  const json& points = tuning["validation"]["points"];
+  // Both axes span the same range around the points, so the diagonal is a perfect prediction.
+  double lo = INFINITY, hi = 0.0;
+  for (const auto& p : points) {
+    for (const char* side : {"predicted", "measured"}) {
+      lo = std::min(lo, p[side]["layer_us"].get<double>());
+      hi = std::max(hi, p[side]["layer_us"].get<double>());
+    }
+  }
+  const double pad = (hi - lo) * 0.05 + 1e-9;
+  lo = std::max(0.0, lo - pad);
+  hi += pad;
+  const int size = 360;
+  auto at = [&](double v) { return hi > lo ? (v - lo) / (hi - lo) * size : 0.0; };
+  out << "<h2>Tuner: predicted vs measured layer time</h2><p>Spearman "
+      << format_fixed(tuning["validation"].value("spearman_layer", 0.0), 3) << "; axes "
+      << format_fixed(lo, 0) << " to " << format_fixed(hi, 0)
+      << " us (x measured, y predicted); the diagonal is a perfect prediction; red: tuned.</p>\n"
+      << "<svg class=\"scatter\" width=\"" << size + 20 << "\" height=\"" << size + 20 << "\">\n"
+      << "<rect x=\"10\" y=\"10\" width=\"" << size << "\" height=\"" << size
+      << "\" fill=\"none\" stroke=\"#ccc\"/>\n<line x1=\"10\" y1=\"" << size + 10 << "\" x2=\""
+      << size + 10 << "\" y2=\"10\" stroke=\"#999\"/>\n";
+  for (const auto& p : points) {
+    const double x = at(p["measured"]["layer_us"].get<double>());
+    const double y = at(p["predicted"]["layer_us"].get<double>());
+    out << "<circle class=\"scatter-point\" cx=\"" << format_fixed(10 + x, 2) << "\" cy=\""
+        << format_fixed(size + 10 - y, 2) << "\" r=\"4\" fill=\""
+        << (p.value("placement", "") == "tuned" ? "#d62728" : "#4e79a7") << "\"><title>"
+        << escape(p.value("placement", "") + " layer " + p["layer"].dump())
+        << "</title></circle>\n";
+  }
+  out << "</svg>\n";
+}
+
+}  // namespace
+
+std::string render_html(const std::vector<json>& reports, const std::vector<std::string>& sources,
+                        const json& tuning) {
+  std::ostringstream out;
+  out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>c2rbench report</title>\n"
+         "<style>body{font-family:sans-serif;margin:20px;}svg text{font-size:12px;}"
+         "figure{display:inline-block;margin:6px 12px;vertical-align:top;}"
+         "figcaption{font-size:12px;color:#444;}.cell{border-top:1px solid #ddd;}</style>\n"
+         "</head><body>\n<h1>c2rbench report</h1>\n<ul>\n";
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const json& config = reports[i]["config"];
+    const json& model = config.value("model", json::object());
+    out << "<li>" << escape(sources[i]) << ": " << escape(model.value("preset", "?")) << ", "
+        << config.value("ranks", json(0)).dump() << " ranks, "
+        << config.value("tokens_per_rank", json(0)).dump() << " tokens per rank, backend "
+        << escape(config.value("backend", "cpu")) << ", " << reports[i]["results"].size()
+        << " cells</li>\n";
+  }
+  out << "</ul>\n";
+  phase_bars(out, reports, sources);
+  out << "<h2>Traffic, collaboration, load and efficiency per cell</h2>\n";
+  for (const auto& r : reports) {
+    for (const auto& cell : r["results"]) cell_details(out, cell);
+  }
+  tuning_scatter(out, tuning);
+  out << "</body></html>\n";
+  return out.str();
+}
+
+}  // namespace c2r
