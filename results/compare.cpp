@@ -20,9 +20,13 @@ double median(std::vector<double> values) {
   return percentile(values, 0.5);
 }
 
-// What identifies a cell across reports: layer, routing, Top-T, strategy, placement.
+// What identifies a cell across reports: layer, (sweep) tokens per rank, routing, Top-T, strategy,
+// placement.
 std::string cell_key(const json& cell) {
-  return "layer " + cell.value("layer", json(0)).dump() + " " + cell.value("routing", "?") +
+  const std::string tokens =
+      cell.contains("tokens_per_rank") ? " tokens " + cell["tokens_per_rank"].dump() : "";
+  return "layer " + cell.value("layer", json(0)).dump() + tokens + " " +
+         cell.value("routing", "?") +
          (cell.contains("top_t") && !cell["top_t"].is_null() ? " T=" + cell["top_t"].dump() : "") +
          " " + cell.value("strategy", "?") + " " + cell.value("placement", "?");
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -204,6 +205,72 @@ void cell_details(std::ostream& out, const json& cell) {
   out << "</div>\n";
 }
 
+// Layer time against one size dimension (tokens per rank, or ranks) for every series of cells that
+// differ only in it, when any series has two sizes or more.
+void size_plot(std::ostream& out, const std::vector<json>& reports, const char* dimension,
+               const std::string& title) {
+  struct Point {
+    double size, us;
+  };
+  std::map<std::string, std::vector<Point>> series;
+  for (const auto& r : reports) {
+    const json& config = r["config"];
+    for (const auto& cell : r["results"]) {
+      const double tokens = cell.contains("tokens_per_rank") ? cell["tokens_per_rank"].get<double>()
+                                                             : config.value("tokens_per_rank", 0.0);
+      const double ranks = config.value("ranks", 0.0);
+      const bool by_tokens = std::string(dimension) == "tokens";
+      const std::string key =
+          cell_label(cell) + (by_tokens ? ", " + format_fixed(ranks, 0) + " ranks"
+                                        : ", " + format_fixed(tokens, 0) + " tokens per rank");
+      series[key].push_back({by_tokens ? tokens : ranks, median_of(cell, "layer")});
+    }
+  }
+  double lo = INFINITY, hi = 0.0, top = 0.0;
+  int plotted = 0;
+  for (auto& [key, points] : series) {
+    std::sort(points.begin(), points.end(),
+              [](const Point& a, const Point& b) { return a.size < b.size; });
+    if (points.size() < 2 || points.front().size == points.back().size) continue;
+    ++plotted;
+    for (const auto& p : points) {
+      lo = std::min(lo, p.size);
+      hi = std::max(hi, p.size);
+      top = std::max(top, p.us);
+    }
+  }
+  if (plotted == 0) return;
+  const int width = 520, height = 300;
+  auto x_of = [&](double size) {  // log2 scale
+    return 40 + (hi > lo ? std::log2(size / lo) / std::log2(hi / lo) * width : 0.0);
+  };
+  auto y_of = [&](double us) { return 10 + height - (top > 0 ? us / top * height : 0.0); };
+  out << "<h2>" << title << "</h2><p>Median layer time; x from " << format_fixed(lo, 0) << " to "
+      << format_fixed(hi, 0) << " (log scale), y from 0 to " << format_fixed(top, 1)
+      << " us.</p>\n<svg class=\"sweep\" width=\"" << width + 60 << "\" height=\""
+      << height + 20 + 16 * plotted << "\">\n";
+  int index = 0;
+  for (const auto& [key, points] : series) {
+    if (points.size() < 2 || points.front().size == points.back().size) continue;
+    const char* colour = kPhaseColours[index % std::size(kPhaseColours)];
+    out << "<polyline class=\"sweep-line\" fill=\"none\" stroke=\"" << colour << "\" points=\"";
+    for (const auto& p : points) {
+      out << format_fixed(x_of(p.size), 2) << "," << format_fixed(y_of(p.us), 2) << " ";
+    }
+    out << "\"/>\n";
+    for (const auto& p : points) {
+      out << "<circle class=\"sweep-point\" cx=\"" << format_fixed(x_of(p.size), 2) << "\" cy=\""
+          << format_fixed(y_of(p.us), 2) << "\" r=\"3\" fill=\"" << colour << "\"><title>"
+          << escape(key) << ": " << format_fixed(p.size, 0) << ", " << format_fixed(p.us, 1)
+          << " us</title></circle>\n";
+    }
+    out << "<text x=\"40\" y=\"" << height + 30 + 16 * index << "\" fill=\"" << colour << "\">"
+        << escape(key) << "</text>\n";
+    ++index;
+  }
+  out << "</svg>\n";
+}
+
 void tuning_scatter(std::ostream& out, const json& tuning) {
   if (!tuning.is_object() || !tuning.contains("validation")) return;
   const json& points = tuning["validation"]["points"];
@@ -261,6 +328,8 @@ std::string render_html(const std::vector<json>& reports, const std::vector<std:
   }
   out << "</ul>\n";
   phase_bars(out, reports, sources);
+  size_plot(out, reports, "tokens", "Layer time vs tokens per rank");
+  size_plot(out, reports, "ranks", "Layer time vs ranks");
   out << "<h2>Traffic, collaboration, load and efficiency per cell</h2>\n";
   for (const auto& r : reports) {
     for (const auto& cell : r["results"]) cell_details(out, cell);

@@ -1,8 +1,8 @@
 #include "results/report.hpp"
 
 #include "common/error.hpp"
-#include "common/json_text.hpp"
 #include "common/file_io.hpp"
+#include "common/json_text.hpp"
 
 namespace c2r {
 

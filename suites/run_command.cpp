@@ -1,5 +1,7 @@
 #include "suites/run_command.hpp"
 
+#include <unistd.h>
+
 #include <iostream>
 #include <map>
 #include <tuple>
@@ -33,13 +35,18 @@ std::string cell_key(const json& r) {
          r["strategy"].get<std::string>() + "|" + r["placement"].get<std::string>();
 }
 
+// Cells are compared with the baseline of their layer and (in a sweep) their tokens per rank.
+std::pair<int, int64_t> baseline_key(const json& r) {
+  return {r["layer"].get<int>(), r.value("tokens_per_rank", int64_t{0})};
+}
+
 void add_speedups(json& results) {
-  std::map<int, const json*> baseline_of_layer;
+  std::map<std::pair<int, int64_t>, const json*> baseline_of_layer;
   for (const auto& r : results) {
-    if (r["baseline"].get<bool>()) baseline_of_layer[r["layer"].get<int>()] = &r;
+    if (r["baseline"].get<bool>()) baseline_of_layer[baseline_key(r)] = &r;
   }
   for (auto& r : results) {
-    const json& base = *baseline_of_layer.at(r["layer"].get<int>());
+    const json& base = *baseline_of_layer.at(baseline_key(r));
     const double mine = r["phases"]["layer"]["median_us"];
     const double theirs = base["phases"]["layer"]["median_us"];
     r["speedup_vs_baseline"] = mine > 0 ? theirs / mine : 0.0;
@@ -49,9 +56,9 @@ void add_speedups(json& results) {
 }  // namespace
 
 json summarize_layers(const json& results) {
-  std::map<int, const json*> baseline_of_layer;
+  std::map<std::pair<int, int64_t>, const json*> baseline_of_layer;
   for (const auto& r : results) {
-    if (r["baseline"].get<bool>()) baseline_of_layer[r["layer"].get<int>()] = &r;
+    if (r["baseline"].get<bool>()) baseline_of_layer[baseline_key(r)] = &r;
   }
   struct Sum {
     json first;
@@ -66,7 +73,7 @@ json summarize_layers(const json& results) {
   };
   for (const auto& r : results) {
     if (!r["in_grid"].get<bool>()) continue;
-    const json& base = *baseline_of_layer.at(r["layer"].get<int>());
+    const json& base = *baseline_of_layer.at(baseline_key(r));
     const std::string key = cell_key(r);
     if (!sums.count(key)) order.push_back(key);
     Sum& s = sums[key];
@@ -98,8 +105,10 @@ json summarize_layers(const json& results) {
 int run_command(const RunOptions& options, const std::vector<std::string>& argv,
                 const Communicator& comm, const BackendFactory& cuda_backend) {
   RunConfig config;
+  std::vector<int64_t> sweep;  // tokens per rank of each pass; empty: one pass
   on_every_rank(comm, [&] {
     require_backend(options.backend);
+    if (!options.sweep.empty()) sweep = parse_token_sweep(options.sweep);
     config = resolve_run_config(options, comm.size());
     C2R_CHECK(config.backend == "cpu" || cuda_backend,
               "backend '" << config.backend << "' is not available");
@@ -128,28 +137,44 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
 
   set_blas_threads(config.blas_threads);
   DataStore data(comm, config.data_dir);
-  LayerSuite suite(config, comm, data);
-  suite.validate_inputs();
-  CellRunner run_cell = [&suite](const Cell& cell) { return suite.run_cell(cell); };
-  if (config.backend == "cuda") {
-    on_every_rank(comm, [&] { run_cell = cuda_backend(config, comm, suite); });
-  }
   const json context = collect_context(comm, argv);
-
+  // Progress only where someone watches it.
+  const bool progress = comm.rank() == 0 && !config.quiet && isatty(STDERR_FILENO);
   json results = json::array();
-  for (size_t i = 0; i < config.cells.size(); ++i) {
-    const Cell& cell = config.cells[i];
-    if (comm.rank() == 0 && !config.quiet) {
-      std::cerr << "[" << i + 1 << "/" << config.cells.size() << "] layer " << cell.layer << " "
-                << to_string(cell.routing)
-                << (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "")
-                << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
+  const std::vector<int64_t> passes = sweep.empty() ? std::vector<int64_t>{0} : sweep;
+  for (size_t pass = 0; pass < passes.size(); ++pass) {
+    RunOptions pass_options = options;
+    if (passes[pass] > 0) pass_options.tokens = passes[pass];
+    RunConfig pass_config;
+    on_every_rank(comm, [&] { pass_config = resolve_run_config(pass_options, comm.size()); });
+    LayerSuite suite(pass_config, comm, data);
+    suite.validate_inputs();
+    CellRunner run_cell = [&suite](const Cell& cell) { return suite.run_cell(cell); };
+    if (pass_config.backend == "cuda") {
+      on_every_rank(comm, [&] { run_cell = cuda_backend(pass_config, comm, suite); });
     }
-    results.push_back(run_cell(cell));
+    for (size_t i = 0; i < pass_config.cells.size(); ++i) {
+      const Cell& cell = pass_config.cells[i];
+      if (progress) {
+        std::cerr << "[" << i + 1 << "/" << pass_config.cells.size() << "]"
+                  << (passes.size() > 1
+                          ? " tokens " + std::to_string(passes[pass]) + " (" +
+                                std::to_string(pass + 1) + "/" + std::to_string(passes.size()) + ")"
+                          : "")
+                  << " layer " << cell.layer << " " << to_string(cell.routing)
+                  << (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "")
+                  << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
+      }
+      json result = run_cell(cell);
+      if (!sweep.empty()) result["tokens_per_rank"] = pass_config.tokens_per_rank;
+      results.push_back(std::move(result));
+    }
   }
   add_speedups(results);
 
-  json report = make_report(context, config.to_json(), results);
+  json config_json = config.to_json();
+  if (!sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", sweep}};
+  json report = make_report(context, config_json, results);
   if (config.layers.size() > 1) report["summary"] = summarize_layers(results);
 
   int64_t wrong = 0;
@@ -158,7 +183,19 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   }
   on_every_rank(comm, [&] {
     if (comm.rank() != 0) return;
-    print_run_table(std::cout, report["config"], results);
+    if (sweep.empty()) {
+      print_run_table(std::cout, report["config"], results);
+    } else {
+      for (int64_t tokens : sweep) {
+        json pass_config = report["config"];
+        pass_config["tokens_per_rank"] = tokens;
+        json pass_results = json::array();
+        for (const auto& r : results) {
+          if (r["tokens_per_rank"] == tokens) pass_results.push_back(r);
+        }
+        print_run_table(std::cout, pass_config, pass_results);
+      }
+    }
     if (report.contains("summary")) print_layer_summary(std::cout, report["summary"]);
     write_report(out_path, report);
     std::cout << "# report: " << out_path << "\n";

@@ -23,6 +23,35 @@ bool is_builtin_placement(const std::string& name) {
   return name == "contiguous" || name == "round-robin" || name == "collab";
 }
 
+std::vector<int64_t> parse_token_sweep(const std::string& text) {
+  const std::string prefix = "tokens=";
+  C2R_CHECK(text.compare(0, prefix.size(), prefix) == 0,
+            "--sweep '" << text << "': only tokens=V1,V2,... is supported (sweep ranks with "
+                        << "scripts/sweep_ranks.sh)");
+  std::vector<int64_t> values;
+  size_t start = prefix.size();
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    int64_t value = 0;
+    try {
+      size_t used = 0;
+      value = std::stoll(item, &used);
+      if (used != item.size()) value = 0;
+    } catch (const std::exception&) {
+      value = 0;
+    }
+    C2R_CHECK(value >= 1, "--sweep: '" << item << "' is not a positive token count");
+    C2R_CHECK(std::find(values.begin(), values.end(), value) == values.end(),
+              "--sweep lists tokens=" << value << " twice");
+    values.push_back(value);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return values;
+}
+
 std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
                               WorkloadKind workload) {
   if (text == "all") {

@@ -40,6 +40,7 @@ struct RunOptions {
   std::string backend = "cpu";
   int blas_threads = 1;
   bool quiet = false;
+  std::string sweep;  // "tokens=512,1024,...": the grid once per tokens-per-rank value
 };
 
 // One result of the grid.
@@ -81,6 +82,10 @@ RunConfig resolve_run_config(const RunOptions& options, int ranks);
 std::string to_string(RoutingMode mode);
 RoutingMode parse_routing(const std::string& name);
 bool is_builtin_placement(const std::string& name);
+// --sweep "tokens=V1,V2,...": the distinct positive tokens-per-rank values, in order; throws
+// c2r::Error naming the problem.
+std::vector<int64_t> parse_token_sweep(const std::string& text);
+
 // --layer: a number, a comma list, or "all" (trace workloads); throws c2r::Error when malformed.
 std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
                               WorkloadKind workload);

@@ -143,3 +143,7 @@ set_tests_properties(mpi_compare PROPERTIES LABELS mpi TIMEOUT 150)
 add_test(NAME mpi_html_report COMMAND ${C2R_MPI_DIR}/run_html_report.sh ${C2R_BIN})
 set_tests_properties(mpi_html_report PROPERTIES LABELS mpi TIMEOUT 300
   SKIP_REGULAR_EXPRESSION "SKIPPED: no chromium")
+
+# Sweeps over tokens (one report) and over ranks (scripts/sweep_ranks.sh), plotted.
+add_test(NAME mpi_sweep COMMAND ${C2R_MPI_DIR}/run_sweep.sh ${C2R_BIN})
+set_tests_properties(mpi_sweep PROPERTIES LABELS mpi TIMEOUT 300)
