@@ -24,7 +24,8 @@ double median(std::vector<double> values) {
 // placement.
 std::string cell_key(const json& cell) {
   const std::string tokens =
-      cell.contains("tokens_per_rank") ? " tokens " + cell["tokens_per_rank"].dump() : "";
+      (cell.contains("ranks") ? " ranks " + cell["ranks"].dump() : "") +
+      (cell.contains("tokens_per_rank") ? " tokens " + cell["tokens_per_rank"].dump() : "");
   return "layer " + cell.value("layer", json(0)).dump() + tokens + " " +
          cell.value("routing", "?") +
          (cell.contains("top_t") && !cell["top_t"].is_null() ? " T=" + cell["top_t"].dump() : "") +

@@ -218,7 +218,8 @@ void size_plot(std::ostream& out, const std::vector<json>& reports, const char* 
     for (const auto& cell : r["results"]) {
       const double tokens = cell.contains("tokens_per_rank") ? cell["tokens_per_rank"].get<double>()
                                                              : config.value("tokens_per_rank", 0.0);
-      const double ranks = config.value("ranks", 0.0);
+      const double ranks =
+          cell.contains("ranks") ? cell["ranks"].get<double>() : config.value("ranks", 0.0);
       const bool by_tokens = std::string(dimension) == "tokens";
       const std::string key =
           cell_label(cell) + (by_tokens ? ", " + format_fixed(ranks, 0) + " ranks"

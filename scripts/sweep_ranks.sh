@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A sweep over rank counts: `c2rbench run` once per rank count (local ranks, through
-# scripts/mpirun.sh), each into its own report, then one HTML page of them all with the layer time
-# against the rank count.
+# scripts/mpirun.sh), each into its own report, merged into one report (sweep.json: every result
+# tagged with its "ranks", config.sweep = {"ranks": [...]}, each run's context under "contexts"),
+# and one HTML page with the layer time against the rank count.
 # Usage: scripts/sweep_ranks.sh "1 2 4" OUT_DIR [c2rbench run options...]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,4 +15,20 @@ for np in $rank_counts; do
     --out "$out/ranks-$np.json" >/dev/null
   reports+=("$out/ranks-$np.json")
 done
-"$root/build/c2rbench" report "${reports[@]}" --html "$out/sweep.html"
+python3 - "$out/sweep.json" "${reports[@]}" <<'PY'
+import json, os, sys
+out, paths = sys.argv[1], sys.argv[2:]
+runs = [json.load(open(p)) for p in paths]
+merged = dict(runs[0])
+merged["contexts"] = [r["context"] for r in runs]
+merged["config"] = dict(runs[0]["config"], sweep={"ranks": [r["config"]["ranks"] for r in runs]})
+merged["results"] = [dict(cell, ranks=r["config"]["ranks"]) for r in runs for cell in r["results"]]
+merged.pop("summary", None)
+if os.path.exists(out):
+    sys.exit(f"sweep_ranks.sh: refusing to overwrite {out}")
+with open(out + ".tmp", "w") as f:
+    json.dump(merged, f, indent=1)
+os.link(out + ".tmp", out)
+os.unlink(out + ".tmp")
+PY
+"$root/build/c2rbench" report "$out/sweep.json" --html "$out/sweep.html"

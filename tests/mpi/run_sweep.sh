@@ -27,6 +27,9 @@ assert [c["speedup_vs_baseline"] for c in cells if c["baseline"]] == [1.0, 1.0, 
 page = open(f"{d}/tokens.html").read()
 assert "Layer time vs tokens per rank" in page
 assert page.count('class="sweep-line"') == 2 and page.count('class="sweep-point"') == 6
+merged = json.load(open(f"{d}/ranks/sweep.json"))
+assert merged["config"]["sweep"] == {"ranks": [1, 2]} and len(merged["contexts"]) == 2
+assert [c["ranks"] for c in merged["results"]] == [1, 1, 2, 2], merged["results"]
 ranks = open(f"{d}/ranks/sweep.html").read()
 assert "Layer time vs ranks" in ranks and ranks.count('class="sweep-line"') == 2, ranks.count('sweep-line')
 print("ok: sweeps over tokens and ranks")
