@@ -147,3 +147,7 @@ set_tests_properties(mpi_html_report PROPERTIES LABELS mpi TIMEOUT 300
 # Sweeps over tokens (one report) and over ranks (scripts/sweep_ranks.sh), plotted.
 add_test(NAME mpi_sweep COMMAND ${C2R_MPI_DIR}/run_sweep.sh ${C2R_BIN})
 set_tests_properties(mpi_sweep PROPERTIES LABELS mpi TIMEOUT 300)
+
+# Determinism: routing bit-identical for 1..4 ranks, traffic identical on repeated runs.
+add_test(NAME mpi_determinism COMMAND ${C2R_MPI_DIR}/run_determinism.sh ${C2R_BIN})
+set_tests_properties(mpi_determinism PROPERTIES LABELS mpi TIMEOUT 400)
