@@ -101,6 +101,9 @@ void add_run_options(CLI::App& run, c2r::RunOptions& o) {
   run.add_option("--blas-threads", o.blas_threads, "OpenBLAS threads per rank")
       ->capture_default_str();
   run.add_flag("--quiet", o.quiet, "No per-cell progress on stderr (shown only on a terminal)");
+  run.add_option("--max-memory", o.max_memory,
+                 "Refuse to start when a rank's estimated memory exceeds this (e.g. 8GiB; default: "
+                 "this node's memory / its ranks)");
   run.add_option("--sweep", o.sweep,
                  "tokens=V1,V2,...: run the grid once per tokens-per-rank value, into one report");
 }

@@ -16,6 +16,7 @@
 #include "suites/data_store.hpp"
 #include "suites/every_rank.hpp"
 #include "suites/layer_suite.hpp"
+#include "suites/memory_estimate.hpp"
 
 namespace c2r {
 
@@ -125,6 +126,37 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
     }
   }
 
+  // Memory: estimated from the configuration (the largest pass of a sweep) before allocating.
+  MPI_Comm node;
+  C2R_MPI_CHECK(MPI_Comm_split_type(comm.get(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int local_ranks = 1;
+  C2R_MPI_CHECK(MPI_Comm_size(node, &local_ranks));
+  C2R_MPI_CHECK(MPI_Comm_free(&node));
+  MemoryEstimate memory;
+  double memory_limit = 0.0;
+  on_every_rank(comm, [&] {
+    memory_limit = options.max_memory.empty() ? default_memory_per_rank(local_ranks)
+                                              : parse_memory_size(options.max_memory);
+    for (int64_t tokens : sweep.empty() ? std::vector<int64_t>{0} : sweep) {
+      RunOptions pass = options;
+      if (tokens > 0) pass.tokens = tokens;
+      const MemoryEstimate e = estimate_rank_memory(resolve_run_config(pass, comm.size()));
+      if (e.total_bytes > memory.total_bytes) memory = e;
+    }
+    if (memory.total_bytes > memory_limit) {
+      std::string items;
+      for (const auto& [what, bytes] : memory.items) {
+        if (bytes > 0) items += (items.empty() ? "" : ", ") + what + " " + format_bytes(bytes);
+      }
+      throw Error("a rank would need about " + format_bytes(memory.total_bytes) + " (" + items +
+                  "), more than --max-memory " + format_bytes(memory_limit) +
+                  (options.max_memory.empty()
+                       ? " (this node's memory / its " + std::to_string(local_ranks) + " ranks)"
+                       : std::string()) +
+                  "; use fewer --tokens or a smaller model, or more nodes");
+    }
+  });
+
   std::string out_path = config.out;
   on_every_rank(comm, [&] {
     if (comm.rank() == 0) {
@@ -174,6 +206,8 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
 
   json config_json = config.to_json();
   if (!sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", sweep}};
+  config_json["memory"] = {{"estimate_bytes_per_rank", memory.total_bytes},
+                           {"limit_bytes_per_rank", memory_limit}};
   json report = make_report(context, config_json, results);
   if (config.layers.size() > 1) report["summary"] = summarize_layers(results);
 

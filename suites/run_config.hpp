@@ -41,6 +41,7 @@ struct RunOptions {
   int blas_threads = 1;
   bool quiet = false;
   std::string sweep;  // "tokens=512,1024,...": the grid once per tokens-per-rank value
+  std::string max_memory;  // per-rank limit ("2GiB"); empty: this node's memory / its ranks
 };
 
 // One result of the grid.

@@ -151,3 +151,9 @@ set_tests_properties(mpi_sweep PROPERTIES LABELS mpi TIMEOUT 300)
 # Determinism: routing bit-identical for 1..4 ranks, traffic identical on repeated runs.
 add_test(NAME mpi_determinism COMMAND ${C2R_MPI_DIR}/run_determinism.sh ${C2R_BIN})
 set_tests_properties(mpi_determinism PROPERTIES LABELS mpi TIMEOUT 400)
+
+# Memory: a run estimated above --max-memory is refused before anything is allocated.
+c2r_mpi_error(mpi_error_max_memory 2 "more than --max-memory 64.00 MiB"
+  run --max-memory 64MiB --out @OUT@)
+c2r_mpi_error(mpi_error_max_memory_malformed 2 "--max-memory 'lots' is not a size"
+  run --max-memory lots --out @OUT@)

@@ -1,0 +1,100 @@
+#include "suites/memory_estimate.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "kernels/cpu/expert_ffn.hpp"
+#include "suites/harness.hpp"
+
+namespace c2r {
+
+MemoryEstimate estimate_rank_memory(const RunConfig& config) {
+  const ModelConfig& m = config.model;
+  const double f = sizeof(float);
+  const double tokens = static_cast<double>(config.tokens_per_rank);
+  const double pairs = tokens * m.top_k;
+  const double ranks = std::max(config.ranks, 1);
+  const double hidden_row = m.hidden * f;
+  // Largest exchange of any strategy in the grid: received rows can reach every rank's pairs
+  // (skewed routing), capped by the padded layout when that is larger.
+  double rows = pairs * std::min(ranks, 2.0);  // a 2x margin for skew, more only with more ranks
+  for (const Cell& cell : config.cells) {
+    if (cell.strategy == StrategyKind::kPadded) {
+      const double capacity = static_cast<double>(
+          padded_capacity(config.capacity_factor, config.tokens_per_rank, m.top_k, m.experts));
+      rows = std::max(rows, capacity * m.experts);
+    }
+  }
+  bool several_placements = false;
+  for (const Cell& cell : config.cells) several_placements |= cell.placement != "contiguous";
+  const double experts_held =
+      config.check || several_placements ? m.experts : std::ceil(m.experts / ranks);
+  const double expert_bytes = 3.0 * m.hidden * m.ffn * f;
+
+  MemoryEstimate e;
+  e.items = {
+      {"expert weights",
+       experts_held * expert_bytes + (m.shared_ffn > 0 ? 3.0 * m.hidden * m.shared_ffn * f : 0.0)},
+      {"tokens, output and router", tokens * hidden_row * (3.0 + (m.shared_ffn > 0 ? 1.0 : 0.0)) +
+                                        tokens * m.experts * f + pairs * 8.0 +
+                                        static_cast<double>(m.hidden) * m.experts * f},
+      {"exchange buffers", rows * (hidden_row + 2.0 * m.top_k * f) * 4.0},
+      {"FFN scratch", ffn_scratch_floats(std::max(m.ffn, m.shared_ffn)) * f},
+      {"ceilings (cache flush, dense GEMM input)",
+       (config.ceilings ? static_cast<double>(CacheFlusher::kBytes) + rows * hidden_row * 2.0
+                        : 0.0)},
+      {"serial reference", config.check ? tokens * hidden_row * 2.0 : 0.0},
+  };
+  std::sort(e.items.begin(), e.items.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [what, bytes] : e.items) e.total_bytes += bytes;
+  return e;
+}
+
+double parse_memory_size(const std::string& text) {
+  size_t used = 0;
+  double value = -1.0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    value = -1.0;
+  }
+  std::string unit = value >= 0 ? text.substr(used) : "";
+  double scale = 1.0;
+  if (unit == "K" || unit == "KiB")
+    scale = 1024.0;
+  else if (unit == "M" || unit == "MiB")
+    scale = 1024.0 * 1024.0;
+  else if (unit == "G" || unit == "GiB")
+    scale = 1024.0 * 1024.0 * 1024.0;
+  else if (unit == "T" || unit == "TiB")
+    scale = 1024.0 * 1024.0 * 1024.0 * 1024.0;
+  else if (!unit.empty() && unit != "B")
+    value = -1.0;
+  C2R_CHECK(value > 0.0, "--max-memory '" << text << "' is not a size (e.g. 512MiB, 2GiB)");
+  return value * scale;
+}
+
+double default_memory_per_rank(int local_ranks) {
+  const double physical =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  return physical / std::max(local_ranks, 1);
+}
+
+std::string format_bytes(double bytes) {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(2);
+  if (bytes >= 1024.0 * 1024.0 * 1024.0) {
+    out << bytes / (1024.0 * 1024.0 * 1024.0) << " GiB";
+  } else {
+    out << bytes / (1024.0 * 1024.0) << " MiB";
+  }
+  return out.str();
+}
+
+}  // namespace c2r

@@ -1,0 +1,53 @@
+// The per-rank memory estimate and the --max-memory sizes.
+
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "suites/memory_estimate.hpp"
+
+namespace c2r {
+namespace {
+
+RunConfig config_for(int64_t tokens, bool check, const std::vector<std::string>& placements) {
+  RunOptions o;
+  o.tokens = tokens;
+  o.check = check;
+  o.placement = placements;
+  return resolve_run_config(o, 2);
+}
+
+TEST(MemoryEstimate, GrowsWithTokensAndCountsEveryExpertWhenChecking) {
+  const MemoryEstimate small = estimate_rank_memory(config_for(256, false, {"contiguous"}));
+  const MemoryEstimate large = estimate_rank_memory(config_for(4096, false, {"contiguous"}));
+  EXPECT_GT(large.total_bytes, small.total_bytes);
+  // LLaMA-MoE: 8 experts of 3 x 4096 x 1376 floats; 2 ranks hold 4 each, --check holds all 8.
+  const double expert = 3.0 * 4096 * 1376 * 4;
+  auto weights = [](const MemoryEstimate& e) {
+    for (const auto& [what, bytes] : e.items) {
+      if (what == "expert weights") return bytes;
+    }
+    return -1.0;
+  };
+  EXPECT_DOUBLE_EQ(weights(small), 4 * expert);
+  EXPECT_DOUBLE_EQ(weights(estimate_rank_memory(config_for(256, true, {"contiguous"}))),
+                   8 * expert);
+  double sum = 0;
+  for (const auto& item : large.items) sum += item.second;
+  EXPECT_DOUBLE_EQ(sum, large.total_bytes);
+  EXPECT_GE(large.items.front().second, large.items.back().second);  // largest first
+}
+
+TEST(MemoryEstimate, ParsesSizes) {
+  EXPECT_DOUBLE_EQ(parse_memory_size("512MiB"), 512.0 * 1024 * 1024);
+  EXPECT_DOUBLE_EQ(parse_memory_size("2G"), 2.0 * 1024 * 1024 * 1024);
+  EXPECT_DOUBLE_EQ(parse_memory_size("1.5GiB"), 1.5 * 1024 * 1024 * 1024);
+  EXPECT_DOUBLE_EQ(parse_memory_size("1000"), 1000.0);
+  EXPECT_THROW(parse_memory_size("lots"), Error);
+  EXPECT_THROW(parse_memory_size("5PB"), Error);
+  EXPECT_THROW(parse_memory_size("-1G"), Error);
+  EXPECT_GT(default_memory_per_rank(2), 0.0);
+  EXPECT_EQ(format_bytes(1.5 * 1024 * 1024 * 1024), "1.50 GiB");
+}
+
+}  // namespace
+}  // namespace c2r
