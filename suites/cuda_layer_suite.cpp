@@ -14,11 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-template <typename T>
-void ensure(cuda::DeviceBuffer<T>& buffer, int64_t size) {
-  if (static_cast<int64_t>(buffer.size()) < size) buffer = cuda::DeviceBuffer<T>(size);
-}
-
 // Combine returns every row the way it came.
 AlltoallvLayout reversed(const AlltoallvLayout& layout) {
   AlltoallvLayout back(static_cast<int>(layout.send_rows.size()));
@@ -46,8 +41,9 @@ struct CudaLayerSuite::DeviceCell {
   cuda::DeviceBuffer<float> x;       // [T x H]
   cuda::DeviceBuffer<float> router;  // [H x E]
   cuda::DeviceGateSpec gate;
-  cuda::DeviceBuffer<int32_t> rank_of_expert;       // [E]
-  cuda::DeviceBuffer<int32_t> local_of_expert;      // [E]
+  cuda::DeviceBuffer<int32_t> rank_of_expert;   // [E]
+  cuda::DeviceBuffer<int32_t> local_of_expert;  // [E]
+  cuda::DeviceBuffer<int32_t> slot_of_expert;   // [E] (rank, local index) as rank * local + index
   std::vector<const cuda::DeviceFfnWeights*> bank;  // [local]
   cuda::DeviceBuffer<float> logits, weights;        // [T x E], [T x k]
   cuda::DeviceBuffer<int32_t> ids;                  // [T x k]
@@ -113,11 +109,13 @@ json CudaLayerSuite::run_cell(const Cell& cell) {
   c.x = cuda::DeviceBuffer<float>(group.batch.x);
   c.router = cuda::DeviceBuffer<float>(group.batch.w_router);
   c.gate = cuda::make_device_gate(group.gate);
-  std::vector<int32_t> rank_of(c.experts), local_of(c.experts);
+  std::vector<int32_t> rank_of(c.experts), local_of(c.experts), slot_of(c.experts);
   for (int e = 0; e < c.experts; ++e) {
     rank_of[e] = placement.rank_of(e);
     local_of[e] = placement.local_index(e);
+    slot_of[e] = rank_of[e] * c.local + local_of[e];  // send order of dropless and padded
   }
+  c.slot_of_expert = cuda::DeviceBuffer<int32_t>(slot_of);
   c.rank_of_expert = cuda::DeviceBuffer<int32_t>(rank_of);
   c.local_of_expert = cuda::DeviceBuffer<int32_t>(local_of);
   for (int e : placement.local_experts(comm_.rank())) c.bank.push_back(&expert(e));
@@ -153,11 +151,7 @@ json CudaLayerSuite::run_cell(const Cell& cell) {
 // experts compute each (source rank, local expert) block where it arrived.
 CellMeasurement CudaLayerSuite::run_dropless(DeviceCell& c) {
   const int slots = c.ranks * c.local;  // send order: (destination rank, local expert)
-  std::vector<int32_t> slot_of(c.experts);
-  const std::vector<int32_t> rank_of = c.rank_of_expert.download();
-  const std::vector<int32_t> local_of = c.local_of_expert.download();
-  for (int e = 0; e < c.experts; ++e) slot_of[e] = rank_of[e] * c.local + local_of[e];
-  cuda::DeviceBuffer<int32_t> slot_table(slot_of), keys(c.pairs);
+  cuda::DeviceBuffer<int32_t> keys(c.pairs);
   cuda::DeviceBuffer<int64_t> offsets(slots + 1), order(c.pairs), position(c.pairs);
   cuda::DeviceBuffer<int64_t> send_counts(slots), recv_counts(slots);
   c.send = cuda::DeviceBuffer<float>(c.pairs * c.hidden);
@@ -172,7 +166,7 @@ CellMeasurement CudaLayerSuite::run_dropless(DeviceCell& c) {
     c.run_gate(blas_);
     cuda::synchronize();
     clock.lap(Phase::kGate);
-    cuda::map_keys(c.ids.data(), c.pairs, slot_table.data(), keys.data());
+    cuda::map_keys(c.ids.data(), c.pairs, c.slot_of_expert.data(), keys.data());
     sorter_.sort(keys.data(), c.pairs, slots, offsets.data(), order.data(), position.data());
     cuda::gather_rows(c.x.data(), c.hidden, order.data(), c.pairs, c.k, c.hidden, c.send.data(),
                       c.hidden);
@@ -187,7 +181,7 @@ CellMeasurement CudaLayerSuite::run_dropless(DeviceCell& c) {
     fill_rows(send_counts.download(), c.local, c.dispatch.send_rows);
     fill_rows(received, c.local, c.dispatch.recv_rows);
     c.dispatch.compute_offsets();
-    ensure(c.recv, std::max<int64_t>(1, c.dispatch.total_recv_rows()) * c.hidden);
+    c.recv.grow(std::max<int64_t>(1, c.dispatch.total_recv_rows()) * c.hidden);
     nccl_.alltoallv_rows(c.send.data(), c.recv.data(), c.dispatch, c.dispatch_row_bytes);
     cuda::synchronize();
     clock.lap(Phase::kDispatch);
@@ -201,8 +195,8 @@ CellMeasurement CudaLayerSuite::run_dropless(DeviceCell& c) {
         largest = std::max(largest, received[s * c.local + le]);
       }
     }
-    ensure(c.expert_out, std::max<int64_t>(1, block_offsets.back()) * c.hidden);
-    ensure(c.scratch, cuda::ffn_scratch_floats(largest, c.ffn));
+    c.expert_out.grow(std::max<int64_t>(1, block_offsets.back()) * c.hidden);
+    c.scratch.grow(cuda::ffn_scratch_floats(largest, c.ffn));
     c.combine = reversed(c.dispatch);
     experts_and_back(c, clock, blocks, block_offsets, c.expert_out.data(), position.data());
   });
@@ -262,16 +256,16 @@ CellMeasurement CudaLayerSuite::run_dedup(DeviceCell& c) {
     fill_rows(recv_counts.download(), 1, c.dispatch.recv_rows);
     c.dispatch.compute_offsets();
     const int64_t received = c.dispatch.total_recv_rows();
-    ensure(c.recv, std::max<int64_t>(1, received) * stride);
+    c.recv.grow(std::max<int64_t>(1, received) * stride);
     nccl_.alltoallv_rows(c.send.data(), c.recv.data(), c.dispatch, c.dispatch_row_bytes);
     cuda::synchronize();
     clock.lap(Phase::kDispatch);
     // Regroup: the received rows' local pairs, sorted by local expert, gathered contiguously.
     const int64_t slots = received * c.k;
-    ensure(slot_keys, std::max<int64_t>(1, slots));
-    ensure(slot_weights, std::max<int64_t>(1, slots));
-    ensure(slot_order, std::max<int64_t>(1, slots));
-    ensure(slot_position, std::max<int64_t>(1, slots));
+    slot_keys.grow(std::max<int64_t>(1, slots));
+    slot_weights.grow(std::max<int64_t>(1, slots));
+    slot_order.grow(std::max<int64_t>(1, slots));
+    slot_position.grow(std::max<int64_t>(1, slots));
     cuda::dedup_unpack_slots(c.recv.data(), received, c.hidden, c.k, c.local, slot_keys.data(),
                              slot_weights.data());
     sorter_.sort(slot_keys.data(), slots, c.local + 1, expert_offsets.data(), slot_order.data(),
@@ -280,7 +274,7 @@ CellMeasurement CudaLayerSuite::run_dedup(DeviceCell& c) {
     local_offsets = expert_offsets.download();
     local_offsets.resize(c.local + 1);  // drop the no-pair bucket
     const int64_t local_pairs = local_offsets.back();
-    ensure(gathered, std::max<int64_t>(1, local_pairs) * c.hidden);
+    gathered.grow(std::max<int64_t>(1, local_pairs) * c.hidden);
     cuda::gather_rows(c.recv.data(), stride, slot_order.data(), local_pairs, c.k, c.hidden,
                       gathered.data(), c.hidden);
     cuda::synchronize();
@@ -290,15 +284,15 @@ CellMeasurement CudaLayerSuite::run_dedup(DeviceCell& c) {
       rows_here[le] = local_offsets[le + 1] - local_offsets[le];
       largest = std::max(largest, rows_here[le]);
     }
-    ensure(c.expert_out, std::max<int64_t>(1, local_pairs) * c.hidden);
-    ensure(c.scratch, cuda::ffn_scratch_floats(largest, c.ffn));
+    c.expert_out.grow(std::max<int64_t>(1, local_pairs) * c.hidden);
+    c.scratch.grow(cuda::ffn_scratch_floats(largest, c.ffn));
     cuda::grouped_swiglu_ffn(blas_, c.bank, local_offsets, gathered.data(), c.expert_out.data(),
                              c.scratch.data());
     c.run_shared_expert(blas_);
     cuda::synchronize();
     clock.lap(Phase::kExpert);
     // Reduce: one weighted sum of its local experts per received row.
-    ensure(c.back, std::max<int64_t>(1, received) * c.hidden);
+    c.back.grow(std::max<int64_t>(1, received) * c.hidden);
     cuda::weighted_unpermute(c.expert_out.data(), c.hidden, slot_position.data(),
                              slot_weights.data(), received, c.k, c.hidden, c.back.data());
     cuda::synchronize();
@@ -348,11 +342,7 @@ void CudaLayerSuite::experts_and_back(DeviceCell& c, PhaseClock& clock,
 CellMeasurement CudaLayerSuite::run_padded(DeviceCell& c) {
   const int slots = c.ranks * c.local;  // (destination rank, local expert)
   const int64_t capacity = padded_capacity(config_.capacity_factor, c.tokens, c.k, c.experts);
-  std::vector<int32_t> slot_of(c.experts);
-  const std::vector<int32_t> rank_of = c.rank_of_expert.download();
-  const std::vector<int32_t> local_of = c.local_of_expert.download();
-  for (int e = 0; e < c.experts; ++e) slot_of[e] = rank_of[e] * c.local + local_of[e];
-  cuda::DeviceBuffer<int32_t> slot_table(slot_of), keys(c.pairs);
+  cuda::DeviceBuffer<int32_t> keys(c.pairs);
   cuda::DeviceBuffer<int64_t> offsets(slots + 1), order(c.pairs), sorted_at(c.pairs);
   cuda::DeviceBuffer<int64_t> position(c.pairs);  // [T x k] send row of each pair, -1 dropped
   const int64_t rows = slots * capacity;          // sent and received alike
@@ -382,7 +372,7 @@ CellMeasurement CudaLayerSuite::run_padded(DeviceCell& c) {
     c.run_gate(blas_);
     cuda::synchronize();
     clock.lap(Phase::kGate);
-    cuda::map_keys(c.ids.data(), c.pairs, slot_table.data(), keys.data());
+    cuda::map_keys(c.ids.data(), c.pairs, c.slot_of_expert.data(), keys.data());
     sorter_.sort(keys.data(), c.pairs, slots, offsets.data(), order.data(), sorted_at.data());
     cuda::zero_device(c.send.data(), rows * c.hidden * sizeof(float));
     cuda::padded_scatter(c.x.data(), c.hidden, order.data(), keys.data(), offsets.data(), c.pairs,

@@ -106,13 +106,20 @@ json summarize_layers(const json& results) {
 int run_command(const RunOptions& options, const std::vector<std::string>& argv,
                 const Communicator& comm, const BackendFactory& cuda_backend) {
   RunConfig config;
-  std::vector<int64_t> sweep;  // tokens per rank of each pass; empty: one pass
+  std::vector<int64_t> sweep;     // tokens per rank of each pass; empty: one pass
+  std::vector<RunConfig> passes;  // the grid of each pass (one without a sweep)
   on_every_rank(comm, [&] {
     require_backend(options.backend);
     if (!options.sweep.empty()) sweep = parse_token_sweep(options.sweep);
     config = resolve_run_config(options, comm.size());
     C2R_CHECK(config.backend == "cpu" || cuda_backend,
               "backend '" << config.backend << "' is not available");
+    if (sweep.empty()) passes.push_back(config);
+    for (int64_t tokens : sweep) {
+      RunOptions pass = options;
+      pass.tokens = tokens;
+      passes.push_back(resolve_run_config(pass, comm.size()));
+    }
   });
 
   // Ranks launched with different arguments would deadlock or mix results: refuse.
@@ -137,10 +144,8 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   on_every_rank(comm, [&] {
     memory_limit = options.max_memory.empty() ? default_memory_per_rank(local_ranks)
                                               : parse_memory_size(options.max_memory);
-    for (int64_t tokens : sweep.empty() ? std::vector<int64_t>{0} : sweep) {
-      RunOptions pass = options;
-      if (tokens > 0) pass.tokens = tokens;
-      const MemoryEstimate e = estimate_rank_memory(resolve_run_config(pass, comm.size()));
+    for (const RunConfig& pass : passes) {
+      const MemoryEstimate e = estimate_rank_memory(pass);
       if (e.total_bytes > memory.total_bytes) memory = e;
     }
     if (memory.total_bytes > memory_limit) {
@@ -173,12 +178,8 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   // Progress only where someone watches it.
   const bool progress = comm.rank() == 0 && !config.quiet && isatty(STDERR_FILENO);
   json results = json::array();
-  const std::vector<int64_t> passes = sweep.empty() ? std::vector<int64_t>{0} : sweep;
   for (size_t pass = 0; pass < passes.size(); ++pass) {
-    RunOptions pass_options = options;
-    if (passes[pass] > 0) pass_options.tokens = passes[pass];
-    RunConfig pass_config;
-    on_every_rank(comm, [&] { pass_config = resolve_run_config(pass_options, comm.size()); });
+    const RunConfig& pass_config = passes[pass];
     LayerSuite suite(pass_config, comm, data);
     suite.validate_inputs();
     CellRunner run_cell = [&suite](const Cell& cell) { return suite.run_cell(cell); };
@@ -190,7 +191,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
       if (progress) {
         std::cerr << "[" << i + 1 << "/" << pass_config.cells.size() << "]"
                   << (passes.size() > 1
-                          ? " tokens " + std::to_string(passes[pass]) + " (" +
+                          ? " tokens " + std::to_string(pass_config.tokens_per_rank) + " (" +
                                 std::to_string(pass + 1) + "/" + std::to_string(passes.size()) + ")"
                           : "")
                   << " layer " << cell.layer << " " << to_string(cell.routing)

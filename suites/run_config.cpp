@@ -1,6 +1,7 @@
 #include "suites/run_config.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <tuple>
 
@@ -23,31 +24,44 @@ bool is_builtin_placement(const std::string& name) {
   return name == "contiguous" || name == "round-robin" || name == "collab";
 }
 
+namespace {
+
+// The comma-separated items of `text`, each with its value as a whole non-negative integer, or -1
+// when it is not one.
+std::vector<std::pair<std::string, int64_t>> integer_items(const std::string& text) {
+  std::vector<std::pair<std::string, int64_t>> items;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    int64_t value = -1;
+    try {
+      size_t used = 0;
+      value = std::stoll(item, &used);
+      if (used != item.size() || value < 0) value = -1;
+    } catch (const std::exception&) {
+      value = -1;
+    }
+    items.emplace_back(item, value);
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
 std::vector<int64_t> parse_token_sweep(const std::string& text) {
   const std::string prefix = "tokens=";
   C2R_CHECK(text.compare(0, prefix.size(), prefix) == 0,
             "--sweep '" << text << "': only tokens=V1,V2,... is supported (sweep ranks with "
                         << "scripts/sweep_ranks.sh)");
   std::vector<int64_t> values;
-  size_t start = prefix.size();
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    const std::string item =
-        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    int64_t value = 0;
-    try {
-      size_t used = 0;
-      value = std::stoll(item, &used);
-      if (used != item.size()) value = 0;
-    } catch (const std::exception&) {
-      value = 0;
-    }
+  for (const auto& [item, value] : integer_items(text.substr(prefix.size()))) {
     C2R_CHECK(value >= 1, "--sweep: '" << item << "' is not a positive token count");
     C2R_CHECK(std::find(values.begin(), values.end(), value) == values.end(),
               "--sweep lists tokens=" << value << " twice");
     values.push_back(value);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   return values;
 }
@@ -62,26 +76,14 @@ std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
     return all;
   }
   std::vector<int> layers;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    const std::string item =
-        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    int layer = -1;
-    try {
-      size_t used = 0;
-      layer = std::stoi(item, &used);
-      if (used != item.size()) layer = -1;
-    } catch (const std::exception&) {
-      layer = -1;
-    }
-    C2R_CHECK(layer >= 0, "--layer must be a layer number, a comma list of them, or 'all' (got '"
-                              << text << "')");
+  for (const auto& [item, value] : integer_items(text)) {
+    C2R_CHECK(
+        value >= 0 && value <= std::numeric_limits<int>::max(),
+        "--layer must be a layer number, a comma list of them, or 'all' (got '" << text << "')");
+    const int layer = static_cast<int>(value);
     C2R_CHECK(std::find(layers.begin(), layers.end(), layer) == layers.end(),
               "--layer lists layer " << layer << " twice");
     layers.push_back(layer);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   return layers;
 }

@@ -74,10 +74,7 @@ void CostModel::tally_token(TrafficTally& tally, int source, const int32_t* expe
       continue;
     }
     destinations[count++] = d;
-    const int link = cluster_.same_node(source, d) ? 0 : 1;
-    tally.send_rows[2 * source + link] += sign;
-    tally.recv_rows[2 * d + link] += sign;
-    if (d != source) tally.remote_rows += sign;
+    tally_rows(tally, source, d, sign);
   }
 }
 
@@ -182,11 +179,8 @@ Prediction CostModel::predict_padded(const RoutingSample& sample) const {
   const double slots = static_cast<double>(capacity) * (E / R) / scale_;  // at sample scale
   for (int s = 0; s < R; ++s) {
     for (int d = 0; d < R; ++d) {
-      const int link = cluster_.same_node(s, d) ? 0 : 1;
-      tally.send_rows[2 * s + link] += slots;
-      tally.recv_rows[2 * d + link] += slots;
+      tally_rows(tally, s, d, slots);
       tally.expert_rows[d] += slots;
-      if (s != d) tally.remote_rows += slots;
     }
   }
   // Padded rows are computed in full, padding included; the placement changes nothing.

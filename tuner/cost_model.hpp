@@ -93,6 +93,14 @@ class CostModel {
   // experts: [top_k] the token's experts.
   void tally_token(TrafficTally& tally, int source, const int32_t* experts,
                    const std::vector<int>& expert_rank, double sign) const;
+  // Adds `rows` dispatch rows from `source` to `destination` to the tally, in their link class.
+  // Inline: the swap search calls it for every token of every trial.
+  void tally_rows(TrafficTally& tally, int source, int destination, double rows) const {
+    const int link = cluster_.same_node(source, destination) ? 0 : 1;
+    tally.send_rows[2 * source + link] += rows;
+    tally.recv_rows[2 * destination + link] += rows;
+    if (source != destination) tally.remote_rows += rows;
+  }
   // The prediction for a tally of dropless or dedup rows (dropped_fraction 0).
   Prediction evaluate(const TrafficTally& tally) const;
 

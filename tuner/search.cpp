@@ -207,16 +207,9 @@ class SwapState {
       const int source = model_.source_rank(t);
       tally_.expert_rows[from] -= 1;
       tally_.expert_rows[to] += 1;
-      if (!dedup || !other_on_from) row(source, from, -1.0);
-      if (!dedup || !other_on_to) row(source, to, 1.0);
+      if (!dedup || !other_on_from) model_.tally_rows(tally_, source, from, -1.0);
+      if (!dedup || !other_on_to) model_.tally_rows(tally_, source, to, 1.0);
     }
-  }
-
-  void row(int source, int destination, double sign) {
-    const int link = model_.cluster().same_node(source, destination) ? 0 : 1;
-    tally_.send_rows[2 * source + link] += sign;
-    tally_.recv_rows[2 * destination + link] += sign;
-    if (source != destination) tally_.remote_rows += sign;
   }
 
   const CostModel& model_;

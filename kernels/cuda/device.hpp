@@ -30,6 +30,11 @@ class DeviceBuffer {
   T* data() { return data_; }
   const T* data() const { return data_; }
   size_t size() const { return size_; }
+  // Reallocates (contents not kept) when smaller than `size` elements: sized by the first run of a
+  // loop, reused without allocating afterwards.
+  void grow(size_t size) {
+    if (size_ < size) *this = DeviceBuffer(size);
+  }
   void upload(const std::vector<T>& host);  // host.size() must equal size()
   std::vector<T> download() const;          // synchronous
 

@@ -7,14 +7,23 @@ namespace c2r::cuda {
 
 namespace {
 
-// a[r][f] = silu(h[r][f]) * h[r][ffn + f]; h: [rows x 2 ffn], a: [rows x ffn].
-__global__ void swiglu_kernel(const float* h, int64_t rows, int ffn, float* a) {
+__device__ inline void store(float value, float* out) {
+  *out = value;
+}
+__device__ inline void store(float value, __nv_bfloat16* out) {
+  *out = __float2bfloat16(value);
+}
+
+// a[r][f] = silu(h[r][f]) * h[r][ffn + f]; h: [rows x 2 ffn] fp32, a: [rows x ffn] fp32, or bf16
+// (rounded) for a bf16 down GEMM.
+template <typename Out>
+__global__ void swiglu_kernel(const float* h, int64_t rows, int ffn, Out* a) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= rows * ffn) return;
   const int64_t r = i / ffn;
   const int f = static_cast<int>(i % ffn);
   const float g = h[r * 2 * ffn + f];
-  a[i] = g / (1.0f + expf(-g)) * h[r * 2 * ffn + ffn + f];
+  store(g / (1.0f + expf(-g)) * h[r * 2 * ffn + ffn + f], &a[i]);
 }
 
 // Row-major C[m x n] = A[m x k] B[k x n] as column-major C^T = B^T A^T.
@@ -23,16 +32,6 @@ void gemm_row_major(cublasHandle_t handle, int64_t m, int n, int k, const float*
   const float one = 1.0f, zero = 0.0f;
   C2R_CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, static_cast<int>(m), k, &one, b,
                                n, a, k, &zero, c, n));
-}
-
-// As swiglu_kernel, the activation rounded to bf16 for the down GEMM.
-__global__ void swiglu_bf16_kernel(const float* h, int64_t rows, int ffn, __nv_bfloat16* a) {
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= rows * ffn) return;
-  const int64_t r = i / ffn;
-  const int f = static_cast<int>(i % ffn);
-  const float g = h[r * 2 * ffn + f];
-  a[i] = __float2bfloat16(g / (1.0f + expf(-g)) * h[r * 2 * ffn + ffn + f]);
 }
 
 // Row-major C[m x n] (fp32) = A[m x k] B[k x n] (bf16), fp32 accumulation.
@@ -68,7 +67,7 @@ void grouped(const Blas& blas, const std::vector<const DeviceFfnWeights*>& exper
       gemm_row_major_bf16(handle, rows, 2 * ffn, hidden,
                           static_cast<const __nv_bfloat16*>(x) + offsets[e] * hidden,
                           w.gate_up_bf16.data(), h);
-      swiglu_bf16_kernel<<<blocks, 256>>>(h, rows, ffn, a);
+      swiglu_kernel<<<blocks, 256>>>(h, rows, ffn, a);
       C2R_CUDA_CHECK_LAUNCH();
       gemm_row_major_bf16(handle, rows, hidden, ffn, a, w.down_bf16.data(),
                           out + offsets[e] * hidden);

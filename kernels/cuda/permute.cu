@@ -91,16 +91,11 @@ __global__ void diff_kernel(const int64_t* offsets, int n, int64_t* counts) {
   if (i < n) counts[i] = offsets[i + 1] - offsets[i];
 }
 
-template <typename T>
-void ensure(DeviceBuffer<T>& buffer, size_t size) {
-  if (buffer.size() < size) buffer = DeviceBuffer<T>(size);
-}
-
 }  // namespace
 
 void PairSorter::sort(const int32_t* keys, int64_t pairs, int experts, int64_t* offsets,
                       int64_t* order, int64_t* position) {
-  ensure(counts_, static_cast<size_t>(experts) + 1);
+  counts_.grow(static_cast<size_t>(experts) + 1);
   C2R_CUDA_CHECK(cudaMemset(counts_.data(), 0, (experts + 1) * sizeof(int64_t)));
   if (pairs > 0) {
     histogram_kernel<<<blocks_for(pairs), kThreads>>>(keys, pairs, counts_.data());
@@ -110,14 +105,14 @@ void PairSorter::sort(const int32_t* keys, int64_t pairs, int experts, int64_t* 
   size_t scan_bytes = 0, sort_bytes = 0;
   C2R_CUDA_CHECK(
       cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, counts_.data(), offsets, experts + 1));
-  ensure(keys_out_, static_cast<size_t>(pairs));
-  ensure(identity_, static_cast<size_t>(pairs));
+  keys_out_.grow(static_cast<size_t>(pairs));
+  identity_.grow(static_cast<size_t>(pairs));
   int end_bit = 1;
   while ((1 << end_bit) < experts) ++end_bit;
   C2R_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, keys, keys_out_.data(),
                                                  identity_.data(), order, static_cast<int>(pairs),
                                                  0, end_bit));
-  ensure(scratch_, (std::max(scan_bytes, sort_bytes) + sizeof(int64_t) - 1) / sizeof(int64_t));
+  scratch_.grow((std::max(scan_bytes, sort_bytes) + sizeof(int64_t) - 1) / sizeof(int64_t));
   size_t bytes = scratch_.size() * sizeof(int64_t);
   C2R_CUDA_CHECK(
       cub::DeviceScan::ExclusiveSum(scratch_.data(), bytes, counts_.data(), offsets, experts + 1));
