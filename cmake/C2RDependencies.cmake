@@ -1,6 +1,7 @@
 # Finds the Debian-packaged dependencies (scripts/setup.sh installs them) and exposes them as
 # imported targets: MPI::MPI_CXX, c2r::openblas, c2r::metis, c2r::hwloc, nlohmann_json::nlohmann_json, CLI11::CLI11.
 find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)

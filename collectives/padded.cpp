@@ -12,7 +12,9 @@ void PaddedExchange::pack(const LayerInputs& in) {
   ranks_ = placement.ranks();
   experts_per_rank_ = placement.experts_per_rank();
   hidden_ = in.hidden;
-  capacity_ = padded_capacity(in.capacity_factor, in.tokens, in.top_k, placement.experts());
+  capacity_ =
+      padded_capacity(in.capacity_factor, in.capacity_tokens > 0 ? in.capacity_tokens : in.tokens,
+                      in.top_k, placement.experts());
   const int slots = ranks_ * experts_per_rank_;
   const int64_t pairs = in.tokens * in.top_k;
   filled_.assign(slots, 0);

@@ -41,6 +41,9 @@ struct LayerInputs {
   const float* weights = nullptr;       // [tokens x top_k]
   const Placement* placement = nullptr;
   double capacity_factor = 1.0;  // padded only
+  // padded only: the token count the capacity is computed from, the same on every rank (the
+  // largest rank's tokens) so that every rank exchanges blocks of the same size. 0: `tokens`.
+  int64_t capacity_tokens = 0;
 };
 
 // Weights of this rank's experts, indexed by local expert index.
@@ -95,7 +98,8 @@ class ExchangeStrategy {
 
 std::unique_ptr<ExchangeStrategy> make_strategy(StrategyKind kind);
 
-// Capacity slots per (source rank, expert) for the padded strategy: ceil(cf * T_r * k / E), >= 1.
+// Capacity slots per (source rank, expert) for the padded strategy: ceil(cf * T * k / E), >= 1,
+// with T the largest rank's tokens.
 int64_t padded_capacity(double capacity_factor, int64_t tokens, int top_k, int experts);
 
 }  // namespace c2r

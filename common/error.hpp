@@ -29,6 +29,10 @@ class Error : public std::runtime_error {
 // Builds "file:line: what" for a failed check.
 std::string located(const char* file, int line, const std::string& what);
 
+// Marks that this rank completed a step (common/watchdog.hpp); C2R_MPI_CHECK marks every MPI call
+// that returns, so a rank blocked in a collective shows no progress.
+void mark_progress(const char* step);
+
 // Text of an MPI error code, with this rank and host, for C2R_MPI_CHECK.
 [[noreturn]] void throw_mpi_error(const char* file, int line, const char* call, int code);
 
@@ -52,4 +56,5 @@ std::string located(const char* file, int line, const std::string& what);
     if (c2r_mpi_code_ != MPI_SUCCESS) {                                 \
       ::c2r::throw_mpi_error(__FILE__, __LINE__, #call, c2r_mpi_code_); \
     }                                                                   \
+    ::c2r::mark_progress(nullptr);                                      \
   } while (0)

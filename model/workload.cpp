@@ -13,7 +13,8 @@ WorkloadKind parse_workload(const std::string& name) {
   if (name == "random") return WorkloadKind::kRandom;
   if (name == "clustered") return WorkloadKind::kClustered;
   if (name == "trace") return WorkloadKind::kTrace;
-  throw Error("unknown workload '" + name + "' (known: random, clustered, trace)");
+  if (name == "hot") return WorkloadKind::kHot;
+  throw Error("unknown workload '" + name + "' (known: random, clustered, trace, hot)");
 }
 
 std::string to_string(WorkloadKind kind) {
@@ -24,6 +25,8 @@ std::string to_string(WorkloadKind kind) {
       return "clustered";
     case WorkloadKind::kTrace:
       return "trace";
+    case WorkloadKind::kHot:
+      return "hot";
   }
   return "?";
 }
@@ -82,28 +85,39 @@ TokenBatch make_synthetic_batch(const ModelConfig& model, const WorkloadSpec& sp
   const float inv_sqrt_h = 1.0f / std::sqrt(static_cast<float>(hidden));
 
   // Router columns: w_e = n_e / sqrt(H) (+ a pull towards the expert's group centre).
+  // clustered: G centres, experts assigned to groups, each token in one group.
+  // hot: one centre that every token leans towards, pulling only experts [0, hot_experts).
   std::vector<float> column(hidden);
   const bool clustered = spec.kind == WorkloadKind::kClustered;
+  const bool hot = spec.kind == WorkloadKind::kHot;
   const int groups = clustered ? effective_groups(model, spec) : 1;
   std::vector<std::vector<float>> centres;
-  if (clustered) {
+  if (clustered || hot) {
     for (int g = 0; g < groups; ++g) {
       centres.emplace_back(hidden);
       Rng rng(spec.seed, Stream::kGroupCenter, g, layer);
       fill_normal(rng, centres.back().data(), hidden, 1.0f);
     }
   }
+  if (hot) {
+    C2R_CHECK(spec.hot_experts >= 1 && spec.hot_experts <= experts,
+              "--hot-experts must be between 1 and the number of experts " << experts);
+  }
   const std::vector<int> expert_group =
       clustered ? clustered_expert_groups(experts, groups, spec.seed, layer) : std::vector<int>();
   // With x = (z + c_g) / sqrt(2) and w_e = (n_e + s*sqrt(2/H) * c_group(e)) / sqrt(H), a token's
   // logit for an expert of its own group gains s * |c|^2 / H ~ s standard deviations.
-  const float pull = static_cast<float>(spec.cluster_strength) * std::sqrt(2.0f) * inv_sqrt_h;
+  const double strength = hot ? kHotStrength : spec.cluster_strength;
+  const float pull = static_cast<float>(strength) * std::sqrt(2.0f) * inv_sqrt_h;
   for (int e = 0; e < experts; ++e) {
     Rng rng(spec.seed, Stream::kRouter, e, layer);
     fill_normal(rng, column.data(), hidden, 1.0f);
+    const std::vector<float>* centre = clustered                     ? &centres[expert_group[e]]
+                                       : hot && e < spec.hot_experts ? &centres[0]
+                                                                     : nullptr;
     for (int h = 0; h < hidden; ++h) {
       float v = column[h];
-      if (clustered) v += pull * centres[expert_group[e]][h];
+      if (centre) v += pull * (*centre)[h];
       batch.w_router[static_cast<size_t>(h) * experts + e] = v * inv_sqrt_h;
     }
   }
@@ -113,7 +127,7 @@ TokenBatch make_synthetic_batch(const ModelConfig& model, const WorkloadSpec& sp
     Rng rng(spec.seed, Stream::kHidden, g, layer);
     float* x = &batch.x[t * hidden];
     fill_normal(rng, x, hidden, 1.0f);
-    if (clustered) {
+    if (clustered || hot) {
       Rng pick(spec.seed, Stream::kGroupOfToken, g, layer);
       const std::vector<float>& c = centres[pick.below(groups)];
       for (int h = 0; h < hidden; ++h) x[h] = (x[h] + c[h]) * half;

@@ -3,6 +3,10 @@
 //   random    - Gaussian hidden states and router weights.
 //   clustered - experts in G latent groups; each token belongs to a group whose experts get a logit
 //               boost of about `cluster_strength` router-logit standard deviations (0 = random).
+//   hot       - skewed load: every token's logits for experts [0, hot_experts) get a boost of
+//               kHotStrength standard deviations, so every token picks min(hot_experts, k) of them
+//               (one expert receives every token, or with hot_experts = k and contiguous placement,
+//               rank 0 receives everything).
 //   trace     - real routing: each token's expert pair is drawn from a layer's collaboration
 //               matrix, and hidden states are built so the router GEMM selects that pair.
 // Token g's values depend only on (seed, layer, g), never on the rank count.
@@ -16,7 +20,7 @@
 
 namespace c2r {
 
-enum class WorkloadKind { kRandom, kClustered, kTrace };
+enum class WorkloadKind { kRandom, kClustered, kTrace, kHot };
 WorkloadKind parse_workload(const std::string& name);
 std::string to_string(WorkloadKind kind);
 
@@ -25,7 +29,12 @@ struct WorkloadSpec {
   uint64_t seed = 1;
   int groups = 0;                 // clustered: latent expert groups G (0 = experts / top_k)
   double cluster_strength = 3.0;  // clustered: logit boost of the token's group, in std devs
+  int hot_experts = 1;            // hot: experts every token is routed to
 };
+
+// The hot workload's boost, in router-logit standard deviations: far above the largest of E
+// ordinary logits (about 4 for E = 256), so the hot experts win for every token.
+constexpr double kHotStrength = 24.0;
 
 // One rank's tokens [first_token, first_token + tokens) of one layer.
 struct TokenBatch {

@@ -104,7 +104,7 @@ json CudaLayerSuite::run_cell(const Cell& cell) {
   c.ffn = model.ffn;
   c.ranks = comm_.size();
   c.local = placement.experts_per_rank();
-  c.tokens = config_.tokens_per_rank;
+  c.tokens = config_.rank_tokens[comm_.rank()];
   c.pairs = c.tokens * c.k;
   c.x = cuda::DeviceBuffer<float>(group.batch.x);
   c.router = cuda::DeviceBuffer<float>(group.batch.w_router);
@@ -341,7 +341,9 @@ void CudaLayerSuite::experts_and_back(DeviceCell& c, PhaseClock& clock,
 // the same rows to every rank; experts compute every slot, padding included.
 CellMeasurement CudaLayerSuite::run_padded(DeviceCell& c) {
   const int slots = c.ranks * c.local;  // (destination rank, local expert)
-  const int64_t capacity = padded_capacity(config_.capacity_factor, c.tokens, c.k, c.experts);
+  // From the largest rank's tokens: every rank exchanges blocks of the same size.
+  const int64_t capacity =
+      padded_capacity(config_.capacity_factor, config_.tokens_per_rank, c.k, c.experts);
   cuda::DeviceBuffer<int32_t> keys(c.pairs);
   cuda::DeviceBuffer<int64_t> offsets(slots + 1), order(c.pairs), sorted_at(c.pairs);
   cuda::DeviceBuffer<int64_t> position(c.pairs);  // [T x k] send row of each pair, -1 dropped

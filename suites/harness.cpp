@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "suites/fault_injection.hpp"
 
 namespace c2r {
 
@@ -37,6 +38,8 @@ void PhaseClock::lap(Phase phase) {
   const double now = MPI_Wtime();
   seconds_[static_cast<int>(phase)] += now - last_;
   last_ = now;
+  mark_progress(phase_name(phase));
+  fault_after_phase(phase);
 }
 
 double PhaseClock::total_seconds() const {

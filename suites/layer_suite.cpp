@@ -27,7 +27,8 @@ LayerSuite::LayerSuite(const RunConfig& config, const Communicator& comm, DataSt
     : config_(config),
       comm_(comm),
       data_(data),
-      routing_(config.model, config.workload, config.tokens_per_rank, comm, data),
+      routing_(config.model, config.workload, config.first_token(comm.rank()),
+               config.rank_tokens.at(comm.rank()), comm, data),
       experts_(config.workload.seed, config.model.hidden, config.model.ffn) {
   if (config.model.shared_ffn > 0) {
     shared_expert_ = make_ffn_weights(config.workload.seed, Stream::kSharedExpert, 0,
@@ -103,7 +104,7 @@ void LayerSuite::prepare_group(const Cell& cell) {
   }
   const ModelConfig& model = config_.model;
   const int k = model.top_k;
-  const int64_t tokens = config_.tokens_per_rank;
+  const int64_t tokens = config_.rank_tokens[comm_.rank()];
   group_ = RoutingGroup{};
   group_.layer = cell.layer;
   group_.routing = cell.routing;
@@ -119,14 +120,13 @@ void LayerSuite::prepare_group(const Cell& cell) {
   run_gate(group_.batch, model, group_.gate, logits.data(), group_.expert_ids.data(),
            group_.weights.data(), shared_scale);
 
-  if (!group_.batch.trace_pair.empty()) {
+  if (routing_.pair_trace()) {  // collective: decided alike on every rank, whatever its tokens
     int64_t matched = 0;
     for (int64_t t = 0; t < tokens; ++t) {
       matched += group_.expert_ids[t * k] == group_.batch.trace_pair[t * 2] &&
                  group_.expert_ids[t * k + 1] == group_.batch.trace_pair[t * 2 + 1];
     }
-    group_.trace_match =
-        static_cast<double>(comm_.allreduce_sum(matched)) / (tokens * comm_.size());
+    group_.trace_match = static_cast<double>(comm_.allreduce_sum(matched)) / config_.total_tokens();
   }
   group_.coactivation = coactivation_counts(group_.expert_ids, k, model.experts);
   comm_.allreduce_sum(group_.coactivation.counts);
@@ -207,7 +207,7 @@ json LayerSuite::run_cell(const Cell& cell) {
   const ModelConfig& model = config_.model;
   const int k = model.top_k;
   const int hidden = model.hidden;
-  const int64_t tokens = config_.tokens_per_rank;
+  const int64_t tokens = config_.rank_tokens[comm_.rank()];
   const TokenBatch& batch = group_.batch;
 
   CollabSearch search;
@@ -235,6 +235,7 @@ json LayerSuite::run_cell(const Cell& cell) {
   in.weights = weights.data();
   in.placement = &placement;
   in.capacity_factor = config_.capacity_factor;
+  in.capacity_tokens = config_.tokens_per_rank;
 
   const PhaseSamples samples = time_phases(comm_, config_.loops, [&](PhaseClock& clock) {
     run_gate(batch, model, group_.gate, logits.data(), expert_ids.data(), weights.data(),
@@ -279,7 +280,11 @@ json LayerSuite::run_cell(const Cell& cell) {
   std::vector<double> expert_ceiling, dispatch_ceiling, combine_ceiling;
   if (config_.ceilings) {
     std::vector<float> dense_x(std::max<int64_t>(routed_rows, 1) * hidden);
-    for (size_t i = 0; i < dense_x.size(); ++i) dense_x[i] = batch.x[i % batch.x.size()];
+    // Any values will do; this rank's tokens repeated (a rank may have none: then zeros, which
+    // cost a GEMM the same).
+    for (size_t i = 0; i < dense_x.size() && !batch.x.empty(); ++i) {
+      dense_x[i] = batch.x[i % batch.x.size()];
+    }
     std::vector<float> dense_out(dense_x.size());
     CacheFlusher flusher;
     const auto flush = [&] { flusher.flush(); };
@@ -326,7 +331,7 @@ json LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   const int k = model.top_k;
   const int hidden = model.hidden;
   const int ranks = comm_.size();
-  const int64_t tokens = config_.tokens_per_rank;
+  const int64_t tokens = config_.rank_tokens[comm_.rank()];
   const PhaseSamples& samples = m.samples;
   const ExchangeShape& shape = m.shape;
   const std::vector<double>& expert_ceiling = m.expert_ceiling;
@@ -365,7 +370,7 @@ json LayerSuite::cell_result(const Cell& cell, const Placement& placement,
     dispatch_matrix.push_back(drow);
     combine_matrix.push_back(crow);
   }
-  const double global_tokens = static_cast<double>(tokens) * ranks;
+  const double global_tokens = static_cast<double>(config_.total_tokens());
   const double dispatch_us = median_of(samples.phase_us[static_cast<int>(Phase::kDispatch)]);
   const double max_send_bytes = static_cast<double>(
       *std::max_element(send_bytes_per_rank.begin(), send_bytes_per_rank.end()));
@@ -460,7 +465,7 @@ json LayerSuite::cell_result(const Cell& cell, const Placement& placement,
     result["check"] = {{"checked", true},
                        {"worst_relative_error", comm_.allreduce_max(worst)},
                        {"wrong_rows", comm_.allreduce_sum(wrong)},
-                       {"rows", static_cast<int64_t>(global_tokens)},
+                       {"rows", comm_.allreduce_sum(tokens)},  // rows compared, all ranks
                        {"tolerance", config_.tolerance}};
   } else {
     result["check"] = {{"checked", false}};

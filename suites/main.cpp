@@ -21,6 +21,7 @@
 #include "common/error.hpp"
 #include "common/file_io.hpp"
 #include "common/json_text.hpp"
+#include "common/watchdog.hpp"
 #include "model/model_config.hpp"
 #include "results/compare.hpp"
 #include "results/html_report.hpp"
@@ -41,11 +42,11 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-// The model and workload flags `run` and `tune` share.
-void add_model_options(CLI::App& app, std::string& preset, c2r::ModelOverrides& overrides,
-                       int64_t& tokens, std::string& workload, int& groups,
-                       double& cluster_strength) {
-  app.add_option("--preset", preset, "Model preset: " + join(c2r::preset_names()))
+// The model and workload flags `run` and `tune` share (RunOptions and TuneOptions name them alike).
+template <typename Options>
+void add_model_options(CLI::App& app, Options& o) {
+  c2r::ModelOverrides& overrides = o.overrides;
+  app.add_option("--preset", o.preset, "Model preset: " + join(c2r::preset_names()))
       ->capture_default_str();
   app.add_option("--experts", overrides.experts, "Override: routed experts per layer (E)");
   app.add_option("--top-k", overrides.top_k, "Override: experts per token (k)");
@@ -53,19 +54,28 @@ void add_model_options(CLI::App& app, std::string& preset, c2r::ModelOverrides& 
   app.add_option("--ffn", overrides.ffn, "Override: routed expert FFN width (F)");
   app.add_option("--shared-ffn", overrides.shared_ffn,
                  "Override: shared expert FFN width (0 = no shared expert)");
-  app.add_option("--tokens", tokens, "Tokens per rank")->capture_default_str();
-  app.add_option("--workload", workload, "random | clustered | trace (real routing data)")
+  app.add_option("--tokens", o.tokens, "Tokens per rank")->capture_default_str();
+  app.add_option("--workload", o.workload,
+                 "random | clustered | trace (real routing data) | hot (every token routed to "
+                 "the --hot-experts first experts)")
       ->capture_default_str();
-  app.add_option("--groups", groups, "clustered: latent expert groups (0 = experts / top-k)")
+  app.add_option("--groups", o.groups, "clustered: latent expert groups (0 = experts / top-k)")
       ->capture_default_str();
-  app.add_option("--cluster-strength", cluster_strength,
+  app.add_option("--hot-experts", o.hot_experts,
+                 "hot: experts 0..N-1 get every token (1: one expert receives all; top-k with "
+                 "contiguous placement: rank 0 receives all)")
+      ->capture_default_str();
+  app.add_option("--cluster-strength", o.cluster_strength,
                  "clustered: logit boost of a token's own group, in router-logit std devs "
                  "(0 = no collaboration)")
       ->capture_default_str();
 }
 
 void add_run_options(CLI::App& run, c2r::RunOptions& o) {
-  add_model_options(run, o.preset, o.overrides, o.tokens, o.workload, o.groups, o.cluster_strength);
+  add_model_options(run, o);
+  run.add_option("--rank-tokens", o.rank_tokens,
+                 "Uneven load: each rank's token count, a comma list with one per rank (0 allowed; "
+                 "replaces --tokens)");
   run.add_option("--layer", o.layer, "Layer(s): a number, a comma list, or 'all' (trace)")
       ->capture_default_str();
   run.add_option("--routing", o.routing, "Routings to run: vanilla, c2r")
@@ -106,11 +116,13 @@ void add_run_options(CLI::App& run, c2r::RunOptions& o) {
                  "this node's memory / its ranks)");
   run.add_option("--sweep", o.sweep,
                  "tokens=V1,V2,...: run the grid once per tokens-per-rank value, into one report");
+  run.add_option("--inject-fault", o.inject_fault,
+                 "Test the failure path: KIND:RANK[:PHASE[:N]], KIND exit|stall, e.g. stall:1 "
+                 "(that rank fails after its first dispatch; the others stop within --timeout)");
 }
 
 void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
-  add_model_options(tune, o.preset, o.overrides, o.tokens, o.workload, o.groups,
-                    o.cluster_strength);
+  add_model_options(tune, o);
   tune.add_option("--layer", o.layer,
                   "Layer(s): a number, a comma list, or 'all' (default: all for trace, else 0)");
   tune.add_option("--seed", o.seed, "Seed of every random input")->capture_default_str();
@@ -240,6 +252,18 @@ int main(int argc, char** argv) {
   report->add_option("--tuning", report_tuning,
                      "A tuning file whose validation is plotted (predicted vs measured)");
 
+  // Every subcommand that waits on other ranks is watched: a dead or stalled peer stops this rank
+  // within about --timeout seconds instead of hanging the allocation.
+  double timeout = c2r::kDefaultTimeoutSeconds;
+  for (CLI::App* collective : {run, tune, topo}) {
+    collective
+        ->add_option("--timeout", timeout,
+                     "Stop (exit 4, no report) when this rank makes no progress for this many "
+                     "seconds, e.g. because another rank died or stalled; 0 = never")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+  }
+
   int status = 0;
   try {
     app.parse(argc, argv);
@@ -251,6 +275,10 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::string> args(argv, argv + argc);
+  const bool watched = run->parsed() || tune->parsed() || topo->parsed();
+  // Outlives MPI_Finalize below (which also waits on every rank).
+  const c2r::Watchdog watchdog(watched ? timeout : 0.0, rank);
+  c2r::set_activity(app.get_subcommands().front()->get_name());
   try {
     c2r::Communicator comm(MPI_COMM_WORLD);
     if (list->parsed()) {

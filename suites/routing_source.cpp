@@ -21,10 +21,12 @@ void run_gate(const TokenBatch& batch, const ModelConfig& model, const GateSpec&
 }
 
 RoutingSource::RoutingSource(const ModelConfig& model, const WorkloadSpec& workload,
-                             int64_t tokens_per_rank, const Communicator& comm, DataStore& data)
+                             int64_t first_token, int64_t tokens, const Communicator& comm,
+                             DataStore& data)
     : model_(model),
       workload_(workload),
-      tokens_per_rank_(tokens_per_rank),
+      first_token_(first_token),
+      tokens_(tokens),
       comm_(comm),
       data_(data) {}
 
@@ -64,17 +66,15 @@ GateSpec RoutingSource::gate(int layer, RoutingMode routing, int top_t, std::str
 }
 
 TokenBatch RoutingSource::batch(int layer, RoutingMode routing, int top_t) {
-  const int64_t first_token = comm_.rank() * tokens_per_rank_;
   if (!pair_trace()) {
-    return make_synthetic_batch(model_, workload_, layer, first_token, tokens_per_rank_);
+    return make_synthetic_batch(model_, workload_, layer, first_token_, tokens_);
   }
   std::string unused;
   const CollaborativeList* list =
       routing == RoutingMode::kC2R ? &c2r_list(layer, &unused) : nullptr;
   const CollaborationMatrix& pairs =
       data_.collaboration_matrix(pair_trace_file(routing, top_t)).layers.at(layer);
-  return make_trace_batch(model_, workload_, layer, pairs, list, top_t, first_token,
-                          tokens_per_rank_);
+  return make_trace_batch(model_, workload_, layer, pairs, list, top_t, first_token_, tokens_);
 }
 
 std::vector<int32_t> RoutingSource::expert_ids(int layer, RoutingMode routing, int top_t) {
@@ -85,20 +85,19 @@ std::vector<int32_t> RoutingSource::expert_ids(int layer, RoutingMode routing, i
         routing == RoutingMode::kC2R ? &c2r_list(layer, &unused) : nullptr;
     const CollaborationMatrix& pairs =
         data_.collaboration_matrix(pair_trace_file(routing, top_t)).layers.at(layer);
-    return sample_trace_pairs(model_, workload_, layer, pairs, list, top_t,
-                              comm_.rank() * tokens_per_rank_, tokens_per_rank_);
+    return sample_trace_pairs(model_, workload_, layer, pairs, list, top_t, first_token_, tokens_);
   }
   const GateSpec spec = gate(layer, routing, top_t, &unused);  // may profile (and fill logits_)
   if (logits_layer_ != layer) {
     const TokenBatch tokens = batch(layer, routing, top_t);
-    logits_.resize(tokens_per_rank_ * model_.experts);
+    logits_.resize(tokens_ * model_.experts);
     router_logits(tokens.x.data(), tokens.tokens, model_.hidden, tokens.w_router.data(),
                   model_.experts, logits_.data());
     logits_layer_ = layer;
   }
-  std::vector<int32_t> ids(tokens_per_rank_ * k);
-  std::vector<float> weights(tokens_per_rank_ * k);
-  select_experts(logits_.data(), tokens_per_rank_, spec, ids.data(), weights.data());
+  std::vector<int32_t> ids(tokens_ * k);
+  std::vector<float> weights(tokens_ * k);
+  select_experts(logits_.data(), tokens_, spec, ids.data(), weights.data());
   return ids;
 }
 

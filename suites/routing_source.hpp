@@ -21,9 +21,10 @@ void run_gate(const TokenBatch& batch, const ModelConfig& model, const GateSpec&
 
 class RoutingSource {
  public:
-  // Every rank owns tokens [rank * tokens_per_rank, (rank + 1) * tokens_per_rank) of each layer.
-  RoutingSource(const ModelConfig& model, const WorkloadSpec& workload, int64_t tokens_per_rank,
-                const Communicator& comm, DataStore& data);
+  // This rank owns global tokens [first_token, first_token + tokens) of each layer (ranks may own
+  // different counts, zero included).
+  RoutingSource(const ModelConfig& model, const WorkloadSpec& workload, int64_t first_token,
+                int64_t tokens, const Communicator& comm, DataStore& data);
 
   // Whether routing is drawn from the pair trace (a top-2 preset with collaboration matrices).
   bool pair_trace() const;
@@ -36,7 +37,7 @@ class RoutingSource {
   GateSpec gate(int layer, RoutingMode routing, int top_t, std::string* list_source);
   // This rank's tokens of `layer` with hidden states and router weights.
   TokenBatch batch(int layer, RoutingMode routing, int top_t);
-  // Collective. The experts chosen for this rank's tokens, [tokens_per_rank x k], without timing
+  // Collective. The experts chosen for this rank's tokens, [tokens x k], without timing
   // anything: the trace's sampled pairs (which its gate reproduces exactly), or the gate run on
   // the workload's tokens (logits are kept per layer, so several Top-T of one layer share them).
   std::vector<int32_t> expert_ids(int layer, RoutingMode routing, int top_t);
@@ -44,12 +45,13 @@ class RoutingSource {
  private:
   const ModelConfig& model_;
   const WorkloadSpec& workload_;
-  int64_t tokens_per_rank_;
+  int64_t first_token_;
+  int64_t tokens_;
   const Communicator& comm_;
   DataStore& data_;
   std::map<int, CollaborativeList> profiled_lists_;  // layer -> list profiled from vanilla routing
   int logits_layer_ = -1;
-  std::vector<float> logits_;  // [tokens_per_rank x E] of logits_layer_
+  std::vector<float> logits_;  // [tokens x E] of logits_layer_
 };
 
 }  // namespace c2r

@@ -9,12 +9,14 @@
 #include "collectives/backend.hpp"
 #include "common/error.hpp"
 #include "common/file_io.hpp"
+#include "common/watchdog.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "results/report.hpp"
 #include "results/table.hpp"
 #include "suites/context.hpp"
 #include "suites/data_store.hpp"
 #include "suites/every_rank.hpp"
+#include "suites/fault_injection.hpp"
 #include "suites/layer_suite.hpp"
 #include "suites/memory_estimate.hpp"
 
@@ -108,7 +110,9 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   RunConfig config;
   std::vector<int64_t> sweep;     // tokens per rank of each pass; empty: one pass
   std::vector<RunConfig> passes;  // the grid of each pass (one without a sweep)
+  FaultSpec fault;
   on_every_rank(comm, [&] {
+    if (!options.inject_fault.empty()) fault = parse_fault(options.inject_fault, comm.size());
     require_backend(options.backend);
     if (!options.sweep.empty()) sweep = parse_token_sweep(options.sweep);
     config = resolve_run_config(options, comm.size());
@@ -178,6 +182,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   // Progress only where someone watches it.
   const bool progress = comm.rank() == 0 && !config.quiet && isatty(STDERR_FILENO);
   json results = json::array();
+  arm_fault(fault, comm.rank());
   for (size_t pass = 0; pass < passes.size(); ++pass) {
     const RunConfig& pass_config = passes[pass];
     LayerSuite suite(pass_config, comm, data);
@@ -188,15 +193,19 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
     }
     for (size_t i = 0; i < pass_config.cells.size(); ++i) {
       const Cell& cell = pass_config.cells[i];
+      const std::string label =
+          (passes.size() > 1 ? "tokens " + std::to_string(pass_config.tokens_per_rank) + " " : "") +
+          "layer " + std::to_string(cell.layer) + " " + to_string(cell.routing) +
+          (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "") + " " +
+          to_string(cell.strategy) + " " + cell.placement;
+      set_activity("run cell " + std::to_string(i + 1) + "/" +
+                   std::to_string(pass_config.cells.size()) + ": " + label);
       if (progress) {
         std::cerr << "[" << i + 1 << "/" << pass_config.cells.size() << "]"
-                  << (passes.size() > 1
-                          ? " tokens " + std::to_string(pass_config.tokens_per_rank) + " (" +
-                                std::to_string(pass + 1) + "/" + std::to_string(passes.size()) + ")"
-                          : "")
-                  << " layer " << cell.layer << " " << to_string(cell.routing)
-                  << (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "")
-                  << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
+                  << (passes.size() > 1 ? " (" + std::to_string(pass + 1) + "/" +
+                                              std::to_string(passes.size()) + ")"
+                                        : "")
+                  << " " << label << std::endl;
       }
       json result = run_cell(cell);
       if (!sweep.empty()) result["tokens_per_rank"] = pass_config.tokens_per_rank;

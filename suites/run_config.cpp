@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <numeric>
 #include <set>
 #include <tuple>
 
@@ -66,6 +67,20 @@ std::vector<int64_t> parse_token_sweep(const std::string& text) {
   return values;
 }
 
+std::vector<int64_t> parse_rank_tokens(const std::string& text, int ranks) {
+  std::vector<int64_t> counts;
+  for (const auto& [item, value] : integer_items(text)) {
+    C2R_CHECK(value >= 0, "--rank-tokens: '" << item << "' is not a token count (0 or more)");
+    counts.push_back(value);
+  }
+  C2R_CHECK(static_cast<int>(counts.size()) == ranks,
+            "--rank-tokens lists " << counts.size() << " counts; the job has " << ranks
+                                   << " ranks (one count per rank)");
+  C2R_CHECK(std::accumulate(counts.begin(), counts.end(), int64_t{0}) >= 1,
+            "--rank-tokens: every count is 0; the layer needs at least one token");
+  return counts;
+}
+
 std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
                               WorkloadKind workload) {
   if (text == "all") {
@@ -96,12 +111,21 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
   c.model = make_model(o.preset, o.overrides);
   c.ranks = ranks;
   check_experts_divide(c.model.experts, ranks);
-  C2R_CHECK(o.tokens >= 1, "--tokens must be at least 1 per rank (got " << o.tokens << ")");
-  c.tokens_per_rank = o.tokens;
+  if (o.rank_tokens.empty()) {
+    C2R_CHECK(o.tokens >= 1, "--tokens must be at least 1 per rank (got " << o.tokens << ")");
+    c.rank_tokens.assign(ranks, o.tokens);
+  } else {
+    c.rank_tokens = parse_rank_tokens(o.rank_tokens, ranks);
+    C2R_CHECK(o.sweep.empty(), "--rank-tokens and --sweep cannot be combined");
+  }
+  c.tokens_per_rank = *std::max_element(c.rank_tokens.begin(), c.rank_tokens.end());
   c.workload.kind = parse_workload(o.workload);
   c.workload.seed = o.seed;
   c.workload.groups = o.groups;
   c.workload.cluster_strength = o.cluster_strength;
+  c.workload.hot_experts = o.hot_experts;
+  C2R_CHECK(o.hot_experts >= 1 && o.hot_experts <= c.model.experts,
+            "--hot-experts must be between 1 and the number of experts " << c.model.experts);
   C2R_CHECK(o.groups >= 0 && o.groups <= c.model.experts,
             "--groups must be between 0 (auto) and the number of experts " << c.model.experts);
   C2R_CHECK(o.cluster_strength >= 0.0, "--cluster-strength must be >= 0");
@@ -177,6 +201,19 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
   return c;
 }
 
+bool RunConfig::uneven() const {
+  return std::any_of(rank_tokens.begin(), rank_tokens.end(),
+                     [&](int64_t t) { return t != tokens_per_rank; });
+}
+
+int64_t RunConfig::first_token(int rank) const {
+  return std::accumulate(rank_tokens.begin(), rank_tokens.begin() + rank, int64_t{0});
+}
+
+int64_t RunConfig::total_tokens() const {
+  return first_token(static_cast<int>(rank_tokens.size()));
+}
+
 nlohmann::json RunConfig::to_json() const {
   std::vector<std::string> routing_names, strategy_list, placement_list;
   std::vector<int> top_ts;
@@ -193,26 +230,29 @@ nlohmann::json RunConfig::to_json() const {
       top_ts.push_back(cell.top_t);
     }
   }
-  return {{"model", model.to_json()},
-          {"backend", backend},
-          {"tokens_per_rank", tokens_per_rank},
-          {"ranks", ranks},
-          {"workload",
-           {{"kind", to_string(workload.kind)},
-            {"seed", workload.seed},
-            {"groups", workload.groups},
-            {"cluster_strength", workload.cluster_strength}}},
-          {"layers", layers},
-          {"routing", routing_names},
-          {"top_t", top_ts},
-          {"strategy", strategy_list},
-          {"placement", placement_list},
-          {"capacity_factor", capacity_factor},
-          {"warmup", loops.warmup},
-          {"iterations", loops.iterations},
-          {"check", check},
-          {"tolerance", tolerance},
-          {"blas_threads", blas_threads}};
+  nlohmann::json workload_json = {{"kind", to_string(workload.kind)},
+                                  {"seed", workload.seed},
+                                  {"groups", workload.groups},
+                                  {"cluster_strength", workload.cluster_strength}};
+  if (workload.kind == WorkloadKind::kHot) workload_json["hot_experts"] = workload.hot_experts;
+  nlohmann::json out = {{"model", model.to_json()},
+                        {"backend", backend},
+                        {"tokens_per_rank", tokens_per_rank},
+                        {"ranks", ranks},
+                        {"workload", workload_json},
+                        {"layers", layers},
+                        {"routing", routing_names},
+                        {"top_t", top_ts},
+                        {"strategy", strategy_list},
+                        {"placement", placement_list},
+                        {"capacity_factor", capacity_factor},
+                        {"warmup", loops.warmup},
+                        {"iterations", loops.iterations},
+                        {"check", check},
+                        {"tolerance", tolerance},
+                        {"blas_threads", blas_threads}};
+  if (uneven()) out["rank_tokens"] = rank_tokens;
+  return out;
 }
 
 }  // namespace c2r

@@ -21,9 +21,11 @@ struct RunOptions {
   std::string preset = "llama-moe-3.5b";
   ModelOverrides overrides;
   int64_t tokens = 1024;
+  std::string rank_tokens;  // "64,0,128,...": each rank's own token count (uneven load)
   std::string workload = "trace";
   int groups = 0;
   double cluster_strength = 3.0;
+  int hot_experts = 1;
   std::string layer = "0";
   std::vector<std::string> routing = {"vanilla", "c2r"};
   std::vector<int> top_t;  // empty: the preset's default
@@ -40,8 +42,9 @@ struct RunOptions {
   std::string backend = "cpu";
   int blas_threads = 1;
   bool quiet = false;
-  std::string sweep;  // "tokens=512,1024,...": the grid once per tokens-per-rank value
-  std::string max_memory;  // per-rank limit ("2GiB"); empty: this node's memory / its ranks
+  std::string sweep;         // "tokens=512,1024,...": the grid once per tokens-per-rank value
+  std::string max_memory;    // per-rank limit ("2GiB"); empty: this node's memory / its ranks
+  std::string inject_fault;  // "KIND:RANK[:PHASE[:N]]" (suites/fault_injection.hpp)
 };
 
 // One result of the grid.
@@ -58,7 +61,10 @@ struct Cell {
 struct RunConfig {
   ModelConfig model;
   WorkloadSpec workload;
+  // Tokens of rank r: rank_tokens[r]. Uniform unless --rank-tokens was given; tokens_per_rank is
+  // then the largest count (it sizes buffers and the padded capacity, which must agree on ranks).
   int64_t tokens_per_rank = 0;
+  std::vector<int64_t> rank_tokens;  // [ranks]
   int ranks = 0;
   std::vector<int> layers;
   std::vector<Cell> cells;  // grouped by (layer, routing, top_t, placement)
@@ -73,6 +79,11 @@ struct RunConfig {
   bool quiet = false;
   bool ceilings = true;  // time the same-run ceilings (`tune --validate` skips them)
 
+  bool uneven() const;
+  // Rank r owns global tokens [first_token(r), first_token(r) + rank_tokens[r]).
+  int64_t first_token(int rank) const;
+  int64_t total_tokens() const;
+
   nlohmann::json to_json() const;
 };
 
@@ -86,6 +97,10 @@ bool is_builtin_placement(const std::string& name);
 // --sweep "tokens=V1,V2,...": the distinct positive tokens-per-rank values, in order; throws
 // c2r::Error naming the problem.
 std::vector<int64_t> parse_token_sweep(const std::string& text);
+
+// --rank-tokens "T0,T1,...": one non-negative count per rank, at least one token in all; throws
+// c2r::Error naming the problem.
+std::vector<int64_t> parse_rank_tokens(const std::string& text, int ranks);
 
 // --layer: a number, a comma list, or "all" (trace workloads); throws c2r::Error when malformed.
 std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,

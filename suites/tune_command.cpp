@@ -113,6 +113,7 @@ Setup resolve_setup(const TuneOptions& o) {
   s.workload.seed = o.seed;
   s.workload.groups = o.groups;
   s.workload.cluster_strength = o.cluster_strength;
+  s.workload.hot_experts = o.hot_experts;
   if (s.workload.kind == WorkloadKind::kTrace) {
     C2R_CHECK(!s.model.trace_family.empty(), "preset " << s.model.preset << " has no trace data");
   }
@@ -272,7 +273,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   // Top-T candidates (and their data files) are checked before anything is measured.
   std::vector<int> top_ts;
   on_every_rank(comm, [&] {
-    const RoutingSource files(s.model, s.workload, o.tokens, comm, data);
+    const RoutingSource files(s.model, s.workload, comm.rank() * o.tokens, o.tokens, comm, data);
     top_ts = top_t_candidates(o, s, files, data);
   });
 
@@ -301,7 +302,8 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
       simulated ? (std::max<int64_t>(o.sample_tokens, 16LL * cluster.ranks) + comm.size() - 1) /
                       comm.size()
                 : o.tokens;
-  RoutingSource source(s.model, s.workload, sample_per_rank, comm, data);
+  RoutingSource source(s.model, s.workload, comm.rank() * sample_per_rank, sample_per_rank, comm,
+                       data);
   std::vector<std::pair<RoutingMode, int>> routings = {{RoutingMode::kVanilla, 0}};
   for (int t : top_ts) routings.emplace_back(RoutingMode::kC2R, t);
 

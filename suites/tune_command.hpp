@@ -22,6 +22,7 @@ struct TuneOptions {
   std::string workload = "trace";
   int groups = 0;
   double cluster_strength = 3.0;
+  int hot_experts = 1;
   std::string layer;  // empty: every layer of a trace, else layer 0
   uint64_t seed = 1;
   std::string data_dir;

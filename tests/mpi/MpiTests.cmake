@@ -37,6 +37,54 @@ foreach(np 2 4)
     --iters 1 --warmup 1 --routing vanilla,c2r --strategy dropless,dedup --placement contiguous)
 endforeach()
 
+# Uneven load, every strategy, checked: different token counts per rank and ranks without tokens
+# (synthetic, LLaMA trace, Qwen with its shared expert), every token routed to one expert, and one
+# rank receiving every row (itself without tokens).
+function(c2r_mpi_load_check name np cells expect)
+  c2r_mpi_check(${name} ${np} ${cells} ${ARGN})
+  set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT "C2R_TEST_EXPECT=${expect}")
+endfunction()
+set(C2R_ALL_STRATEGIES --strategy padded,dropless,dedup --capacity-factor 1.0)
+c2r_mpi_load_check(mpi_uneven_tokens_np3 3 12 rank-tokens
+  --experts 12 --workload random --rank-tokens 40,0,96 ${C2R_SMALL} --routing vanilla,c2r
+  --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
+c2r_mpi_load_check(mpi_uneven_trace_np4 4 12 rank-tokens
+  --workload trace --layer 3 --rank-tokens 0,64,1,0 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
+  ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
+c2r_mpi_load_check(mpi_uneven_qwen_np2 2 6 rank-tokens
+  --preset qwen1.5-moe-a2.7b --workload trace --rank-tokens 0,48 --hidden 64 --ffn 32
+  --shared-ffn 40 --iters 1 --warmup 1 --routing vanilla,c2r ${C2R_ALL_STRATEGIES}
+  --placement contiguous)
+c2r_mpi_load_check(mpi_hot_one_expert_np3 3 12 one-expert
+  --experts 12 --workload hot --hot-experts 1 --tokens 64 ${C2R_SMALL} --routing vanilla,c2r
+  --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
+c2r_mpi_load_check(mpi_hot_one_rank_np4 4 12 one-rank
+  --experts 8 --workload hot --hot-experts 2 --rank-tokens 0,1,30,17 ${C2R_SMALL}
+  --routing vanilla,c2r --top-t 1 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
+c2r_mpi_error(mpi_error_rank_tokens_count 2 "--rank-tokens lists 3 counts. the job has 2 ranks"
+  run --rank-tokens 4,4,4 --out @OUT@)
+c2r_mpi_error(mpi_error_rank_tokens_zero 2 "every count is 0" run --rank-tokens 0,0 --out @OUT@)
+c2r_mpi_error(mpi_error_rank_tokens_sweep 2 "--rank-tokens and --sweep cannot be combined"
+  run --rank-tokens 4,8 --sweep tokens=8,16 --out @OUT@)
+
+# Rank faults: a rank that exits or stalls mid-run stops the job within a bounded time (the
+# watchdog, --timeout 5), with no report. A stalled rank's peers exit with the watchdog's status 4.
+function(c2r_mpi_fault name np fault status pattern)
+  add_test(NAME ${name} COMMAND ${C2R_MPI_DIR}/run_fault.sh ${C2R_BIN} ${np} ${fault} ${status}
+    ${pattern})
+  set_tests_properties(${name} PROPERTIES LABELS mpi PROCESSORS ${np} TIMEOUT 150)
+endfunction()
+c2r_mpi_fault(mpi_fault_exit_np3 3 exit:1 nonzero "rank 1: injected fault: exiting after dispatch")
+c2r_mpi_fault(mpi_fault_exit_late_np2 2 exit:0:combine:5 nonzero "exiting after combine")
+c2r_mpi_fault(mpi_fault_stall_np3 3 stall:1 4 "error on rank [02]: no progress for")
+c2r_mpi_fault(mpi_fault_stall_rank0_np2 2 stall:0:gate 4 "error on rank 1: no progress for")
+c2r_mpi_fault(mpi_fault_stall_expert_np4 4 stall:3:expert:2 4 "no progress for .* a rank has died")
+c2r_mpi_error(mpi_error_fault_kind 2 "unknown kind 'melt'" run --inject-fault melt:1 --out @OUT@)
+c2r_mpi_error(mpi_error_fault_rank 2 "rank 2 is not in the job"
+  run --inject-fault stall:2 --out @OUT@)
+c2r_mpi_error(mpi_error_fault_phase 2 "unknown phase 'sync'"
+  run --inject-fault exit:1:sync --out @OUT@)
+
 # Bad input: one clear message, non-zero exit, no hang, no report.
 c2r_mpi_error(mpi_error_unknown_preset 2 "unknown preset 'gpt5'" run --preset gpt5 --out @OUT@)
 c2r_mpi_error(mpi_error_unknown_strategy 2 "unknown strategy 'fast'"
@@ -66,7 +114,19 @@ if(C2R_WITH_NCCL)
       ${np} 6 --backend cuda --preset qwen1.5-moe-a2.7b --workload trace --tokens 48 --hidden 64
       --ffn 32 --shared-ffn 40 --iters 1 --warmup 1 --routing vanilla,c2r
       --strategy padded,dropless,dedup --placement contiguous)
-    set_tests_properties(mpi_check_cuda_np${np} mpi_check_cuda_qwen_np${np} PROPERTIES
+    # Uneven load on the device: every token to experts 0 and 1 (rank 0 under contiguous), and at
+    # 2 ranks a rank without tokens.
+    if(np EQUAL 1)
+      set(C2R_CUDA_TOKENS --tokens 64)
+    else()
+      set(C2R_CUDA_TOKENS --rank-tokens 0,64)
+    endif()
+    add_test(NAME mpi_check_cuda_hot_np${np} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} 6
+      --backend cuda --workload hot --hot-experts 2 ${C2R_CUDA_TOKENS} ${C2R_SMALL}
+      --routing vanilla,c2r --top-t 1 --strategy padded,dropless,dedup --placement contiguous)
+    set_tests_properties(mpi_check_cuda_hot_np${np} PROPERTIES ENVIRONMENT C2R_TEST_EXPECT=one-rank)
+    set_tests_properties(mpi_check_cuda_np${np} mpi_check_cuda_qwen_np${np} mpi_check_cuda_hot_np${np}
+      PROPERTIES
       LABELS "mpi;gpu" TIMEOUT 300
       SKIP_REGULAR_EXPRESSION "needs a CUDA device|needs one GPU per rank")
   endforeach()

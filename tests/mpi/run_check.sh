@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Runs `c2rbench run --check` under mpirun and fails unless it exits 0, every cell reports zero wrong
-# rows, and the report is valid JSON with one result per expected cell.
+# rows, and the report is valid JSON with one result per expected cell. C2R_TEST_EXPECT names
+# further load properties the report must show:
+#   rank-tokens - --rank-tokens was honoured: the rows checked add up to every rank's tokens, and
+#                 ranks without tokens send nothing (dropless, dedup)
+#   one-expert  - expert 0 received every token (--workload hot --hot-experts 1)
+#   one-rank    - rank 0 received every row under the contiguous placement (--hot-experts k)
 # Usage: run_check.sh C2RBENCH NP EXPECTED_CELLS [c2rbench run options...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"; cells="$3"; shift 3
 out="$(mktemp -d)/report.json"
 timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" run --check --quiet --out "$out" "$@"
-python3 - "$out" "$cells" <<'PY'
+python3 - "$out" "$cells" "${C2R_TEST_EXPECT:-}" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 assert report["schema"] == "c2rbench.report" and report["schema_version"] == 1
@@ -19,6 +24,34 @@ for r in results:
     assert c["rows"] > 0
     for phase in ("gate", "permute", "dispatch", "expert", "combine", "unpermute", "layer"):
         assert r["phases"][phase]["n"] == report["config"]["iterations"]
+config = report["config"]
+ranks = config["ranks"]
+rank_tokens = config.get("rank_tokens", [config["tokens_per_rank"]] * ranks)
+total = sum(rank_tokens)
+k = config["model"]["top_k"]
+for r in results:
+    cell = f"{r['routing']} {r['strategy']} {r['placement']}"
+    assert r["check"]["rows"] == total, f"{cell}: checked {r['check']['rows']} rows, not {total}"
+    sent = [sum(row) for row in r["traffic"]["dispatch_bytes"]]
+    received = [sum(col) for col in zip(*r["traffic"]["dispatch_bytes"])]
+    expect = sys.argv[3]
+    if expect == "rank-tokens":
+        assert "rank_tokens" in config, "the report does not record --rank-tokens"
+        for rank, tokens in enumerate(rank_tokens):
+            if tokens == 0 and r["strategy"] != "padded":
+                assert sent[rank] == 0, f"{cell}: rank {rank} has no tokens but sent {sent[rank]} B"
+    elif expect == "one-expert":
+        per_expert = r["load"]["tokens_per_expert"]
+        assert per_expert[0] == total, f"{cell}: expert 0 got {per_expert[0]} of {total} tokens"
+        if r["strategy"] == "padded":
+            assert r["load"]["dropped_pairs"] > 0, f"{cell}: the hot expert overflowed nothing"
+    elif expect == "one-rank":
+        if r["placement"] == "contiguous":
+            assert r["load"]["tokens_per_rank"][0] == total * k, f"{cell}: rank 0 load"
+            if r["strategy"] != "padded":
+                assert received[0] == sum(received) > 0, f"{cell}: rows reached other ranks"
+    elif expect:
+        sys.exit(f"unknown C2R_TEST_EXPECT '{expect}'")
 print(f"ok: {len(results)} cells, worst relative error "
       f"{max(r['check']['worst_relative_error'] for r in results):.2e}")
 PY

@@ -230,5 +230,46 @@ TEST(RunConfig, BadOptionsAreRefusedByName) {
   expect_refused(o, 2, "--layer must be");
 }
 
+TEST(RunConfig, RankTokensGiveEachRankItsOwnRange) {
+  RunOptions o;
+  o.workload = "random";
+  o.rank_tokens = "40,0,96,7";
+  const RunConfig c = resolve_run_config(o, 4);
+  EXPECT_EQ(c.rank_tokens, (std::vector<int64_t>{40, 0, 96, 7}));
+  EXPECT_TRUE(c.uneven());
+  EXPECT_EQ(c.tokens_per_rank, 96);  // the largest: it sizes the padded capacity on every rank
+  EXPECT_EQ(c.first_token(0), 0);
+  EXPECT_EQ(c.first_token(2), 40);
+  EXPECT_EQ(c.first_token(3), 136);
+  EXPECT_EQ(c.total_tokens(), 143);
+  EXPECT_EQ(c.to_json()["rank_tokens"], nlohmann::json({40, 0, 96, 7}));
+
+  RunOptions uniform;
+  uniform.tokens = 32;
+  const RunConfig u = resolve_run_config(uniform, 4);
+  EXPECT_FALSE(u.uneven());
+  EXPECT_EQ(u.total_tokens(), 128);
+  EXPECT_FALSE(u.to_json().contains("rank_tokens"));
+}
+
+TEST(RunConfig, RankTokensRefusals) {
+  RunOptions o;
+  o.rank_tokens = "4,4,4";
+  expect_refused(o, 2, "--rank-tokens lists 3 counts; the job has 2 ranks");
+  o.rank_tokens = "0,0";
+  expect_refused(o, 2, "every count is 0");
+  o.rank_tokens = "4,-1";
+  expect_refused(o, 2, "'-1' is not a token count");
+  o.rank_tokens = "4,x";
+  expect_refused(o, 2, "'x' is not a token count");
+  o.rank_tokens = "4,8";
+  o.sweep = "tokens=8,16";
+  expect_refused(o, 2, "cannot be combined");
+  o = RunOptions();
+  o.workload = "hot";
+  o.hot_experts = 9;
+  expect_refused(o, 2, "--hot-experts must be between 1 and the number of experts 8");
+}
+
 }  // namespace
 }  // namespace c2r

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "common/error.hpp"
 #include "common/file_io.hpp"
@@ -273,6 +274,39 @@ TEST(Workload, ClusteredGroupsAreBalancedAndStrengthRaisesCoactivationInsideThem
   };
   const double none = inside_share(0.0), strong = inside_share(6.0);
   EXPECT_GT(strong, none + 0.5) << "strength 0: " << none << ", strength 6: " << strong;
+}
+
+TEST(Workload, HotExpertsReceiveEveryToken) {
+  // 60 experts, top-4 (Qwen's shape): with N hot experts every token picks min(N, k) of them.
+  ModelOverrides o;
+  o.hidden = 64;
+  o.ffn = 32;
+  const ModelConfig model = make_model("qwen1.5-moe-a2.7b", o);
+  for (int hot : {1, 2, 4}) {
+    WorkloadSpec spec;
+    spec.kind = WorkloadKind::kHot;
+    spec.seed = 7;
+    spec.hot_experts = hot;
+    const TokenBatch batch = make_synthetic_batch(model, spec, 0, 0, 500);
+    const std::vector<int32_t> ids =
+        route(batch, model, GateSpec::vanilla(model.experts, model.top_k, model.gate_weights));
+    for (int64_t t = 0; t < batch.tokens; ++t) {
+      int chosen_hot = 0;
+      for (int j = 0; j < model.top_k; ++j) chosen_hot += ids[t * model.top_k + j] < hot;
+      ASSERT_EQ(chosen_hot, std::min(hot, model.top_k)) << "token " << t << ", " << hot << " hot";
+    }
+  }
+  // The other experts are still chosen, not always the same ones.
+  WorkloadSpec spec;
+  spec.kind = WorkloadKind::kHot;
+  const TokenBatch batch = make_synthetic_batch(model, spec, 0, 0, 500);
+  const std::vector<int32_t> ids =
+      route(batch, model, GateSpec::vanilla(model.experts, model.top_k, model.gate_weights));
+  std::set<int32_t> others;
+  for (int32_t e : ids) {
+    if (e != 0) others.insert(e);
+  }
+  EXPECT_GT(others.size(), 30u);
 }
 
 }  // namespace
