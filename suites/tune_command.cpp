@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/file_io.hpp"
 #include "common/rng.hpp"
+#include "common/watchdog.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/expert_ffn.hpp"
 #include "kernels/cpu/permute.hpp"
@@ -245,6 +246,7 @@ void search_everywhere(std::vector<TunedLayer>& layers, const CostModel& model,
                       {"candidates", found.candidates},
                       {"seed_objective", found.seed_objective},
                       {"seconds", seconds_since(start)}});
+      mark_progress("placement search");  // each search is bounded by --search-seconds
     }
   });
   for (const std::string& text : comm.allgather_strings(mine.dump())) {
