@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Determinism: the same seed gives bit-identical routing for 1..4 ranks (the same 96 global tokens
-# split 96/1, 48/2, 32/3, 24/4 give the same tokens per expert and co-activation matrix), and a
-# repeated run gives identical traffic counts.
+# split 96/1, 48/2, 32/3, 24/4, and unevenly 0,61,35 over 3 ranks, give the same tokens per expert
+# and co-activation matrix), and a repeated run gives identical traffic counts.
 # Usage: run_determinism.sh C2RBENCH
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -10,10 +10,11 @@ dir="$(mktemp -d)"
 args=(--experts 12 --workload clustered --hidden 64 --ffn 48 --iters 1 --warmup 1
       --routing vanilla,c2r --top-t 3 --strategy padded,dropless,dedup --placement contiguous,collab
       --capacity-factor 1.0 --quiet)
-for np in 1 2 3 4; do
+for np in 1 2 3 4 3u; do
   for run in a b; do
-    timeout 120 "$here/../../scripts/mpirun.sh" "$np" "$bin" run "${args[@]}" \
-      --tokens $((96 / np)) --out "$dir/np$np-$run.json" >/dev/null
+    if [ "$np" = 3u ]; then tokens=(--rank-tokens 0,61,35); else tokens=(--tokens $((96 / np))); fi
+    timeout 120 "$here/../../scripts/mpirun.sh" "${np%u}" "$bin" run "${args[@]}" "${tokens[@]}" \
+      --out "$dir/np$np-$run.json" >/dev/null
   done
 done
 python3 - "$dir" <<'PY'
@@ -22,7 +23,7 @@ d = sys.argv[1]
 def key(c):
     return (c["routing"], str(c["top_t"]), c["strategy"], c["placement"])
 routing = None
-for np in (1, 2, 3, 4):
+for np in ("1", "2", "3", "4", "3u"):
     a = json.load(open(f"{d}/np{np}-a.json"))["results"]
     b = json.load(open(f"{d}/np{np}-b.json"))["results"]
     assert [key(c) for c in a] == [key(c) for c in b]
@@ -38,5 +39,6 @@ for np in (1, 2, 3, 4):
     if routing is None:
         routing = mine
     assert mine == routing, f"routing at {np} ranks differs from 1 rank"
-print("ok: identical routing for 1..4 ranks and identical traffic on repeated runs")
+print("ok: identical routing for 1..4 ranks (and an uneven split) and identical traffic on "
+      "repeated runs")
 PY
