@@ -13,8 +13,8 @@ timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" run "${small[@]}" --sweep t
   --check --quiet --out "$dir/tokens.json" >/dev/null
 "$bin" compare "$dir/tokens.json" "$dir/tokens.json" --phase layer >/dev/null
 "$bin" report "$dir/tokens.json" --html "$dir/tokens.html" >/dev/null
-timeout 200 "$here/../../scripts/sweep_ranks.sh" "1 2" "$dir/ranks" "${small[@]}" --tokens 32 \
-  >/dev/null 2>&1
+C2RBENCH="$bin" timeout 200 "$here/../../scripts/sweep_ranks.sh" "1 2" "$dir/ranks" "${small[@]}" \
+  --tokens 32 >/dev/null 2>&1
 python3 - "$dir" <<'PY'
 import json, re, sys
 d = sys.argv[1]
