@@ -39,5 +39,6 @@ if "$here/../../scripts/mpirun.sh" 2 "$bin" run --sweep tokens=8,x --out "$dir/b
   echo "FAIL: a malformed sweep was accepted"; exit 1
 fi
 grep -q "c2rbench: error: --sweep: 'x' is not a positive token count" "$dir/err.txt"
+if grep -E "^SUMMARY: [A-Za-z]+Sanitizer" "$dir/err.txt"; then echo "FAIL: sanitizer report"; exit 1; fi
 [ ! -e "$dir/bad.json" ]
 echo "ok: malformed sweep refused"
