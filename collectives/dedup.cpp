@@ -125,8 +125,8 @@ void DedupExchange::compute_experts(const ExpertBank& bank, float* scratch) {
     const int64_t rows = expert_offsets_[le + 1] - begin;
     groups_[le].weights = bank.local[le];
     groups_[le].blocks.resize(1);
-    groups_[le].blocks[0] = RowBlock{&gathered_[begin * hidden_], hidden_,
-                                     &expert_out_[begin * hidden_], hidden_, rows};
+    groups_[le].blocks[0] = RowBlock{gathered_.data() + begin * hidden_, hidden_,
+                                     expert_out_.data() + begin * hidden_, hidden_, rows};
     shape_.rows_per_local_expert[le] = rows;
   }
   grouped_swiglu_ffn(groups_, scratch);

@@ -71,8 +71,8 @@ void DroplessExchange::compute_experts(const ExpertBank& bank, float* scratch) {
       for (int before = 0; before < le; ++before)
         row += recv_counts_[s * experts_per_rank_ + before];
       const int64_t rows = recv_counts_[s * experts_per_rank_ + le];
-      group.blocks[s] =
-          RowBlock{&recv_[row * hidden_], hidden_, &expert_out_[row * hidden_], hidden_, rows};
+      group.blocks[s] = RowBlock{recv_.data() + row * hidden_, hidden_,
+                                 expert_out_.data() + row * hidden_, hidden_, rows};
       shape_.rows_per_local_expert[le] += rows;
     }
   }

@@ -37,7 +37,7 @@ void PaddedExchange::pack(const LayerInputs& in) {
     std::memcpy(&send_[row * hidden_], in.x + (p / in.top_k) * hidden_, row_bytes);
   }
   for (int slot = 0; slot < slots; ++slot) {
-    float* padding = &send_[(slot * capacity_ + filled_[slot]) * hidden_];
+    float* padding = send_.data() + (slot * capacity_ + filled_[slot]) * hidden_;
     std::fill(padding, padding + (capacity_ - filled_[slot]) * hidden_, 0.0f);
   }
   shape_.pairs_dropped = dropped;

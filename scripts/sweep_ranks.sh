@@ -4,14 +4,16 @@
 # tagged with its "ranks", config.sweep = {"ranks": [...]}, each run's context under "contexts"),
 # and one HTML page with the layer time against the rank count.
 # Usage: scripts/sweep_ranks.sh "1 2 4" OUT_DIR [c2rbench run options...]
+#        (C2RBENCH=path/to/c2rbench picks another build than build/c2rbench, as the tests do)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${C2RBENCH:-$root/build/c2rbench}"
 rank_counts="$1"; out="$2"; shift 2
 mkdir -p "$out"
 reports=()
 for np in $rank_counts; do
   echo "# sweep: $np rank(s)" >&2
-  "$root/scripts/mpirun.sh" "$np" "$root/build/c2rbench" run "$@" --quiet \
+  "$root/scripts/mpirun.sh" "$np" "$bin" run "$@" --quiet \
     --out "$out/ranks-$np.json" >/dev/null
   reports+=("$out/ranks-$np.json")
 done
@@ -31,4 +33,4 @@ with open(out + ".tmp", "w") as f:
 os.link(out + ".tmp", out)
 os.unlink(out + ".tmp")
 PY
-"$root/build/c2rbench" report "$out/sweep.json" --html "$out/sweep.html"
+"$bin" report "$out/sweep.json" --html "$out/sweep.html"

@@ -16,6 +16,8 @@ status=$?
 cat "$dir/stderr"
 if [ "$status" -eq 124 ]; then echo "FAIL: timed out (hang)"; exit 1; fi
 if [ "$status" -eq 0 ]; then echo "FAIL: exited 0"; exit 1; fi
+# Sanitizer builds (scripts/sanitize.sh): a memory error or leak on the way out is a failure too.
+if grep -Eq "^SUMMARY: [A-Za-z]+Sanitizer" "$dir/stderr"; then echo "FAIL: sanitizer report"; exit 1; fi
 count=$(grep -c "c2rbench: error" "$dir/stderr" || true)
 if [ "$count" -ne 1 ]; then echo "FAIL: expected one error message, got $count"; exit 1; fi
 if ! grep -Eq -- "$pattern" "$dir/stderr"; then echo "FAIL: message does not match /$pattern/"; exit 1; fi

@@ -13,8 +13,8 @@ timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" run "${small[@]}" --sweep t
   --check --quiet --out "$dir/tokens.json" >/dev/null
 "$bin" compare "$dir/tokens.json" "$dir/tokens.json" --phase layer >/dev/null
 "$bin" report "$dir/tokens.json" --html "$dir/tokens.html" >/dev/null
-timeout 200 "$here/../../scripts/sweep_ranks.sh" "1 2" "$dir/ranks" "${small[@]}" --tokens 32 \
-  >/dev/null 2>&1
+C2RBENCH="$bin" timeout 200 "$here/../../scripts/sweep_ranks.sh" "1 2" "$dir/ranks" "${small[@]}" \
+  --tokens 32 >/dev/null 2>&1
 python3 - "$dir" <<'PY'
 import json, re, sys
 d = sys.argv[1]
@@ -39,5 +39,6 @@ if "$here/../../scripts/mpirun.sh" 2 "$bin" run --sweep tokens=8,x --out "$dir/b
   echo "FAIL: a malformed sweep was accepted"; exit 1
 fi
 grep -q "c2rbench: error: --sweep: 'x' is not a positive token count" "$dir/err.txt"
+if grep -E "^SUMMARY: [A-Za-z]+Sanitizer" "$dir/err.txt"; then echo "FAIL: sanitizer report"; exit 1; fi
 [ ! -e "$dir/bad.json" ]
 echo "ok: malformed sweep refused"
