@@ -9,11 +9,12 @@
 
 namespace c2r {
 
-// Throws c2r::Error "SOURCE: malformed JSON (...)" on a syntax error or truncated text.
+// Throws c2r::Error "SOURCE: malformed JSON (...)" on a syntax error, truncated text, or a number
+// too large for a double (nlohmann reports that one as out_of_range, not parse_error).
 inline nlohmann::json parse_json_text(const std::string& text, const std::string& source) {
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw Error(source + ": malformed JSON (" + e.what() + ")");
   }
 }

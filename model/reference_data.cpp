@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/json_fields.hpp"
 #include "common/json_text.hpp"
 
 namespace c2r {
@@ -21,9 +22,7 @@ void expect_format(const json& doc, const std::string& format, const std::string
 }
 
 int positive_int(const json& doc, const char* key, const std::string& source) {
-  C2R_CHECK(doc.contains(key) && doc[key].is_number_integer() && doc[key].get<int>() > 0,
-            source << ": \"" << key << "\" must be a positive integer");
-  return doc[key].get<int>();
+  return int_field(doc, key, 1, INT32_MAX, source, "a positive integer");
 }
 
 // Checks doc[key] is an array of `layers` square `experts` x `experts` arrays of numbers.
@@ -102,8 +101,7 @@ LayerCollaborativeLists parse_collaborative_list(const std::string& text,
       std::vector<bool> seen(experts, false);
       for (int j = 0; j < experts; ++j) {
         const json& v = cube[l][i][j];
-        C2R_CHECK(v.is_number_integer() && v.get<int>() >= 0 && v.get<int>() < experts &&
-                      !seen[v.get<int>()],
+        C2R_CHECK(is_integer_in(v, 0, experts - 1) && !seen[v.get<int>()],
                   source << ": order[" << l << "][" << i << "] is not a permutation of 0.."
                          << experts - 1);
         seen[v.get<int>()] = true;

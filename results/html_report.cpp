@@ -6,6 +6,9 @@
 #include <numeric>
 #include <sstream>
 
+#include "common/error.hpp"
+#include "common/json_fields.hpp"
+#include "common/json_text.hpp"
 #include "results/table.hpp"
 
 namespace c2r {
@@ -174,7 +177,7 @@ void cell_details(std::ostream& out, const json& cell) {
     const std::vector<double> counts = load["coactivation"].get<std::vector<double>>();
     const std::vector<int> owner = cell["expert_rank"].get<std::vector<int>>();
     const int n = static_cast<int>(owner.size());
-    if (static_cast<int>(counts.size()) == n * n) {
+    if (counts.size() == static_cast<size_t>(n) * n) {
       std::vector<int> order(n);
       std::iota(order.begin(), order.end(), 0);
       std::stable_sort(order.begin(), order.end(),
@@ -309,6 +312,34 @@ void tuning_scatter(std::ostream& out, const json& tuning) {
 }
 
 }  // namespace
+
+json parse_report_tuning(const std::string& text, const std::string& source) {
+  json tuning = parse_json_text(text, source);
+  C2R_CHECK(tuning.is_object() && string_field(tuning, "schema", "", source) == "c2rbench.tuning",
+            source << ": not a tuning file (expected \"schema\": \"c2rbench.tuning\")");
+  if (!tuning.contains("validation")) return tuning;
+  const json& validation = tuning["validation"];
+  C2R_CHECK(
+      validation.is_object() && validation.contains("points") && validation["points"].is_array(),
+      source << ": validation must be an object with an array \"points\"");
+  C2R_CHECK(
+      !validation.contains("spearman_layer") || is_finite_number(validation["spearman_layer"]),
+      source << ": validation.spearman_layer must be a number");
+  const json& points = validation["points"];
+  for (size_t i = 0; i < points.size(); ++i) {
+    const json& p = points[i];
+    const std::string where = source + ": validation.points[" + std::to_string(i) + "]";
+    C2R_CHECK(p.is_object() && p.contains("layer") && is_int(p["layer"]),
+              where << " needs an integer \"layer\"");
+    string_field(p, "placement", "", where);
+    for (const char* side : {"predicted", "measured"}) {
+      C2R_CHECK(p.contains(side) && p[side].is_object() && p[side].contains("layer_us") &&
+                    is_finite_number(p[side]["layer_us"]),
+                where << "." << side << ".layer_us must be a number");
+    }
+  }
+  return tuning;
+}
 
 std::string render_html(const std::vector<json>& reports, const std::vector<std::string>& sources,
                         const json& tuning) {

@@ -17,4 +17,9 @@ namespace c2r {
 std::string render_html(const std::vector<nlohmann::json>& reports,
                         const std::vector<std::string>& sources, const nlohmann::json& tuning);
 
+// Reads the tuning file `c2rbench report --html --tuning FILE` plots (schema "c2rbench.tuning"):
+// when it has "validation", every point needs a layer and numbers "predicted.layer_us" and
+// "measured.layer_us". Throws c2r::Error naming `source` and the field otherwise.
+nlohmann::json parse_report_tuning(const std::string& text, const std::string& source);
+
 }  // namespace c2r

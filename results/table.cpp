@@ -39,14 +39,49 @@ std::string format_fixed(double value, int decimals) {
   return s.str();
 }
 
+namespace {
+
+// The field at `path` inside `j`, or null when any step is missing: reports from other tools (the
+// PyTorch peer) lack traffic, load and efficiency, and the table shows "-" for them. Types are as
+// parse_report checked them.
+const json& field(const json& j, std::initializer_list<const char*> path) {
+  static const json missing;
+  const json* at = &j;
+  for (const char* key : path) {
+    if (!at->is_object() || !at->contains(key)) return missing;
+    at = &(*at)[key];
+  }
+  return *at;
+}
+
+// scale * value / divide, as the table has always computed it, or "-" when absent.
+std::string fixed_or_dash(const json& value, int decimals, double scale = 1.0,
+                          double divide = 1.0) {
+  return value.is_number() ? format_fixed(scale * value.get<double>() / divide, decimals) : "-";
+}
+
+std::string text_or(const json& value, const std::string& absent) {
+  if (value.is_null()) return absent;
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+}  // namespace
+
 void print_run_table(std::ostream& out, const json& config, const json& results) {
-  const json& model = config["model"];
-  out << "# c2rbench run: " << model["preset"].get<std::string>() << "  E=" << model["experts"]
-      << " k=" << model["top_k"] << " H=" << model["hidden"] << " F=" << model["ffn"];
-  if (model["shared_ffn"].get<int>() > 0) out << " shared_F=" << model["shared_ffn"];
-  out << "  ranks=" << config["ranks"] << "  tokens/rank=" << config["tokens_per_rank"]
-      << "  workload=" << config["workload"]["kind"].get<std::string>()
-      << "  iters=" << config["iterations"] << " (+" << config["warmup"] << " warm-up)\n";
+  const json& model = field(config, {"model"});
+  out << "# c2rbench run: " << text_or(field(model, {"preset"}), "?")
+      << "  E=" << text_or(field(model, {"experts"}), "?")
+      << " k=" << text_or(field(model, {"top_k"}), "?")
+      << " H=" << text_or(field(model, {"hidden"}), "?")
+      << " F=" << text_or(field(model, {"ffn"}), "?");
+  if (field(model, {"shared_ffn"}).is_number() && model["shared_ffn"].get<int>() > 0) {
+    out << " shared_F=" << model["shared_ffn"];
+  }
+  out << "  ranks=" << text_or(field(config, {"ranks"}), "?")
+      << "  tokens/rank=" << text_or(field(config, {"tokens_per_rank"}), "?")
+      << "  workload=" << text_or(field(config, {"workload", "kind"}), "?")
+      << "  iters=" << text_or(field(config, {"iterations"}), "?") << " (+"
+      << text_or(field(config, {"warmup"}), "?") << " warm-up)\n";
   out << "# phase columns: median over iterations of the per-iteration maximum over ranks\n";
   Table table({{"routing", "", true},   {"T", "", false},     {"strategy", "", true},
                {"placement", "", true}, {"layer", "", false}, {"gate", "us"},
@@ -56,17 +91,19 @@ void print_run_table(std::ostream& out, const json& config, const json& results)
                {"imbal", "x"},          {"dropped", "%"},     {"eff_exp", "%"},
                {"eff_disp", "%"},       {"eff_comb", "%"},    {"wrong", "#"}});
   for (const auto& r : results) {
-    const json& p = r["phases"];
-    auto median = [&](const char* phase) { return format_fixed(p[phase]["median_us"], 0); };
-    std::string placement = r["placement"].get<std::string>();
+    auto median = [&](const char* phase) {
+      return fixed_or_dash(field(r, {"phases", phase, "median_us"}), 0);
+    };
+    std::string placement = text_or(field(r, {"placement"}), "?");
     if (placement.size() > 24) placement = "..." + placement.substr(placement.size() - 21);
-    const json& check = r["check"];
+    const json& checked = field(r, {"check", "checked"});
+    const json& wrong = field(r, {"check", "wrong_rows"});
     table.add_row(
-        {r["routing"].get<std::string>() + (r["baseline"].get<bool>() ? "*" : ""),
-         r["top_t"].is_null() ? "-" : std::to_string(r["top_t"].get<int>()),
-         r["strategy"],
+        {text_or(field(r, {"routing"}), "?") + (field(r, {"baseline"}) == true ? "*" : ""),
+         text_or(field(r, {"top_t"}), "-"),
+         text_or(field(r, {"strategy"}), "?"),
          placement,
-         std::to_string(r["layer"].get<int>()),
+         text_or(field(r, {"layer"}), "?"),
          median("gate"),
          median("permute"),
          median("dispatch"),
@@ -74,16 +111,15 @@ void print_run_table(std::ostream& out, const json& config, const json& results)
          median("combine"),
          median("unpermute"),
          median("layer"),
-         r.contains("speedup_vs_baseline") ? format_fixed(r["speedup_vs_baseline"], 2) : "-",
-         format_fixed(r["traffic"]["remote_bytes_total"].get<double>() / 1e6, 1),
-         format_fixed(r["traffic"]["copies_per_token"], 2),
-         format_fixed(r["load"]["rank_imbalance"], 2),
-         format_fixed(100.0 * r["load"]["dropped_fraction"].get<double>(), 1),
-         format_fixed(100.0 * r["efficiency"]["expert"].get<double>(), 0),
-         format_fixed(100.0 * r["efficiency"]["dispatch"].get<double>(), 0),
-         format_fixed(100.0 * r["efficiency"]["combine"].get<double>(), 0),
-         check["checked"].get<bool>() ? std::to_string(check["wrong_rows"].get<int64_t>())
-                                      : "n/a"});
+         fixed_or_dash(field(r, {"speedup_vs_baseline"}), 2),
+         fixed_or_dash(field(r, {"traffic", "remote_bytes_total"}), 1, 1.0, 1e6),
+         fixed_or_dash(field(r, {"traffic", "copies_per_token"}), 2),
+         fixed_or_dash(field(r, {"load", "rank_imbalance"}), 2),
+         fixed_or_dash(field(r, {"load", "dropped_fraction"}), 1, 100.0),
+         fixed_or_dash(field(r, {"efficiency", "expert"}), 0, 100.0),
+         fixed_or_dash(field(r, {"efficiency", "dispatch"}), 0, 100.0),
+         fixed_or_dash(field(r, {"efficiency", "combine"}), 0, 100.0),
+         checked == true && wrong.is_number() ? wrong.dump() : "n/a"});
   }
   table.print(out);
   out << "# * = baseline (vanilla, dropless, contiguous); speedup = baseline layer time / cell "

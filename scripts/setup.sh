@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages c2rbench builds against, if any are missing.
-# Usage: scripts/setup.sh        (run as root, or with sudo available)
+# Usage: scripts/setup.sh [EXTRA_PACKAGE...]   (run as root, or with sudo available; scripts/fuzz.sh
+#        adds clang and libFuzzer)
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,7 @@ packages=(
   googletest libgtest-dev
   libbenchmark-dev
   python3 chromium
+  "$@"
 )
 
 missing=()

@@ -318,10 +318,7 @@ int main(int argc, char** argv) {
         for (const auto& file : report_files) reports.push_back(c2r::read_report(file));
         nlohmann::json tuning;
         if (!report_tuning.empty()) {
-          tuning = c2r::parse_json_text(c2r::read_text_file(report_tuning), report_tuning);
-          C2R_CHECK(tuning.is_object() && tuning.value("schema", "") == "c2rbench.tuning",
-                    report_tuning << ": not a tuning file (expected \"schema\": "
-                                     "\"c2rbench.tuning\")");
+          tuning = c2r::parse_report_tuning(c2r::read_text_file(report_tuning), report_tuning);
         }
         if (rank == 0 && report_html.empty()) {
           for (size_t i = 0; i < reports.size(); ++i) {

@@ -326,8 +326,9 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
       TunedRouting r;
       r.routing = routing;
       r.top_t = top_t;
-      on_every_rank(
-          comm, [&] { r.sample = gather_sample(source, s.model, comm, layer, routing, top_t); });
+      on_every_rank(comm, [&] {
+        r.sample = gather_sample(source, s.model, comm, layer, r.routing, r.top_t);
+      });
       tuned.routings.push_back(std::move(r));
     }
     layers.push_back(std::move(tuned));

@@ -1,9 +1,11 @@
 #include "tuner/cluster_model.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "common/error.hpp"
+#include "common/json_fields.hpp"
 #include "common/json_text.hpp"
 #include "results/stats.hpp"
 
@@ -72,7 +74,7 @@ ClusterModel cluster_model_from_profile(const ClusterProfile& profile, const Com
 bool is_cluster_spec(const std::string& text) {
   try {
     const json doc = json::parse(text);
-    return doc.is_object() && doc.value("schema", "") == "c2rbench.cluster-spec";
+    return doc.is_object() && doc.contains("schema") && doc["schema"] == "c2rbench.cluster-spec";
   } catch (const json::exception&) {
     return false;
   }
@@ -92,18 +94,22 @@ double positive(const json& object, const char* key, const std::string& where) {
 
 ClusterModel parse_cluster_spec(const std::string& text, const std::string& source) {
   const json doc = parse_json_text(text, source);
-  C2R_CHECK(doc.is_object() && doc.value("schema", "") == "c2rbench.cluster-spec",
+  C2R_CHECK(doc.is_object() && string_field(doc, "schema", "", source) == "c2rbench.cluster-spec",
             source << ": not a described cluster (expected \"schema\": \"c2rbench.cluster-spec\")");
-  C2R_CHECK(doc.value("schema_version", 0) == 1,
-            source << ": cluster-spec schema_version " << doc.value("schema_version", 0)
-                   << " is not supported (this c2rbench reads version 1)");
+  const int version = int_field(doc, "schema_version", INT32_MIN, INT32_MAX, source, "an integer");
+  C2R_CHECK(version == 1, source << ": cluster-spec schema_version " << version
+                                 << " is not supported (this c2rbench reads version 1)");
   ClusterModel m;
   m.origin = "described";
-  m.name = doc.value("name", source);
+  m.name = string_field(doc, "name", source, source);
   const double nodes = positive(doc, "nodes", source);
   const double per_node = positive(doc, "gpus_per_node", source);
-  C2R_CHECK(nodes == static_cast<int>(nodes) && per_node == static_cast<int>(per_node),
+  // Compared before any conversion to int: a double beyond int's range does not convert.
+  C2R_CHECK(nodes == std::floor(nodes) && per_node == std::floor(per_node),
             source << ": \"nodes\" and \"gpus_per_node\" must be whole numbers");
+  C2R_CHECK(nodes * per_node <= kMaxDescribedRanks,
+            source << ": \"nodes\" x \"gpus_per_node\" is " << nodes * per_node
+                   << " ranks, more than c2rbench simulates (" << kMaxDescribedRanks << ")");
   m.ranks = static_cast<int>(nodes) * static_cast<int>(per_node);
   for (int r = 0; r < m.ranks; ++r) m.node_of_rank.push_back(r / static_cast<int>(per_node));
   C2R_CHECK(doc.contains("intra_node"), source << ": missing \"intra_node\"");

@@ -51,7 +51,9 @@ struct ClusterModel {
 ClusterModel cluster_model_from_profile(const ClusterProfile& profile, const ComputeRates& rates);
 
 // A described cluster (schema "c2rbench.cluster-spec"); throws c2r::Error naming `source` and the
-// field when it is malformed, incomplete or not physical.
+// field when it is malformed, incomplete or not physical, or has more than kMaxDescribedRanks
+// ranks.
+constexpr int kMaxDescribedRanks = 1 << 20;
 ClusterModel parse_cluster_spec(const std::string& text, const std::string& source);
 
 // Whether `text` is a described cluster (as opposed to a measured profile).

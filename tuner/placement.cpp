@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "common/error.hpp"
+#include "common/json_fields.hpp"
 #include "common/json_text.hpp"
 
 namespace c2r {
@@ -180,7 +181,7 @@ std::vector<int> read_expert_rank(const json& value, const std::string& where) {
   C2R_CHECK(value.is_array(), where << ": \"expert_rank\" must be an array of rank numbers");
   std::vector<int> owner;
   for (const auto& v : value) {
-    C2R_CHECK(v.is_number_integer(), where << ": \"expert_rank\" holds a non-integer");
+    C2R_CHECK(is_int(v), where << ": \"expert_rank\" holds a non-integer or out-of-range value");
     owner.push_back(v.get<int>());
   }
   return owner;
@@ -190,34 +191,33 @@ std::vector<int> read_expert_rank(const json& value, const std::string& where) {
 
 PlacementFile parse_placement_file(const std::string& text, const std::string& source) {
   json doc = parse_json_text(text, source);
-  const std::string schema = doc.is_object() ? doc.value("schema", "") : "";
+  const std::string schema = string_field(doc, "schema", "", source);
   C2R_CHECK(schema == "c2rbench.placement" || schema == "c2rbench.tuning",
             source << ": not a placement or tuning file (expected \"schema\": "
                    << "\"c2rbench.placement\" or \"c2rbench.tuning\")");
-  C2R_CHECK(doc.contains("schema_version") && doc["schema_version"].is_number_integer(),
-            source << ": missing \"schema_version\"");
+  C2R_CHECK(doc.contains("schema_version") && is_int(doc["schema_version"]),
+            source << ": \"schema_version\" must be an integer");
   C2R_CHECK(doc["schema_version"].get<int>() == 1,
             source << ": " << schema << " schema_version " << doc["schema_version"].get<int>()
                    << " is not supported (this c2rbench reads version 1)");
   PlacementFile file;
   file.source = source;
-  C2R_CHECK(doc.contains("experts") && doc["experts"].is_number_integer() &&
-                doc.contains("ranks") && doc["ranks"].is_number_integer(),
+  C2R_CHECK(doc.contains("experts") && is_int(doc["experts"]) && doc.contains("ranks") &&
+                is_int(doc["ranks"]),
             source << ": \"experts\" and \"ranks\" must be integers");
   file.experts = doc["experts"].get<int>();
   file.ranks = doc["ranks"].get<int>();
   if (schema == "c2rbench.tuning") {
-    C2R_CHECK(
-        doc.contains("model") && doc["model"].is_object() && doc["model"].value("preset", "") != "",
-        source << ": a tuning file needs \"model\": {\"preset\": ...}");
+    C2R_CHECK(doc.contains("model") && string_field(doc["model"], "preset", "", source) != "",
+              source << ": a tuning file needs \"model\": {\"preset\": ...}");
     file.model = doc["model"]["preset"].get<std::string>();
   }
   if (doc.contains("expert_rank")) file.every_layer = read_expert_rank(doc["expert_rank"], source);
   if (doc.contains("layers")) {
     C2R_CHECK(doc["layers"].is_array(), source << ": \"layers\" must be an array");
     for (const auto& entry : doc["layers"]) {
-      C2R_CHECK(entry.is_object() && entry.contains("layer") &&
-                    entry["layer"].is_number_integer() && entry.contains("expert_rank"),
+      C2R_CHECK(entry.is_object() && entry.contains("layer") && is_int(entry["layer"]) &&
+                    entry.contains("expert_rank"),
                 source << ": every \"layers\" entry needs \"layer\" and \"expert_rank\"");
       file.per_layer[entry["layer"].get<int>()] = read_expert_rank(entry["expert_rank"], source);
     }

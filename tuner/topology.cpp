@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "common/error.hpp"
+#include "common/json_fields.hpp"
 #include "common/json_text.hpp"
 #include "results/stats.hpp"
 #include "results/table.hpp"
@@ -236,32 +237,99 @@ json ClusterProfile::to_json() const {
             {"fit_bandwidth_Bps", alltoall_bandwidth_Bps}}}};
 }
 
+namespace {
+
+// Checked reads of a saved profile's fields (every problem names the file and the field).
+const json& array_field(const json& object, const char* key, const std::string& where) {
+  C2R_CHECK(object.is_object() && object.contains(key) && object[key].is_array(),
+            where << ": missing array \"" << key << "\"");
+  return object[key];
+}
+
+std::vector<double> number_array(const json& object, const char* key, const std::string& where) {
+  std::vector<double> out;
+  for (const auto& v : array_field(object, key, where)) {
+    C2R_CHECK(is_finite_number(v), where << ": \"" << key << "\" holds a non-number");
+    out.push_back(v.get<double>());
+  }
+  return out;
+}
+
+std::vector<int> index_array(const json& object, const char* key, const std::string& where) {
+  std::vector<int> out;
+  for (const auto& v : array_field(object, key, where)) {
+    C2R_CHECK(is_integer_in(v, 0, INT32_MAX), where << ": \"" << key << "\" holds a non-index");
+    out.push_back(v.get<int>());
+  }
+  return out;
+}
+
+std::string text_field(const json& object, const char* key, const std::string& where) {
+  C2R_CHECK(object.is_object() && object.contains(key) && object[key].is_string(),
+            where << ": missing string \"" << key << "\"");
+  return object[key].get<std::string>();
+}
+
+// A place as `c2rbench topo` writes it; nodes are numbered by first appearance, so below `ranks`.
+RankPlace place_from_file(const json& j, int ranks, const std::string& where) {
+  RankPlace p;
+  p.rank = int_field(j, "rank", 0, ranks - 1, where, "a rank of the profile");
+  p.host = text_field(j, "host", where);
+  p.node = j.contains("node")
+               ? int_field(j, "node", 0, ranks - 1, where, "a node index below ranks")
+               : 0;
+  p.cpuset = text_field(j, "cpuset", where);
+  p.packages = index_array(j, "packages", where);
+  p.numa_nodes = index_array(j, "numa_nodes", where);
+  p.cores = int_field(j, "cores", 0, INT32_MAX, where, "a core count");
+  for (const auto& d : array_field(j, "nearby_devices", where)) {
+    C2R_CHECK(d.is_string(), where << ": \"nearby_devices\" holds a non-string");
+    p.nearby_devices.push_back(d.get<std::string>());
+  }
+  return p;
+}
+
+}  // namespace
+
 ClusterProfile parse_cluster_profile(const std::string& text, const std::string& source) {
   const json doc = parse_json_text(text, source);
-  C2R_CHECK(doc.is_object() && doc.value("schema", "") == "c2rbench.cluster",
+  C2R_CHECK(doc.is_object() && string_field(doc, "schema", "", source) == "c2rbench.cluster",
             source << ": not a cluster profile (expected \"schema\": \"c2rbench.cluster\")");
-  C2R_CHECK(doc.value("schema_version", 0) == 1,
-            source << ": cluster profile schema_version " << doc.value("schema_version", 0)
-                   << " is not supported (this c2rbench reads version 1)");
+  const int version = int_field(doc, "schema_version", INT32_MIN, INT32_MAX, source, "an integer");
+  C2R_CHECK(version == 1, source << ": cluster profile schema_version " << version
+                                 << " is not supported (this c2rbench reads version 1)");
   ClusterProfile p;
-  try {
-    p.ranks = doc.at("ranks");
-    for (const auto& place : doc.at("places")) p.places.push_back(place_from_json(place));
-    p.latency_s = doc.at("latency_s").get<std::vector<double>>();
-    p.bandwidth_Bps = doc.at("bandwidth_Bps").get<std::vector<double>>();
-    const json& a2a = doc.at("alltoall");
-    p.alltoall_bytes = a2a.at("bytes").get<std::vector<int64_t>>();
-    p.alltoall_s = a2a.at("seconds").get<std::vector<double>>();
-    p.alltoall_latency_s = a2a.at("fit_latency_s");
-    p.alltoall_bandwidth_Bps = a2a.at("fit_bandwidth_Bps");
-  } catch (const json::exception& e) {
-    throw Error(source + ": not a valid cluster profile (" + e.what() + ")");
+  p.ranks = int_field(doc, "ranks", 1, INT32_MAX, source, "a positive integer");
+  const json& places = array_field(doc, "places", source);
+  for (size_t i = 0; i < places.size(); ++i) {
+    p.places.push_back(
+        place_from_file(places[i], p.ranks, source + ": places[" + std::to_string(i) + "]"));
   }
+  p.latency_s = number_array(doc, "latency_s", source);
+  p.bandwidth_Bps = number_array(doc, "bandwidth_Bps", source);
+  C2R_CHECK(doc.contains("alltoall") && doc["alltoall"].is_object(),
+            source << ": missing object \"alltoall\"");
+  const json& a2a = doc["alltoall"];
+  const std::string a2a_where = source + ": alltoall";
+  for (const auto& v : array_field(a2a, "bytes", a2a_where)) {
+    C2R_CHECK(is_integer_in(v, 0, INT64_MAX), a2a_where << ": \"bytes\" holds a non-size");
+    p.alltoall_bytes.push_back(v.get<int64_t>());
+  }
+  p.alltoall_s = number_array(a2a, "seconds", a2a_where);
+  for (const char* key : {"fit_latency_s", "fit_bandwidth_Bps"}) {
+    C2R_CHECK(a2a.contains(key) && is_finite_number(a2a[key]),
+              a2a_where << ": missing number \"" << key << "\"");
+  }
+  p.alltoall_latency_s = a2a["fit_latency_s"].get<double>();
+  p.alltoall_bandwidth_Bps = a2a["fit_bandwidth_Bps"].get<double>();
   const size_t cells = static_cast<size_t>(p.ranks) * p.ranks;
-  C2R_CHECK(p.ranks >= 1 && p.places.size() == static_cast<size_t>(p.ranks) &&
-                p.latency_s.size() == cells && p.bandwidth_Bps.size() == cells,
+  C2R_CHECK(p.places.size() == static_cast<size_t>(p.ranks) && p.latency_s.size() == cells &&
+                p.bandwidth_Bps.size() == cells,
             source << ": the cluster profile's places and matrices do not match its " << p.ranks
                    << " ranks");
+  C2R_CHECK(p.alltoall_bytes.size() == p.alltoall_s.size(),
+            source << ": alltoall has " << p.alltoall_bytes.size() << " sizes but "
+                   << p.alltoall_s.size() << " times");
   C2R_CHECK(p.alltoall_bandwidth_Bps > 0.0,
             source << ": the cluster profile has no fitted all2all bandwidth");
   return p;

@@ -83,6 +83,26 @@ TEST(Exchange, EveryStrategyMatchesTheNaiveLayer) {
   }
 }
 
+// Experts without tokens at the end of the buffers (dropless, dedup), and a last padded slot that
+// is exactly full: empty blocks there are addressed at the buffers' end, never indexed past it (the
+// sanitizer build's bounds-checked containers abort otherwise).
+TEST(Exchange, EmptyLastExpertsAndAFullLastSlot) {
+  OneRankLayer idle_tail({0, 1, 1, 0, 0, 1});
+  const std::vector<bool> all(idle_tail.ids.size(), true);
+  for (StrategyKind kind : {StrategyKind::kDropless, StrategyKind::kDedup, StrategyKind::kPadded}) {
+    SCOPED_TRACE(to_string(kind));
+    expect_close(idle_tail.run(kind, 4.0, nullptr), idle_tail.expected(all));
+  }
+  // capacity ceil(1.0 * 4 / 4) = 1: expert 3's slot fills with the first of its two pairs.
+  OneRankLayer full_tail({0, 3, 1, 3});
+  ExchangeStrategy* padded = nullptr;
+  const std::vector<float> y = full_tail.run(StrategyKind::kPadded, 1.0, &padded);
+  std::vector<bool> kept(4);
+  for (int p = 0; p < 4; ++p) kept[p] = padded->pair_kept(p);
+  EXPECT_EQ(kept, (std::vector<bool>{1, 1, 1, 0}));
+  expect_close(y, full_tail.expected(kept));
+}
+
 TEST(Exchange, PaddedDropsPairsPastCapacityInTokenOrder) {
   // 6 tokens, every first choice expert 0: capacity ceil(1.0 * 6 * 2 / 4) = 3 slots per expert.
   OneRankLayer layer({0, 1, 0, 2, 0, 3, 0, 1, 0, 2, 0, 3});
