@@ -1,10 +1,60 @@
-#include "collectives/dedup.hpp"
+// C2R/Occult-style rank-deduplicated exchange: a token goes once to each rank that owns any of its
+// experts, carrying the local expert ids and gate weights of that rank inline; the destination runs
+// each local expert on its rows, sums the weighted outputs per received row and returns one row per
+// (token, rank), which the source sums.
 
 #include <cstring>
 
+#include "collectives/strategy.hpp"
 #include "kernels/cpu/permute.hpp"
 
 namespace c2r {
+
+namespace {
+
+class DedupExchange : public ExchangeStrategy {
+ public:
+  void pack(const LayerInputs& in) override;
+  const ExchangeLayout& dispatch(const Communicator& comm) override;
+  void regroup() override;
+  void compute_experts(const ExpertBank& bank, float* scratch) override;
+  void reduce() override;
+  void combine(const Communicator& comm, const ExchangeLayout& layout) override;
+  void unpack(const LayerInputs& in, float* y) override;
+
+ private:
+  // A dispatched row: [H floats of x | k int32 local expert ids (-1 = none) | k float weights].
+  int64_t stride() const { return hidden_ + 2 * top_k_; }
+
+  int ranks_ = 0;
+  int experts_per_rank_ = 0;  // El
+  int hidden_ = 0;
+  int top_k_ = 0;
+  std::vector<int32_t> dest_of_row_;   // [<= T_r*k] destination rank of each (token, rank) row
+  std::vector<int64_t> token_of_row_;  // [<= T_r*k] token of each row, in creation order
+  std::vector<int64_t> row_of_slot_;   // [T_r*k] per token: its rows (creation order), then -1
+  std::vector<int64_t> dest_offsets_;  // [R + 1]
+  std::vector<int64_t> row_order_;     // [rows] rows in send order
+  std::vector<int64_t> send_row_of_;   // [rows] send position of each row
+  std::vector<int> send_counts_;       // [R] rows to each rank
+  std::vector<int> recv_counts_;       // [R] rows from each rank
+  AlltoallvLayout layout_;
+  std::vector<float> send_;  // [rows x stride]
+  std::vector<float> recv_;  // [received rows x stride]
+  // Destination side: (received row, slot) -> expert-grouped rows.
+  std::vector<int32_t> pair_expert_;           // [pairs] local expert of each received pair
+  std::vector<int64_t> pair_slot_;             // [pairs] received row * k + slot of each pair
+  std::vector<int64_t> expert_offsets_;        // [El + 1]
+  std::vector<int64_t> pair_order_;            // [pairs] pairs grouped by local expert
+  std::vector<int64_t> gathered_row_of_slot_;  // [received rows * k] row in gathered_, or -1
+  std::vector<float> slot_weight_;             // [received rows * k]
+  std::vector<float> gathered_;                // [pairs x H], grouped by local expert
+  std::vector<float> expert_out_;              // [pairs x H]
+  std::vector<float> partial_sums_;            // [received rows x H], sum of weighted local outputs
+  std::vector<float> returned_;                // [rows x H], same order as send_
+  std::vector<int64_t> gather_index_;          // [pairs] received row of each gathered row
+  std::vector<ExpertGroup> groups_;            // [El], one contiguous block each
+};
 
 void DedupExchange::pack(const LayerInputs& in) {
   const Placement& placement = *in.placement;
@@ -66,7 +116,7 @@ void DedupExchange::pack(const LayerInputs& in) {
   }
 }
 
-void DedupExchange::dispatch(const Communicator& comm) {
+const ExchangeLayout& DedupExchange::dispatch(const Communicator& comm) {
   recv_counts_.resize(ranks_);
   comm.alltoall_ints(send_counts_.data(), 1, recv_counts_.data());
   if (static_cast<int>(layout_.send_rows.size()) != ranks_) layout_ = AlltoallvLayout(ranks_);
@@ -78,7 +128,8 @@ void DedupExchange::dispatch(const Communicator& comm) {
   recv_.resize(layout_.total_recv_rows() * stride());
   const int64_t row_bytes = stride() * static_cast<int64_t>(sizeof(float));
   comm.alltoallv_rows(send_.data(), recv_.data(), layout_, row_type(row_bytes));
-  record_layouts(layout_, row_bytes, static_cast<int64_t>(hidden_) * sizeof(float));
+  shape_.set(layout_, row_bytes, static_cast<int64_t>(hidden_) * sizeof(float));
+  return shape_;
 }
 
 void DedupExchange::regroup() {
@@ -139,15 +190,35 @@ void DedupExchange::reduce() {
                      received, top_k_, hidden_, partial_sums_.data());
 }
 
-void DedupExchange::combine(const Communicator& comm) {
+void DedupExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
   returned_.resize(layout_.total_send_rows() * hidden_);
-  comm.alltoallv_rows(partial_sums_.data(), returned_.data(), shape_.combine,
-                      row_type(shape_.combine_row_bytes));
+  comm.alltoallv_rows(partial_sums_.data(), returned_.data(), layout.combine,
+                      row_type(layout.combine_row_bytes));
 }
 
 void DedupExchange::unpack(const LayerInputs& in, float* y) {
   weighted_unpermute(returned_.data(), hidden_, row_of_slot_.data(), nullptr, in.tokens, top_k_,
                      hidden_, y);
+}
+
+}  // namespace
+
+StrategyDescriptor dedup_strategy() {
+  StrategyDescriptor d;
+  d.name = "dedup";
+  d.help =
+      "C2R: one row per (token, destination rank) carrying its local expert ids and weights; "
+      "the destination sums its experts' weighted outputs and returns one row";
+  d.rules.rows = RowRule::kPerDestinationRank;
+  d.rules.inline_floats_per_slot = 2;  // the slot's local expert id and its gate weight
+  // Packs the sent rows, then gathers each local expert's rows; reduces one sum per received row
+  // and unpacks one per sent row.
+  d.rules.copy_bytes = [](const CopyVolume& v) {
+    return CopyBytes{v.sent_rows * v.dispatch_row_bytes + v.expert_rows * v.hidden_row_bytes,
+                     (v.expert_rows + v.sent_rows) * v.hidden_row_bytes};
+  };
+  d.make_cpu = [] { return std::make_unique<DedupExchange>(); };
+  return d;
 }
 
 }  // namespace c2r

@@ -1,11 +1,41 @@
-#include "collectives/dropless.hpp"
+// MegaBlocks-style dropless exchange, the baseline: one row per (token, expert) pair, ordered by
+// destination rank then expert, counts exchanged first, then one all2allv each way.
 
 #include <cstring>
 
+#include "collectives/strategy.hpp"
 #include "common/error.hpp"
 #include "kernels/cpu/permute.hpp"
 
 namespace c2r {
+
+namespace {
+
+class DroplessExchange : public ExchangeStrategy {
+ public:
+  void pack(const LayerInputs& in) override;
+  const ExchangeLayout& dispatch(const Communicator& comm) override;
+  void compute_experts(const ExpertBank& bank, float* scratch) override;
+  void combine(const Communicator& comm, const ExchangeLayout& layout) override;
+  void unpack(const LayerInputs& in, float* y) override;
+
+ private:
+  int ranks_ = 0;
+  int experts_per_rank_ = 0;  // El
+  int hidden_ = 0;
+  std::vector<int32_t> slot_of_pair_;  // [T_r*k] destination slot = rank * El + local expert
+  std::vector<int64_t> slot_offsets_;  // [R*El + 1] first send row of each slot
+  std::vector<int64_t> pair_order_;    // [T_r*k] pairs in send order
+  std::vector<int64_t> row_of_pair_;   // [T_r*k] send row of each pair
+  std::vector<int> send_counts_;       // [R x El] rows for each (destination, its local expert)
+  std::vector<int> recv_counts_;       // [R x El] rows from each (source, my local expert)
+  AlltoallvLayout layout_;
+  std::vector<float> send_;          // [T_r*k x H]
+  std::vector<float> recv_;          // [received rows x H], source-major, expert within
+  std::vector<float> expert_out_;    // [received rows x H], same layout as recv_
+  std::vector<float> returned_;      // [T_r*k x H], same layout as send_
+  std::vector<ExpertGroup> groups_;  // [El], one block per source rank
+};
 
 void DroplessExchange::pack(const LayerInputs& in) {
   const Placement& placement = *in.placement;
@@ -37,7 +67,7 @@ void DroplessExchange::pack(const LayerInputs& in) {
   }
 }
 
-void DroplessExchange::dispatch(const Communicator& comm) {
+const ExchangeLayout& DroplessExchange::dispatch(const Communicator& comm) {
   const int slots = ranks_ * experts_per_rank_;
   recv_counts_.resize(slots);
   comm.alltoall_ints(send_counts_.data(), experts_per_rank_, recv_counts_.data());
@@ -54,7 +84,8 @@ void DroplessExchange::dispatch(const Communicator& comm) {
   recv_.resize(layout_.total_recv_rows() * hidden_);
   const int64_t row_bytes = static_cast<int64_t>(hidden_) * sizeof(float);
   comm.alltoallv_rows(send_.data(), recv_.data(), layout_, row_type(row_bytes));
-  record_layouts(layout_, row_bytes, row_bytes);
+  shape_.set(layout_, row_bytes, row_bytes);
+  return shape_;
 }
 
 void DroplessExchange::compute_experts(const ExpertBank& bank, float* scratch) {
@@ -79,15 +110,33 @@ void DroplessExchange::compute_experts(const ExpertBank& bank, float* scratch) {
   grouped_swiglu_ffn(groups_, scratch);
 }
 
-void DroplessExchange::combine(const Communicator& comm) {
+void DroplessExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
   returned_.resize(send_.size());
-  comm.alltoallv_rows(expert_out_.data(), returned_.data(), shape_.combine,
-                      row_type(shape_.combine_row_bytes));
+  comm.alltoallv_rows(expert_out_.data(), returned_.data(), layout.combine,
+                      row_type(layout.combine_row_bytes));
 }
 
 void DroplessExchange::unpack(const LayerInputs& in, float* y) {
   weighted_unpermute(returned_.data(), hidden_, row_of_pair_.data(), in.weights, in.tokens,
                      in.top_k, hidden_, y);
+}
+
+}  // namespace
+
+StrategyDescriptor dropless_strategy() {
+  StrategyDescriptor d;
+  d.name = "dropless";
+  d.help =
+      "MegaBlocks: one row per (token, expert) pair, variable counts, nothing dropped (the "
+      "baseline)";
+  d.rules.rows = RowRule::kPerPair;
+  // Packs one row per pair; the experts compute on the received rows in place; the unpack sums a
+  // weighted row per pair.
+  d.rules.copy_bytes = [](const CopyVolume& v) {
+    return CopyBytes{v.pairs * v.hidden_row_bytes, v.pairs * v.hidden_row_bytes};
+  };
+  d.make_cpu = [] { return std::make_unique<DroplessExchange>(); };
+  return d;
 }
 
 }  // namespace c2r

@@ -1,11 +1,40 @@
-#include "collectives/padded.hpp"
+// GShard/Tutel-style padded exchange: every (source rank, expert) gets `capacity` slots; pairs past
+// it are dropped in token order; unused slots are zero padding that is sent and computed like real
+// rows; one fixed-size all2all each way, no counts.
 
 #include <algorithm>
 #include <cstring>
 
+#include "collectives/strategy.hpp"
 #include "kernels/cpu/permute.hpp"
 
 namespace c2r {
+
+namespace {
+
+class PaddedExchange : public ExchangeStrategy {
+ public:
+  void pack(const LayerInputs& in) override;
+  const ExchangeLayout& dispatch(const Communicator& comm) override;
+  void compute_experts(const ExpertBank& bank, float* scratch) override;
+  void combine(const Communicator& comm, const ExchangeLayout& layout) override;
+  void unpack(const LayerInputs& in, float* y) override;
+  bool pair_kept(int64_t pair) const override { return row_of_pair_[pair] >= 0; }
+
+ private:
+  int ranks_ = 0;
+  int experts_per_rank_ = 0;  // El
+  int hidden_ = 0;
+  int64_t capacity_ = 0;              // C, slots per (source rank, expert)
+  AlltoallvLayout layout_;            // every peer: El*C rows each way
+  std::vector<int64_t> filled_;       // [R*El] slots used per destination slot (rank, local expert)
+  std::vector<int64_t> row_of_pair_;  // [T_r*k] send row of each pair, -1 if dropped
+  std::vector<float> send_;           // [R x El x C x H]
+  std::vector<float> recv_;           // [R sources x El x C x H]
+  std::vector<float> expert_out_;     // same layout as recv_
+  std::vector<float> returned_;       // same layout as send_
+  std::vector<ExpertGroup> groups_;   // [El], one block of C rows per source rank
+};
 
 void PaddedExchange::pack(const LayerInputs& in) {
   const Placement& placement = *in.placement;
@@ -43,7 +72,7 @@ void PaddedExchange::pack(const LayerInputs& in) {
   shape_.pairs_dropped = dropped;
 }
 
-void PaddedExchange::dispatch(const Communicator& comm) {
+const ExchangeLayout& PaddedExchange::dispatch(const Communicator& comm) {
   const int64_t rows_per_peer = experts_per_rank_ * capacity_;
   recv_.resize(send_.size());
   const int64_t row_bytes = static_cast<int64_t>(hidden_) * sizeof(float);
@@ -53,7 +82,8 @@ void PaddedExchange::dispatch(const Communicator& comm) {
   std::fill(layout_.send_rows.begin(), layout_.send_rows.end(), static_cast<int>(rows_per_peer));
   std::fill(layout_.recv_rows.begin(), layout_.recv_rows.end(), static_cast<int>(rows_per_peer));
   layout_.compute_offsets();
-  record_layouts(layout_, row_bytes, row_bytes);
+  shape_.set(layout_, row_bytes, row_bytes);
+  return shape_;
 }
 
 void PaddedExchange::compute_experts(const ExpertBank& bank, float* scratch) {
@@ -72,15 +102,32 @@ void PaddedExchange::compute_experts(const ExpertBank& bank, float* scratch) {
   grouped_swiglu_ffn(groups_, scratch);
 }
 
-void PaddedExchange::combine(const Communicator& comm) {
+void PaddedExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
   returned_.resize(send_.size());
   comm.alltoall_rows(expert_out_.data(), static_cast<int>(experts_per_rank_ * capacity_),
-                     returned_.data(), row_type(shape_.combine_row_bytes));
+                     returned_.data(), row_type(layout.combine_row_bytes));
 }
 
 void PaddedExchange::unpack(const LayerInputs& in, float* y) {
   weighted_unpermute(returned_.data(), hidden_, row_of_pair_.data(), in.weights, in.tokens,
                      in.top_k, hidden_, y);
+}
+
+}  // namespace
+
+StrategyDescriptor padded_strategy() {
+  StrategyDescriptor d;
+  d.name = "padded";
+  d.help =
+      "GShard/Tutel: ceil(cf * tokens * k / E) slots per (source rank, expert), overflow "
+      "dropped in token order, fixed-size all2all";
+  d.rules.rows = RowRule::kCapacitySlots;
+  // Packs every capacity slot, padding included; the unpack sums a weighted row per pair.
+  d.rules.copy_bytes = [](const CopyVolume& v) {
+    return CopyBytes{v.sent_rows * v.hidden_row_bytes, v.pairs * v.hidden_row_bytes};
+  };
+  d.make_cpu = [] { return std::make_unique<PaddedExchange>(); };
+  return d;
 }
 
 }  // namespace c2r

@@ -1,64 +1,25 @@
 #include "collectives/strategy.hpp"
 
+#include <algorithm>
 #include <cmath>
-
-#include "collectives/dedup.hpp"
-#include "collectives/dropless.hpp"
-#include "collectives/padded.hpp"
-#include "common/error.hpp"
 
 namespace c2r {
 
-std::vector<std::string> strategy_names() {
-  return {"padded", "dropless", "dedup"};
-}
-
-StrategyKind parse_strategy(const std::string& name) {
-  if (name == "padded") return StrategyKind::kPadded;
-  if (name == "dropless") return StrategyKind::kDropless;
-  if (name == "dedup") return StrategyKind::kDedup;
-  throw Error("unknown strategy '" + name + "' (known: padded, dropless, dedup)");
-}
-
-std::string to_string(StrategyKind kind) {
-  switch (kind) {
-    case StrategyKind::kPadded:
-      return "padded";
-    case StrategyKind::kDropless:
-      return "dropless";
-    case StrategyKind::kDedup:
-      return "dedup";
-  }
-  return "?";
-}
-
-std::unique_ptr<ExchangeStrategy> make_strategy(StrategyKind kind) {
-  switch (kind) {
-    case StrategyKind::kPadded:
-      return std::make_unique<PaddedExchange>();
-    case StrategyKind::kDropless:
-      return std::make_unique<DroplessExchange>();
-    case StrategyKind::kDedup:
-      return std::make_unique<DedupExchange>();
-  }
-  throw Error("unknown strategy");
+void ExchangeLayout::set(const AlltoallvLayout& dispatch_rows, int64_t dispatch_bytes,
+                         int64_t combine_bytes) {
+  dispatch = dispatch_rows;
+  combine.send_rows = dispatch_rows.recv_rows;
+  combine.send_offsets = dispatch_rows.recv_offsets;
+  combine.recv_rows = dispatch_rows.send_rows;
+  combine.recv_offsets = dispatch_rows.send_offsets;
+  dispatch_row_bytes = dispatch_bytes;
+  combine_row_bytes = combine_bytes;
 }
 
 const RowType& ExchangeStrategy::row_type(int64_t bytes) {
   auto& type = row_types_[bytes];
   if (!type) type = std::make_unique<RowType>(bytes);
   return *type;
-}
-
-void ExchangeStrategy::record_layouts(const AlltoallvLayout& dispatch, int64_t dispatch_row_bytes,
-                                      int64_t combine_row_bytes) {
-  shape_.dispatch = dispatch;
-  shape_.combine.send_rows = dispatch.recv_rows;
-  shape_.combine.send_offsets = dispatch.recv_offsets;
-  shape_.combine.recv_rows = dispatch.send_rows;
-  shape_.combine.recv_offsets = dispatch.send_offsets;
-  shape_.dispatch_row_bytes = dispatch_row_bytes;
-  shape_.combine_row_bytes = combine_row_bytes;
 }
 
 int64_t padded_capacity(double capacity_factor, int64_t tokens, int top_k, int experts) {

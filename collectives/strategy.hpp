@@ -1,17 +1,19 @@
 #pragma once
 // Exchange strategies: how a rank's (token, expert) pairs travel to the experts' ranks and back.
 // Every strategy sees the same routing, placement and kernels; only the exchange differs.
-//   padded   - GShard/Tutel: fixed capacity per (source rank, expert), overflow dropped, fixed
-//   all2all dropless - MegaBlocks: one row per (token, expert) pair, variable counts (the baseline)
-//   dedup    - C2R/Occult: one row per (token, destination rank); the destination sums its local
-//              experts' weighted outputs and returns one row per (token, rank)
 //
-// One layer runs as: pack -> dispatch -> regroup -> compute_experts -> reduce -> combine -> unpack.
-// The harness times pack+regroup as "permute" and reduce+unpack as "unpermute". Buffers are sized
-// by the first run of a cell (a warm-up); later runs of the same routing reuse them without
-// allocating.
+// A strategy is one StrategyDescriptor, registered once (collectives/strategy_registry.cpp): its
+// name and help text, the rules the tuner's cost model, the placement search and the memory
+// estimate use, and its CPU steps. The command line, the help, the tuner and the reports ask the
+// registry; nothing else names a strategy. docs/ARCHITECTURE.md has the checklist for adding one.
+//
+// One layer runs as: pack -> dispatch -> regroup -> compute_experts -> reduce -> combine -> unpack
+// (bench/layer_steps.hpp times them). dispatch() produces the exchange layout (counts, offsets,
+// row sizes each way), which combine() and the same-run ceilings consume. Buffers are sized by the
+// first run of a cell (a warm-up); later runs of the same routing reuse them without allocating.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,16 +21,9 @@
 
 #include "collectives/communicator.hpp"
 #include "kernels/cpu/expert_ffn.hpp"
-#include "tuner/placement.hpp"
+#include "model/placement.hpp"
 
 namespace c2r {
-
-enum class StrategyKind { kPadded, kDropless, kDedup };
-
-std::vector<std::string> strategy_names();
-// Throws c2r::Error naming the known strategies.
-StrategyKind parse_strategy(const std::string& name);
-std::string to_string(StrategyKind kind);
 
 // One rank's view of one layer. Routing buffers are rewritten by the gate every iteration (with
 // identical contents), so the strategy keeps the pointers, not copies.
@@ -40,9 +35,10 @@ struct LayerInputs {
   const int32_t* expert_ids = nullptr;  // [tokens x top_k]
   const float* weights = nullptr;       // [tokens x top_k]
   const Placement* placement = nullptr;
-  double capacity_factor = 1.0;  // padded only
-  // padded only: the token count the capacity is computed from, the same on every rank (the
-  // largest rank's tokens) so that every rank exchanges blocks of the same size. 0: `tokens`.
+  double capacity_factor = 1.0;  // capacity-limited strategies only
+  // Capacity-limited strategies only: the token count the capacity is computed from, the same on
+  // every rank (the largest rank's tokens) so that every rank exchanges blocks of the same size.
+  // 0: `tokens`.
   int64_t capacity_tokens = 0;
 };
 
@@ -51,33 +47,44 @@ struct ExpertBank {
   std::vector<const FfnWeights*> local;  // [experts_per_rank]
 };
 
-// What one layer moved and computed on this rank (set by prepare()).
-struct ExchangeShape {
+// The exchange plan of one layer on this rank: which rows go to and come from every peer, and
+// their size. dispatch() produces it once the counts are known; combine() sends the rows back
+// along its reverse; the same-run ceilings replay both.
+struct ExchangeLayout {
   AlltoallvLayout dispatch;  // rows to / from every rank on the way out
-  AlltoallvLayout combine;   // rows to / from every rank on the way back
+  AlltoallvLayout combine;   // rows to / from every rank on the way back: dispatch reversed
   int64_t dispatch_row_bytes = 0;
   int64_t combine_row_bytes = 0;
-  std::vector<int64_t> rows_per_local_expert;  // rows each local expert computes (padding included)
-  int64_t pairs_dropped = 0;                   // this rank's pairs that were dropped (padded)
+
+  // Sets `dispatch` and its reverse as `combine`, reusing storage.
+  void set(const AlltoallvLayout& dispatch_rows, int64_t dispatch_bytes, int64_t combine_bytes);
 };
 
+// The layout and what the layer computed and dropped on this rank.
+struct ExchangeShape : ExchangeLayout {
+  std::vector<int64_t> rows_per_local_expert;  // rows each local expert computes (padding incl.)
+  int64_t pairs_dropped = 0;                   // this rank's pairs that were dropped
+};
+
+// The CPU steps of one strategy (OpenBLAS kernels, MPI exchange).
 class ExchangeStrategy {
  public:
   virtual ~ExchangeStrategy() = default;
-  virtual StrategyKind kind() const = 0;
 
   // The steps of one layer, in this order.
   virtual void pack(const LayerInputs& in) = 0;
-  virtual void dispatch(const Communicator& comm) = 0;
+  // Exchanges the counts (variable-size strategies) and the rows; returns the layout.
+  virtual const ExchangeLayout& dispatch(const Communicator& comm) = 0;
   virtual void regroup() {}
   virtual void compute_experts(const ExpertBank& bank, float* scratch) = 0;
   virtual void reduce() {}
-  virtual void combine(const Communicator& comm) = 0;
+  // Sends the expert outputs back along `layout`, the one dispatch() returned.
+  virtual void combine(const Communicator& comm, const ExchangeLayout& layout) = 0;
   // y: [tokens x hidden], the layer output (routed experts only).
   virtual void unpack(const LayerInputs& in, float* y) = 0;
 
   const ExchangeShape& shape() const { return shape_; }
-  // Whether pair p = t * top_k + j reached its expert (false only for padded overflow).
+  // Whether pair p = t * top_k + j reached its expert (false only for capacity overflow).
   virtual bool pair_kept(int64_t pair) const {
     (void)pair;
     return true;
@@ -86,9 +93,6 @@ class ExchangeStrategy {
  protected:
   // An MPI row datatype of `bytes`, created once and reused by every later call.
   const RowType& row_type(int64_t bytes);
-  // Records the dispatch layout and its reverse as this layer's exchange shape, reusing storage.
-  void record_layouts(const AlltoallvLayout& dispatch, int64_t dispatch_row_bytes,
-                      int64_t combine_row_bytes);
 
   ExchangeShape shape_;
 
@@ -96,10 +100,76 @@ class ExchangeStrategy {
   std::map<int64_t, std::unique_ptr<RowType>> row_types_;
 };
 
-std::unique_ptr<ExchangeStrategy> make_strategy(StrategyKind kind);
+// How many rows a strategy sends for one token.
+enum class RowRule {
+  kPerPair,             // one row per (token, expert) pair
+  kPerDestinationRank,  // one row per (token, rank owning any of its experts)
+  kCapacitySlots,       // a fixed capacity of slots per (source rank, expert), used or not; pairs
+                        // past it are dropped, and the placement changes no traffic
+};
 
-// Capacity slots per (source rank, expert) for the padded strategy: ceil(cf * T * k / E), >= 1,
-// with T the largest rank's tokens.
+// One rank's copy work in one layer, for the cost model's permute and unpermute terms.
+struct CopyVolume {
+  double tokens = 0;       // this rank's tokens
+  double pairs = 0;        // tokens x k
+  double sent_rows = 0;    // rows this rank dispatches
+  double expert_rows = 0;  // rows this rank's experts compute
+  double dispatch_row_bytes = 0;
+  double hidden_row_bytes = 0;  // H floats
+};
+struct CopyBytes {
+  double permute = 0, unpermute = 0;
+};
+
+// What the tuner's cost model, the placement search and the memory estimate know of a strategy
+// (docs/TUNING.md derives the terms).
+struct ExchangeRules {
+  RowRule rows = RowRule::kPerPair;
+  // Floats a dispatched row carries besides the H of the token, per routed slot of the token (k of
+  // them): the rank-deduplicated row carries each slot's local expert id and gate weight inline.
+  int inline_floats_per_slot = 0;
+  // Bytes packed and unpacked on one rank (permute: send buffer, regroup; unpermute: reduce,
+  // unpack).
+  std::function<CopyBytes(const CopyVolume&)> copy_bytes;
+
+  // Variable-size exchanges all2all their row counts before the rows.
+  bool exchanges_counts() const { return rows != RowRule::kCapacitySlots; }
+  // Whether the placement changes the traffic: what the placement search can optimise.
+  bool placement_sensitive() const { return rows != RowRule::kCapacitySlots; }
+  bool capacity_limited() const { return rows == RowRule::kCapacitySlots; }
+  int64_t dispatch_row_floats(int hidden, int top_k) const {
+    return hidden + static_cast<int64_t>(inline_floats_per_slot) * top_k;
+  }
+};
+
+struct StrategyDescriptor {
+  std::string name;  // as typed after --strategy and written in reports
+  std::string help;  // one line for --help
+  ExchangeRules rules;
+  std::function<std::unique_ptr<ExchangeStrategy>()> make_cpu;  // its CPU steps
+};
+
+// The registered strategies, in registration order (the built-in ones first).
+const std::vector<const StrategyDescriptor*>& strategies();
+std::vector<std::string> strategy_names();
+// Throws c2r::Error naming the known strategies.
+const StrategyDescriptor& find_strategy(const std::string& name);
+// The baseline every report compares against (MegaBlocks-style dropless).
+const StrategyDescriptor& baseline_strategy();
+// The first registered capacity-limited strategy, whose capacity factor the tuner chooses.
+const StrategyDescriptor& capacity_strategy();
+// Adds a strategy (a program's own, e.g. a test's), before any command runs. Throws c2r::Error on
+// a duplicate name or a descriptor without CPU steps or copy rules.
+void register_strategy(StrategyDescriptor descriptor);
+// "padded: ...\ndropless: ..." for --help.
+std::string strategy_help();
+
+inline const std::string& to_string(const StrategyDescriptor* strategy) {
+  return strategy->name;
+}
+
+// Capacity slots per (source rank, expert) of a capacity-limited strategy: ceil(cf * T * k / E),
+// >= 1, with T the largest rank's tokens.
 int64_t padded_capacity(double capacity_factor, int64_t tokens, int top_k, int experts);
 
 }  // namespace c2r

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_reader.hpp"
-#include "tuner/placement.hpp"
+#include "model/placement.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text = c2r::fuzz::input_text(data, size);

@@ -1,15 +1,17 @@
 #pragma once
 // The MoE layer suite on NVIDIA GPUs (`run --backend cuda`, one rank per GPU): the same cells,
-// tokens, routing, placements, report and check as the CPU suite, with every phase on the device
-// (CUDA kernels) and the exchange over NCCL. Phases are separated by a device synchronisation and
-// timed on the harness's clock (per-iteration maximum over ranks), as on the CPU.
+// tokens, routing, placements, report and check as the CPU suite, with every step on the device
+// (CUDA kernels) and the exchange over NCCL. The steps are the shared ones
+// (suites/layer_steps.hpp), each followed by a device synchronisation so that the harness's clock
+// charges it its own time; the exchange steps are the strategy's device steps
+// (collectives/device_exchange.hpp).
 
 #include <map>
-#include <memory>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "collectives/device_exchange.hpp"
 #include "collectives/nccl_exchange.hpp"
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/expert_ffn.hpp"
@@ -20,27 +22,18 @@ namespace c2r {
 
 class CudaLayerSuite {
  public:
-  // Collective: sets up NCCL over `comm` (one GPU per rank). Throws c2r::Error without a device.
+  // Collective: sets up NCCL over `comm` (one GPU per rank). Throws c2r::Error without a device,
+  // or when a cell's strategy has no device steps.
   CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite);
 
   // Collective: every rank calls it with the same cell. Returns the cell's result JSON.
   nlohmann::json run_cell(const Cell& cell);
 
  private:
-  struct DeviceCell;  // one cell's device inputs and buffers
+  class Layer;  // one cell's device inputs and steps
   const cuda::DeviceFfnWeights& expert(int e);
-  CellMeasurement run_dropless(DeviceCell& c);
-  CellMeasurement run_dedup(DeviceCell& c);
-  CellMeasurement run_padded(DeviceCell& c);
-  // The phases after the exchange of dropless and padded: the grouped FFN over `blocks` of the
-  // received rows into expert_out, the shared expert, the combine of expert_out, and the weighted
-  // unpermute of the returned rows at `position` (per pair).
-  void experts_and_back(DeviceCell& c, PhaseClock& clock,
-                        const std::vector<const cuda::DeviceFfnWeights*>& blocks,
-                        const std::vector<int64_t>& block_offsets, float* expert_out,
-                        const int64_t* position);
   // Times the same-run ceilings: a dense GEMM pair of the routed rows, and the exchanges' rows.
-  void time_ceilings(DeviceCell& c, const float* routed, int64_t routed_rows, CellMeasurement& m);
+  void time_ceilings(Layer& layer, CellMeasurement& m);
 
   const RunConfig& config_;
   const Communicator& comm_;

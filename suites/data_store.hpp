@@ -7,8 +7,8 @@
 #include <string>
 
 #include "collectives/communicator.hpp"
+#include "model/placement.hpp"
 #include "model/reference_data.hpp"
-#include "tuner/placement.hpp"
 
 namespace c2r {
 

@@ -8,7 +8,9 @@
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/permute.hpp"
 #include "results/stats.hpp"
+#include "suites/cpu_layer.hpp"
 #include "suites/harness.hpp"
+#include "suites/layer_steps.hpp"
 
 namespace c2r {
 
@@ -204,125 +206,75 @@ const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
 
 json LayerSuite::run_cell(const Cell& cell) {
   prepare_group(cell);
-  const ModelConfig& model = config_.model;
-  const int k = model.top_k;
-  const int hidden = model.hidden;
-  const int64_t tokens = config_.rank_tokens[comm_.rank()];
-  const TokenBatch& batch = group_.batch;
-
   CollabSearch search;
   const Placement placement = make_placement(cell.placement, cell.layer, &search);
-  std::unique_ptr<ExchangeStrategy> strategy = make_strategy(cell.strategy);
 
-  ExpertBank bank;
-  for (int e : placement.local_experts(comm_.rank())) bank.local.push_back(&experts_.get(e));
-
-  // Per-rank buffers, allocated before timing.
-  std::vector<float> logits(tokens * model.experts);                    // [T x E]
-  std::vector<int32_t> expert_ids(tokens * k);                          // [T x k]
-  std::vector<float> weights(tokens * k);                               // [T x k]
-  std::vector<float> shared_scale(shared_expert_ ? tokens : 0);         // [T]
-  std::vector<float> shared_out(shared_expert_ ? tokens * hidden : 0);  // [T x H]
-  std::vector<float> y(tokens * hidden);                                // [T x H] layer output
-  std::vector<float> scratch(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
-
-  LayerInputs in;
-  in.tokens = tokens;
-  in.hidden = hidden;
-  in.top_k = k;
-  in.x = batch.x.data();
-  in.expert_ids = expert_ids.data();
-  in.weights = weights.data();
-  in.placement = &placement;
-  in.capacity_factor = config_.capacity_factor;
-  in.capacity_tokens = config_.tokens_per_rank;
-
-  const PhaseSamples samples = time_phases(comm_, config_.loops, [&](PhaseClock& clock) {
-    run_gate(batch, model, group_.gate, logits.data(), expert_ids.data(), weights.data(),
-             shared_scale);
-    clock.lap(Phase::kGate);
-    strategy->pack(in);
-    clock.lap(Phase::kPermute);
-    comm_.barrier();
-    clock.lap(Phase::kSync);
-    strategy->dispatch(comm_);
-    clock.lap(Phase::kDispatch);
-    strategy->regroup();
-    clock.lap(Phase::kPermute);
-    strategy->compute_experts(bank, scratch.data());
-    if (shared_expert_) {
-      swiglu_ffn(*shared_expert_,
-                 RowBlock{batch.x.data(), hidden, shared_out.data(), hidden, tokens},
-                 scratch.data());
-    }
-    clock.lap(Phase::kExpert);
-    strategy->reduce();
-    clock.lap(Phase::kUnpermute);
-    comm_.barrier();
-    clock.lap(Phase::kSync);
-    strategy->combine(comm_);
-    clock.lap(Phase::kCombine);
-    strategy->unpack(in, y.data());
-    if (shared_expert_) {
-      for (int64_t t = 0; t < tokens; ++t) {
-        for (int h = 0; h < hidden; ++h)
-          y[t * hidden + h] += shared_scale[t] * shared_out[t * hidden + h];
-      }
-    }
-    clock.lap(Phase::kUnpermute);
-  });
-  const ExchangeShape& shape = strategy->shape();
-
-  // Same-run ceilings. Expert: the same FLOPs as dense GEMMs on one contiguous batch per FFN width.
-  const int64_t routed_rows = std::accumulate(shape.rows_per_local_expert.begin(),
-                                              shape.rows_per_local_expert.end(), int64_t{0});
-  const FfnWeights& dense_weights = experts_.get(placement.local_experts(comm_.rank()).front());
-  std::vector<double> expert_ceiling, dispatch_ceiling, combine_ceiling;
-  if (config_.ceilings) {
-    std::vector<float> dense_x(std::max<int64_t>(routed_rows, 1) * hidden);
-    // Any values will do; this rank's tokens repeated (a rank may have none: then zeros, which
-    // cost a GEMM the same).
-    for (size_t i = 0; i < dense_x.size() && !batch.x.empty(); ++i) {
-      dense_x[i] = batch.x[i % batch.x.size()];
-    }
-    std::vector<float> dense_out(dense_x.size());
-    CacheFlusher flusher;
-    const auto flush = [&] { flusher.flush(); };
-    expert_ceiling = time_interval(
-        comm_, config_.loops,
-        [&] {
-          dense_ffn_gemms(dense_weights, dense_x.data(), routed_rows, scratch.data(),
-                          dense_out.data());
-          if (shared_expert_) {
-            dense_ffn_gemms(*shared_expert_, batch.x.data(), tokens, scratch.data(),
-                            shared_out.data());
-          }
-        },
-        flush);
-    // Dispatch / combine: a plain MPI_Alltoallv of the same rows, row size and layout.
-    auto alltoallv_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
-      std::vector<char> send(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
-      std::vector<char> recv(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
-      const RowType row(row_bytes);
-      return time_interval(
-          comm_, config_.loops,
-          [&] { comm_.alltoallv_rows(send.data(), recv.data(), layout, row); }, flush);
-    };
-    dispatch_ceiling = alltoallv_ceiling(shape.dispatch, shape.dispatch_row_bytes);
-    combine_ceiling = alltoallv_ceiling(shape.combine, shape.combine_row_bytes);
-  }
+  CpuLayerSetup setup;
+  setup.model = &config_.model;
+  setup.batch = &group_.batch;
+  setup.gate = &group_.gate;
+  setup.placement = &placement;
+  setup.strategy = cell.strategy;
+  for (int e : placement.local_experts(comm_.rank())) setup.bank.local.push_back(&experts_.get(e));
+  setup.shared = shared_expert();
+  setup.capacity_factor = config_.capacity_factor;
+  setup.capacity_tokens = config_.tokens_per_rank;
+  CpuLayer layer(setup, comm_);
 
   CellMeasurement m;
-  m.samples = samples;
-  m.shape = shape;
-  m.expert_ceiling = std::move(expert_ceiling);
-  m.dispatch_ceiling = std::move(dispatch_ceiling);
-  m.combine_ceiling = std::move(combine_ceiling);
+  m.samples = time_layer(comm_, config_.loops, layer);
+  m.shape = layer.strategy().shape();
+  const FfnWeights& dense_weights = *setup.bank.local.front();
+  if (config_.ceilings) time_ceilings(dense_weights, m);
   m.flops_per_row = dense_weights.flops_per_row();
-  m.y = std::move(y);
-  m.kept.resize(tokens * k);
-  for (int64_t p = 0; p < tokens * k; ++p) m.kept[p] = strategy->pair_kept(p);
+  m.y = std::move(layer.output());
+  const int64_t pairs = group_.batch.tokens * config_.model.top_k;
+  m.kept.resize(pairs);
+  for (int64_t p = 0; p < pairs; ++p) m.kept[p] = layer.strategy().pair_kept(p);
   return cell_result(cell, placement, search, m);
+}
+
+void LayerSuite::time_ceilings(const FfnWeights& dense_weights, CellMeasurement& m) {
+  const ModelConfig& model = config_.model;
+  const int hidden = model.hidden;
+  const TokenBatch& batch = group_.batch;
+  const ExchangeShape& shape = m.shape;
+  const int64_t routed_rows = std::accumulate(shape.rows_per_local_expert.begin(),
+                                              shape.rows_per_local_expert.end(), int64_t{0});
+  std::vector<float> scratch(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
+  std::vector<float> shared_out(shared_expert_ ? batch.tokens * hidden : 0);  // [T x H]
+  // Expert: the same FLOPs as dense GEMMs on one contiguous batch per FFN width.
+  std::vector<float> dense_x(std::max<int64_t>(routed_rows, 1) * hidden);
+  // Any values will do; this rank's tokens repeated (a rank may have none: then zeros, which
+  // cost a GEMM the same).
+  for (size_t i = 0; i < dense_x.size() && !batch.x.empty(); ++i) {
+    dense_x[i] = batch.x[i % batch.x.size()];
+  }
+  std::vector<float> dense_out(dense_x.size());
+  CacheFlusher flusher;
+  const auto flush = [&] { flusher.flush(); };
+  m.expert_ceiling = time_interval(
+      comm_, config_.loops,
+      [&] {
+        dense_ffn_gemms(dense_weights, dense_x.data(), routed_rows, scratch.data(),
+                        dense_out.data());
+        if (shared_expert_) {
+          dense_ffn_gemms(*shared_expert_, batch.x.data(), batch.tokens, scratch.data(),
+                          shared_out.data());
+        }
+      },
+      flush);
+  // Dispatch / combine: a plain MPI_Alltoallv of the same rows, row size and layout.
+  auto alltoallv_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
+    std::vector<char> send(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
+    std::vector<char> recv(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
+    const RowType row(row_bytes);
+    return time_interval(
+        comm_, config_.loops, [&] { comm_.alltoallv_rows(send.data(), recv.data(), layout, row); },
+        flush);
+  };
+  m.dispatch_ceiling = alltoallv_ceiling(shape.dispatch, shape.dispatch_row_bytes);
+  m.combine_ceiling = alltoallv_ceiling(shape.combine, shape.combine_row_bytes);
 }
 
 json LayerSuite::cell_result(const Cell& cell, const Placement& placement,
@@ -392,7 +344,7 @@ json LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   json result;
   result["routing"] = to_string(cell.routing);
   result["top_t"] = cell.routing == RoutingMode::kC2R ? json(cell.top_t) : json(nullptr);
-  result["strategy"] = to_string(cell.strategy);
+  result["strategy"] = cell.strategy->name;
   result["placement"] = cell.placement;
   result["layer"] = cell.layer;
   result["baseline"] = cell.baseline;

@@ -19,6 +19,7 @@
 #include "suites/harness.hpp"
 #include "suites/routing_source.hpp"
 #include "suites/run_config.hpp"
+#include "tuner/collab_placement.hpp"
 
 namespace c2r {
 
@@ -98,6 +99,9 @@ class LayerSuite {
   // `search` is filled for the collab placement.
   Placement make_placement(const std::string& name, int layer, CollabSearch* search);
   const std::vector<float>& reference(const std::vector<bool>& kept);
+  // The same-run ceilings of a measured cell: the dense GEMMs of its expert rows, a plain
+  // MPI_Alltoallv of its dispatch and combine layouts.
+  void time_ceilings(const FfnWeights& dense_weights, CellMeasurement& m);
 
   const RunConfig& config_;
   const Communicator& comm_;

@@ -19,15 +19,24 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
   const double pairs = tokens * m.top_k;
   const double ranks = std::max(config.ranks, 1);
   const double hidden_row = m.hidden * f;
-  // Largest exchange of any strategy in the grid: received rows can reach every rank's pairs
-  // (skewed routing), capped by the padded layout when that is larger.
-  double rows = pairs * std::min(ranks, 2.0);  // a 2x margin for skew, more only with more ranks
+  // Largest exchange of any strategy in the grid, by its own rules: received rows can reach every
+  // rank's pairs (skewed routing), or the capacity slots of a capacity-limited strategy when
+  // those are more; each row as large as the strategy's dispatch row; four such buffers (sent,
+  // received, expert output, returned).
+  const double skew_rows =
+      pairs * std::min(ranks, 2.0);  // a 2x margin for skew, more with more ranks
+  double rows = 0.0, exchange_bytes = 0.0;
   for (const Cell& cell : config.cells) {
-    if (cell.strategy == StrategyKind::kPadded) {
+    const ExchangeRules& rules = cell.strategy->rules;
+    double cell_rows = skew_rows;
+    if (rules.capacity_limited()) {
       const double capacity = static_cast<double>(
           padded_capacity(config.capacity_factor, config.tokens_per_rank, m.top_k, m.experts));
-      rows = std::max(rows, capacity * m.experts);
+      cell_rows = std::max(cell_rows, capacity * m.experts);
     }
+    rows = std::max(rows, cell_rows);
+    exchange_bytes = std::max(exchange_bytes,
+                              cell_rows * rules.dispatch_row_floats(m.hidden, m.top_k) * f * 4.0);
   }
   bool several_placements = false;
   for (const Cell& cell : config.cells) several_placements |= cell.placement != "contiguous";
@@ -42,7 +51,7 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
       {"tokens, output and router", tokens * hidden_row * (3.0 + (m.shared_ffn > 0 ? 1.0 : 0.0)) +
                                         tokens * m.experts * f + pairs * 8.0 +
                                         static_cast<double>(m.hidden) * m.experts * f},
-      {"exchange buffers", rows * (hidden_row + 2.0 * m.top_k * f) * 4.0},
+      {"exchange buffers", exchange_bytes},
       {"FFN scratch", ffn_scratch_floats(std::max(m.ffn, m.shared_ffn)) * f},
       {"ceilings (cache flush, dense GEMM input)",
        (config.ceilings ? static_cast<double>(CacheFlusher::kBytes) + rows * hidden_row * 2.0

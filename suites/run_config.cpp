@@ -7,7 +7,7 @@
 #include <tuple>
 
 #include "common/error.hpp"
-#include "tuner/placement.hpp"
+#include "model/placement.hpp"
 
 namespace c2r {
 
@@ -152,8 +152,8 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
             "--routing, --strategy and --placement each need at least one value");
   std::vector<RoutingMode> routings;
   for (const auto& r : o.routing) routings.push_back(parse_routing(r));
-  std::vector<StrategyKind> strategies;
-  for (const auto& s : o.strategy) strategies.push_back(parse_strategy(s));
+  std::vector<const StrategyDescriptor*> strategies;
+  for (const auto& s : o.strategy) strategies.push_back(&find_strategy(s));
   for (const auto& p : o.placement) {
     C2R_CHECK(!p.empty(), "--placement has an empty entry");
   }
@@ -168,20 +168,20 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
     }
   }
 
-  std::set<std::tuple<int, int, int, std::string, int>> seen;
+  std::set<std::tuple<int, int, int, std::string, std::string>> seen;
   for (int layer : c.layers) {
     bool has_baseline = false;
     for (RoutingMode routing : routings) {
       const std::vector<int> ts = routing == RoutingMode::kC2R ? top_ts : std::vector<int>{0};
       for (int t : ts) {
         for (const auto& placement : o.placement) {
-          for (StrategyKind strategy : strategies) {
-            auto key = std::make_tuple(layer, static_cast<int>(routing), t, placement,
-                                       static_cast<int>(strategy));
+          for (const StrategyDescriptor* strategy : strategies) {
+            auto key =
+                std::make_tuple(layer, static_cast<int>(routing), t, placement, strategy->name);
             if (!seen.insert(key).second) continue;
             Cell cell{layer, routing, t, strategy, placement, false, true};
-            cell.baseline = routing == RoutingMode::kVanilla &&
-                            strategy == StrategyKind::kDropless && placement == "contiguous";
+            cell.baseline = routing == RoutingMode::kVanilla && strategy == &baseline_strategy() &&
+                            placement == "contiguous";
             has_baseline |= cell.baseline;
             c.cells.push_back(cell);
           }
@@ -189,8 +189,8 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
       }
     }
     if (!has_baseline) {
-      c.cells.push_back(Cell{layer, RoutingMode::kVanilla, 0, StrategyKind::kDropless, "contiguous",
-                             true, false});
+      c.cells.push_back(
+          Cell{layer, RoutingMode::kVanilla, 0, &baseline_strategy(), "contiguous", true, false});
     }
   }
   // Run cells that share routing and placement together (they share the gate and the placement).

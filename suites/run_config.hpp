@@ -28,8 +28,8 @@ struct RunOptions {
   int hot_experts = 1;
   std::string layer = "0";
   std::vector<std::string> routing = {"vanilla", "c2r"};
-  std::vector<int> top_t;  // empty: the preset's default
-  std::vector<std::string> strategy = {"padded", "dropless", "dedup"};
+  std::vector<int> top_t;                                // empty: the preset's default
+  std::vector<std::string> strategy = strategy_names();  // every registered strategy
   std::vector<std::string> placement = {"contiguous", "collab"};
   double capacity_factor = 1.25;
   int warmup = 2;
@@ -52,7 +52,7 @@ struct Cell {
   int layer = 0;
   RoutingMode routing = RoutingMode::kVanilla;
   int top_t = 0;  // 0 for vanilla
-  StrategyKind strategy = StrategyKind::kDropless;
+  const StrategyDescriptor* strategy = &baseline_strategy();
   std::string placement;
   bool baseline = false;  // (vanilla, dropless, contiguous) of its layer
   bool in_grid = true;    // false for a baseline added because the grid lacked it

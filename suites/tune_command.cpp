@@ -103,7 +103,7 @@ struct Setup {
   ModelConfig model;
   WorkloadSpec workload;
   std::vector<int> layers;
-  StrategyKind strategy = StrategyKind::kDedup;
+  const StrategyDescriptor* strategy = nullptr;
   RoutingMode routing = RoutingMode::kC2R;
 };
 
@@ -126,10 +126,11 @@ Setup resolve_setup(const TuneOptions& o) {
     C2R_CHECK(layer < s.model.layers, "--layer " << layer << " is out of range: the model has "
                                                  << s.model.layers << " layers");
   }
-  s.strategy = parse_strategy(o.strategy);
-  C2R_CHECK(s.strategy != StrategyKind::kPadded,
-            "tune --strategy padded: the placement is tuned for dropless or dedup (padded's "
-            "traffic does not depend on it; its capacity factor is tuned in every case)");
+  s.strategy = &find_strategy(o.strategy);
+  C2R_CHECK(s.strategy->rules.placement_sensitive(),
+            "tune --strategy " << o.strategy << ": the placement is tuned for a strategy whose "
+                               << "traffic depends on it (" << o.strategy
+                               << "'s does not; its capacity factor is tuned in every case)");
   s.routing = parse_routing(o.routing);
   C2R_CHECK(o.tokens >= 1, "--tokens must be at least 1");
   C2R_CHECK(o.max_imbalance >= 1.0, "--max-imbalance must be at least 1");
@@ -309,9 +310,9 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   std::vector<std::pair<RoutingMode, int>> routings = {{RoutingMode::kVanilla, 0}};
   for (int t : top_ts) routings.emplace_back(RoutingMode::kC2R, t);
 
-  const CostModel baseline_model(cluster, s.model, o.tokens, StrategyKind::kDropless, 1.0,
+  const CostModel baseline_model(cluster, s.model, o.tokens, baseline_strategy(), 1.0,
                                  sample_per_rank * comm.size());
-  const CostModel tuned_model(cluster, s.model, o.tokens, s.strategy, 1.0,
+  const CostModel tuned_model(cluster, s.model, o.tokens, *s.strategy, 1.0,
                               sample_per_rank * comm.size());
   SearchOptions search_options;
   search_options.seed = o.seed;
@@ -365,7 +366,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   tuning["search_seconds"] = search_seconds;
 
   if (o.validate) {
-    const ValidationRequest request{o, s.model, s.strategy, layers, choice, cluster, data_dir};
+    const ValidationRequest request{o, s.model, *s.strategy, layers, choice, cluster, data_dir};
     tuning["validation"] = validate_predictions(request, comm);
   }
   tuning["total_seconds"] = seconds_since(started);

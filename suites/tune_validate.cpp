@@ -3,11 +3,11 @@
 #include <cmath>
 #include <iostream>
 
+#include "model/placement.hpp"
 #include "results/stats.hpp"
 #include "suites/data_store.hpp"
 #include "suites/layer_suite.hpp"
 #include "suites/run_config.hpp"
-#include "tuner/placement.hpp"
 
 namespace c2r {
 
@@ -36,7 +36,7 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
   }
   run.routing = {to_string(request.choice.routing)};
   if (request.choice.routing == RoutingMode::kC2R) run.top_t = {request.choice.top_t};
-  run.strategy = {to_string(request.strategy)};
+  run.strategy = {request.strategy.name};
   run.placement = {"contiguous", "round-robin", "tuned", "worst"};
   for (int i = 1; i <= kRandomPlacements; ++i)
     run.placement.push_back("random-" + std::to_string(i));
@@ -91,7 +91,7 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
     const TunedRouting& routing = cell.routing == RoutingMode::kVanilla
                                       ? layer.routings.front()
                                       : layer.routings[request.choice.index];
-    const CostModel model(request.cluster, request.model, o.tokens, cell.strategy, 1.0,
+    const CostModel model(request.cluster, request.model, o.tokens, *cell.strategy, 1.0,
                           sample_tokens);
     const json predicted =
         model.predict(routing.sample, result["expert_rank"].get<std::vector<int>>()).to_json();

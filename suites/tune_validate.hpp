@@ -19,7 +19,7 @@ namespace c2r {
 struct ValidationRequest {
   const TuneOptions& options;
   const ModelConfig& model;
-  StrategyKind strategy;
+  const StrategyDescriptor& strategy;
   const std::vector<TunedLayer>& layers;
   const TopTChoice& choice;
   const ClusterModel& cluster;

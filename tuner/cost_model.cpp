@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "common/error.hpp"
-#include "tuner/placement.hpp"
+#include "model/placement.hpp"
 
 namespace c2r {
 
@@ -36,11 +36,12 @@ json Prediction::to_json() const {
 }
 
 CostModel::CostModel(const ClusterModel& cluster, const ModelConfig& model, int64_t tokens_per_rank,
-                     StrategyKind strategy, double capacity_factor, int64_t sample_tokens)
+                     const StrategyDescriptor& strategy, double capacity_factor,
+                     int64_t sample_tokens)
     : cluster_(cluster),
       model_(model),
       tokens_per_rank_(tokens_per_rank),
-      strategy_(strategy),
+      strategy_(&strategy),
       capacity_factor_(capacity_factor) {
   check_experts_divide(model.experts, cluster.ranks);
   C2R_CHECK(model.top_k <= kMaxTopK, "the cost model handles top-k up to " << kMaxTopK);
@@ -57,7 +58,7 @@ CostModel::CostModel(const ClusterModel& cluster, const ModelConfig& model, int6
 }
 
 CostModel CostModel::for_sample(int64_t sample_tokens) const {
-  return CostModel(cluster_, model_, tokens_per_rank_, strategy_, capacity_factor_, sample_tokens);
+  return CostModel(cluster_, model_, tokens_per_rank_, *strategy_, capacity_factor_, sample_tokens);
 }
 
 void CostModel::tally_token(TrafficTally& tally, int source, const int32_t* experts,
@@ -68,8 +69,8 @@ void CostModel::tally_token(TrafficTally& tally, int source, const int32_t* expe
   for (int j = 0; j < k; ++j) {
     const int d = expert_rank[experts[j]];
     tally.expert_rows[d] += sign;
-    // Dropless sends one row per (token, expert); dedup one per (token, destination rank).
-    if (strategy_ == StrategyKind::kDedup &&
+    // One row per (token, expert), or one per (token, destination rank).
+    if (strategy_->rules.rows == RowRule::kPerDestinationRank &&
         std::find(destinations, destinations + count, d) != destinations + count) {
       continue;
     }
@@ -99,21 +100,16 @@ double CostModel::exchange_seconds(const std::vector<double>& send_rows,
 }
 
 Prediction CostModel::evaluate(const TrafficTally& tally) const {
-  return evaluate_as(tally, strategy_);
-}
-
-Prediction CostModel::evaluate_as(const TrafficTally& tally, StrategyKind layout) const {
+  const ExchangeRules& rules = strategy_->rules;
   const int R = ranks();
   const double hidden_bytes = static_cast<double>(model_.hidden) * sizeof(float);
-  const double dispatch_row_bytes = layout == StrategyKind::kDedup
-                                        ? (model_.hidden + 2.0 * model_.top_k) * sizeof(float)
-                                        : hidden_bytes;
-  // Variable-size exchanges first all2all their row counts; padded sends fixed sizes.
+  const double dispatch_row_bytes =
+      static_cast<double>(rules.dispatch_row_floats(model_.hidden, model_.top_k)) * sizeof(float);
+  // Variable-size exchanges first all2all their row counts; fixed-size ones do not.
   const double counts_latency =
-      layout == StrategyKind::kPadded
-          ? 0.0
-          : std::max(cluster_.intra.latency_s,
-                     cluster_.nodes() > 1 ? cluster_.inter.latency_s : 0.0);
+      rules.exchanges_counts() ? std::max(cluster_.intra.latency_s,
+                                          cluster_.nodes() > 1 ? cluster_.inter.latency_s : 0.0)
+                               : 0.0;
   const double tokens = static_cast<double>(tokens_per_rank_);
   const double pairs = tokens * model_.top_k;
   const double flops_per_row = 6.0 * model_.hidden * model_.ffn;
@@ -132,20 +128,11 @@ Prediction CostModel::evaluate_as(const TrafficTally& tally, StrategyKind layout
     const double rows = tally.expert_rows[r] * scale_;
     const double sent = (tally.send_rows[2 * r] + tally.send_rows[2 * r + 1]) * scale_;
     const double expert = rows * flops_per_row / cluster_.rates.expert_flops_per_s + shared_seconds;
-    // Permute: pack the send buffer (dropless computes on the received rows in place; dedup
-    // first gathers each local expert's rows). Unpermute: dedup sums its local experts' outputs
-    // per received row; every strategy then unpacks a weighted sum per (token, expert) slot.
-    double permute_bytes, unpermute_bytes;
-    if (layout == StrategyKind::kDedup) {
-      permute_bytes = sent * dispatch_row_bytes + rows * hidden_bytes;
-      unpermute_bytes = (rows + sent) * hidden_bytes;
-    } else if (layout == StrategyKind::kPadded) {
-      permute_bytes = sent * hidden_bytes;  // every capacity slot, padding included
-      unpermute_bytes = pairs * hidden_bytes;
-    } else {
-      permute_bytes = pairs * hidden_bytes;
-      unpermute_bytes = pairs * hidden_bytes;
-    }
+    // Permute and unpermute: the strategy's own copy rules.
+    const CopyBytes copies =
+        rules.copy_bytes({tokens, pairs, sent, rows, dispatch_row_bytes, hidden_bytes});
+    const double permute_bytes = copies.permute;
+    double unpermute_bytes = copies.unpermute;
     if (model_.shared_ffn > 0) unpermute_bytes += tokens * hidden_bytes;
     p.time.expert = std::max(p.time.expert, expert);
     p.time.permute = std::max(p.time.permute, permute_bytes / cluster_.rates.copy_Bps);
@@ -160,7 +147,7 @@ Prediction CostModel::evaluate_as(const TrafficTally& tally, StrategyKind layout
   return p;
 }
 
-Prediction CostModel::predict_padded(const RoutingSample& sample) const {
+Prediction CostModel::predict_capacity_slots(const RoutingSample& sample) const {
   const int R = ranks();
   const int E = model_.experts;
   const int k = model_.top_k;
@@ -183,8 +170,8 @@ Prediction CostModel::predict_padded(const RoutingSample& sample) const {
       tally.expert_rows[d] += slots;
     }
   }
-  // Padded rows are computed in full, padding included; the placement changes nothing.
-  Prediction p = evaluate_as(tally, StrategyKind::kPadded);
+  // Slots are computed in full, padding included; the placement changes nothing.
+  Prediction p = evaluate(tally);
   p.dropped_fraction = dropped / (static_cast<double>(tokens_per_rank_) * R * k);
   return p;
 }
@@ -195,7 +182,7 @@ Prediction CostModel::predict(const RoutingSample& sample,
             "the routing sample does not match the model");
   C2R_CHECK(static_cast<int>(expert_rank.size()) == model_.experts,
             "the placement does not match the model's experts");
-  if (strategy_ == StrategyKind::kPadded) return predict_padded(sample);
+  if (strategy_->rules.capacity_limited()) return predict_capacity_slots(sample);
   TrafficTally tally(ranks());
   const int64_t used = tokens_per_source_ * ranks();
   for (int64_t t = 0; t < used; ++t) {

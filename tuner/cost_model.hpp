@@ -74,11 +74,11 @@ class CostModel {
   // Throws c2r::Error when the experts do not divide over the cluster's ranks or the sample has
   // fewer tokens than ranks.
   CostModel(const ClusterModel& cluster, const ModelConfig& model, int64_t tokens_per_rank,
-            StrategyKind strategy, double capacity_factor, int64_t sample_tokens);
+            const StrategyDescriptor& strategy, double capacity_factor, int64_t sample_tokens);
 
   const ClusterModel& cluster() const { return cluster_; }
   const ModelConfig& model() const { return model_; }
-  StrategyKind strategy() const { return strategy_; }
+  const StrategyDescriptor& strategy() const { return *strategy_; }
   int ranks() const { return cluster_.ranks; }
   int64_t tokens_per_rank() const { return tokens_per_rank_; }
   // The rank whose block of the sample holds `token`.
@@ -89,7 +89,7 @@ class CostModel {
   // The same model for a sample of `sample_tokens` tokens (a subsample of this one's).
   CostModel for_sample(int64_t sample_tokens) const;
 
-  // Adds (sign = +1) or removes (-1) one token's rows. Dropless and dedup only.
+  // Adds (sign = +1) or removes (-1) one token's rows. Placement-sensitive strategies only.
   // experts: [top_k] the token's experts.
   void tally_token(TrafficTally& tally, int source, const int32_t* experts,
                    const std::vector<int>& expert_rank, double sign) const;
@@ -101,14 +101,12 @@ class CostModel {
     tally.recv_rows[2 * destination + link] += rows;
     if (source != destination) tally.remote_rows += rows;
   }
-  // The prediction for a tally of dropless or dedup rows (dropped_fraction 0).
+  // The prediction for a tally of the strategy's rows (dropped_fraction 0).
   Prediction evaluate(const TrafficTally& tally) const;
 
  private:
-  // Padded sends `capacity` rows per (source, expert) whatever the placement.
-  Prediction predict_padded(const RoutingSample& sample) const;
-  // The prediction for rows laid out as `layout` sends and computes them.
-  Prediction evaluate_as(const TrafficTally& tally, StrategyKind layout) const;
+  // A capacity-limited strategy sends `capacity` rows per (source, expert) whatever the placement.
+  Prediction predict_capacity_slots(const RoutingSample& sample) const;
   // One exchange's time given per-rank rows per link class (sample scale) and its row bytes.
   double exchange_seconds(const std::vector<double>& send_rows,
                           const std::vector<double>& recv_rows, double row_bytes,
@@ -117,7 +115,7 @@ class CostModel {
   ClusterModel cluster_;
   ModelConfig model_;
   int64_t tokens_per_rank_;
-  StrategyKind strategy_;
+  const StrategyDescriptor* strategy_;
   double capacity_factor_;
   int64_t tokens_per_source_;  // sample tokens in each rank's block
   double scale_;               // deployment tokens per sample token

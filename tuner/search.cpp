@@ -9,7 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
-#include "tuner/placement.hpp"
+#include "model/placement.hpp"
 
 namespace c2r {
 
@@ -193,7 +193,7 @@ class SwapState {
   // (a token with both keeps one row to each rank either way).
   void move(int e, int partner, int from, int to) {
     const int k = sample_.top_k;
-    const bool dedup = model_.strategy() == StrategyKind::kDedup;
+    const bool per_rank = model_.strategy().rules.rows == RowRule::kPerDestinationRank;
     for (int64_t t : tokens_of_[e]) {
       const int32_t* experts = &sample_.expert_ids[t * k];
       bool has_partner = false, other_on_from = false, other_on_to = false;
@@ -207,8 +207,8 @@ class SwapState {
       const int source = model_.source_rank(t);
       tally_.expert_rows[from] -= 1;
       tally_.expert_rows[to] += 1;
-      if (!dedup || !other_on_from) model_.tally_rows(tally_, source, from, -1.0);
-      if (!dedup || !other_on_to) model_.tally_rows(tally_, source, to, 1.0);
+      if (!per_rank || !other_on_from) model_.tally_rows(tally_, source, from, -1.0);
+      if (!per_rank || !other_on_to) model_.tally_rows(tally_, source, to, 1.0);
     }
   }
 
@@ -227,8 +227,9 @@ std::vector<int> swap_search(const CostModel& model, const RoutingSample& sample
                              std::vector<int> start, int direction, const SearchOptions& options,
                              double* candidates) {
   const auto started = std::chrono::steady_clock::now();
-  C2R_CHECK(model.strategy() != StrategyKind::kPadded,
-            "the placement search optimises dropless or dedup exchanges");
+  C2R_CHECK(model.strategy().rules.placement_sensitive(),
+            "the placement search cannot optimise strategy '"
+                << model.strategy().name << "': its traffic does not depend on the placement");
   SwapState state(model, sample, std::move(start));
   const int experts = sample.experts;
   double current = direction * state.objective();

@@ -48,7 +48,8 @@ std::vector<int> metis_placement(const CollaborationMatrix& coactivation,
                                  const ClusterModel& cluster, uint64_t seed);
 
 // Pairwise-swap local search from `start`: keeps a swap while it lowers (direction +1) or raises
-// (direction -1, for deliberately bad validation placements) the objective. Dropless and dedup.
+// (direction -1, for deliberately bad validation placements) the objective. Placement-sensitive
+// strategies only.
 std::vector<int> swap_search(const CostModel& model, const RoutingSample& sample,
                              std::vector<int> start, int direction, const SearchOptions& options,
                              double* candidates);

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "model/placement.hpp"
 #include "results/table.hpp"
-#include "tuner/placement.hpp"
 
 namespace c2r {
 
@@ -75,7 +75,7 @@ CapacityChoice choose_capacity(const std::vector<TunedLayer>& layers, size_t rou
   CapacityChoice choice;
   choice.within_limit = false;
   for (double factor : sorted) {
-    const CostModel padded(cluster, model, tokens_per_rank, StrategyKind::kPadded, factor,
+    const CostModel padded(cluster, model, tokens_per_rank, capacity_strategy(), factor,
                            sample_tokens);
     double worst_drop = 0, mean_drop = 0, time = 0, exchange = 0;
     for (const auto& layer : layers) {

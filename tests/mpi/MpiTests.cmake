@@ -217,3 +217,25 @@ c2r_mpi_error(mpi_error_max_memory 2 "more than --max-memory 64.00 MiB"
   run --max-memory 64MiB --out @OUT@)
 c2r_mpi_error(mpi_error_max_memory_malformed 2 "--max-memory 'lots' is not a size"
   run --max-memory lots --out @OUT@)
+
+# A strategy registered by a test program (tests/strategy/reversed_dropless.cpp), nowhere else:
+# parsed, checked against the serial reference with dropless's traffic, in the memory estimate,
+# tuned for (cost model and placement search) and validated by measurement.
+set(C2R_TEST_STRATEGY_BIN $<TARGET_FILE:c2rbench_test_strategy>)
+add_test(NAME mpi_test_strategy_check_np3
+  COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_TEST_STRATEGY_BIN} 3 8
+    --experts 12 --workload random --tokens 64 ${C2R_SMALL} --routing vanilla,c2r --top-t 3
+    --strategy reversed-dropless,dropless --placement contiguous,collab)
+set_tests_properties(mpi_test_strategy_check_np3 PROPERTIES LABELS mpi PROCESSORS 3 TIMEOUT 300
+  ENVIRONMENT "C2R_TEST_EXPECT=dropless-traffic")
+add_test(NAME mpi_test_strategy_tune_np2
+  COMMAND ${C2R_MPI_DIR}/run_tune.sh ${C2R_TEST_STRATEGY_BIN} 2 reversed-dropless)
+set_tests_properties(mpi_test_strategy_tune_np2 PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 400)
+add_test(NAME mpi_test_strategy_memory
+  COMMAND ${C2R_MPI_DIR}/expect_error.sh ${C2R_TEST_STRATEGY_BIN} 2 "exchange buffers"
+    run --strategy reversed-dropless --max-memory 1MiB --out @OUT@)
+set_tests_properties(mpi_test_strategy_memory PROPERTIES LABELS mpi TIMEOUT 150)
+add_test(NAME mpi_test_strategy_unknown
+  COMMAND ${C2R_MPI_DIR}/expect_error.sh ${C2R_TEST_STRATEGY_BIN} 2
+    "known: padded, dropless, dedup, reversed-dropless" run --strategy reversed --out @OUT@)
+set_tests_properties(mpi_test_strategy_unknown PROPERTIES LABELS mpi TIMEOUT 150)

@@ -6,6 +6,8 @@
 #                 ranks without tokens send nothing (dropless, dedup)
 #   one-expert  - expert 0 received every token (--workload hot --hot-experts 1)
 #   one-rank    - rank 0 received every row under the contiguous placement (--hot-experts k)
+#   dropless-traffic - every per-pair strategy's cell moved the same bytes between the same ranks
+#                 as the dropless cell of its routing and placement
 # Usage: run_check.sh C2RBENCH NP EXPECTED_CELLS [c2rbench run options...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -50,6 +52,14 @@ for r in results:
             assert r["load"]["tokens_per_rank"][0] == total * k, f"{cell}: rank 0 load"
             if r["strategy"] != "padded":
                 assert received[0] == sum(received) > 0, f"{cell}: rows reached other ranks"
+    elif expect == "dropless-traffic":
+        twin = [d for d in results if d["strategy"] == "dropless" and d["routing"] == r["routing"]
+                and d["top_t"] == r["top_t"] and d["placement"] == r["placement"]
+                and d["layer"] == r["layer"]]
+        assert len(twin) == 1, f"{cell}: no dropless cell to compare with"
+        for key in ("dispatch_bytes", "combine_bytes", "dispatch_row_bytes"):
+            assert r["traffic"][key] == twin[0]["traffic"][key], f"{cell}: {key} differs from dropless"
+        assert r["load"]["rows_computed_per_rank"] == twin[0]["load"]["rows_computed_per_rank"]
     elif expect:
         sys.exit(f"unknown C2R_TEST_EXPECT '{expect}'")
 print(f"ok: {len(results)} cells, worst relative error "

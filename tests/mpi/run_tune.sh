@@ -2,18 +2,19 @@
 # Runs `c2rbench tune --validate` under mpirun on real LLaMA-MoE routing (small layer sizes), checks
 # the tuning file (balanced placements, tables, validation points whose predicted traffic equals
 # the measured traffic exactly), then runs the tuned placement with `run --placement FILE --check`.
-# Usage: run_tune.sh C2RBENCH NP
+# Usage: run_tune.sh C2RBENCH NP [STRATEGY]   (the strategy tuned for and run; default dedup)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="$1"; np="$2"
+bin="$1"; np="$2"; strategy="${3:-dedup}"
 dir="$(mktemp -d)"
 small=(--hidden 64 --ffn 48 --tokens 128 --layer 0,5)
 timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" tune "${small[@]}" --validate \
-  --warmup 1 --iters 2 --quiet --out "$dir/tuned.json"
-read -r routing top_t < <(python3 - "$dir/tuned.json" "$np" <<'PY'
+  --strategy "$strategy" --warmup 1 --iters 2 --quiet --out "$dir/tuned.json"
+read -r routing top_t < <(python3 - "$dir/tuned.json" "$np" "$strategy" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1])); n = int(sys.argv[2])
 assert t["schema"] == "c2rbench.tuning" and t["schema_version"] == 1
+assert t["strategy"] == sys.argv[3], t["strategy"]
 assert t["model"]["preset"] == "llama-moe-3.5b" and t["ranks"] == n and t["experts"] == 8
 assert [l["layer"] for l in t["layers"]] == [0, 5]
 for l in t["layers"]:
@@ -37,7 +38,7 @@ print(t["routing"], t["top_t"] if t["top_t"] is not None else 0)
 PY
 )
 echo "tuned: routing $routing, Top-T $top_t"
-args=(--routing "$routing" --strategy dedup --placement contiguous,"$dir/tuned.json")
+args=(--routing "$routing" --strategy "$strategy" --placement contiguous,"$dir/tuned.json")
 if [ "$routing" = c2r ]; then args+=(--top-t "$top_t"); fi
 timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" run --check --quiet "${small[@]}" \
   --iters 1 --warmup 1 "${args[@]}" --out "$dir/run.json"

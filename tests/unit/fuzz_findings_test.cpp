@@ -8,13 +8,13 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "model/placement.hpp"
 #include "model/reference_data.hpp"
 #include "results/compare.hpp"
 #include "results/html_report.hpp"
 #include "results/report.hpp"
 #include "results/table.hpp"
 #include "tuner/cluster_model.hpp"
-#include "tuner/placement.hpp"
 #include "tuner/topology.hpp"
 
 namespace c2r {

@@ -13,7 +13,7 @@
 #include "common/file_io.hpp"
 #include "common/rng.hpp"
 #include "model/reference_data.hpp"
-#include "tuner/placement.hpp"
+#include "tuner/collab_placement.hpp"
 
 namespace c2r {
 namespace {

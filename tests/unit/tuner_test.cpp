@@ -12,11 +12,11 @@
 #include "common/error.hpp"
 #include "common/file_io.hpp"
 #include "common/rng.hpp"
+#include "model/placement.hpp"
 #include "model/reference_data.hpp"
 #include "model/workload.hpp"
 #include "results/stats.hpp"
 #include "tuner/cost_model.hpp"
-#include "tuner/placement.hpp"
 #include "tuner/search.hpp"
 #include "tuner/tuning.hpp"
 
@@ -64,22 +64,22 @@ TEST(CostModel, CountsRowsPerStrategyOnAHandCheckedCase) {
   const double hidden_bytes = model.hidden * 4.0;
 
   const Prediction dropless =
-      CostModel(cluster, model, 2, StrategyKind::kDropless, 1.0, 4).predict(sample, owner);
+      CostModel(cluster, model, 2, find_strategy("dropless"), 1.0, 4).predict(sample, owner);
   EXPECT_DOUBLE_EQ(dropless.remote_bytes, 2 * 2 * hidden_bytes);  // 2 rows, out and back
   EXPECT_DOUBLE_EQ(dropless.rank_imbalance, 1.0);                 // 4 pairs per rank
 
   const Prediction dedup =
-      CostModel(cluster, model, 2, StrategyKind::kDedup, 1.0, 4).predict(sample, owner);
+      CostModel(cluster, model, 2, find_strategy("dedup"), 1.0, 4).predict(sample, owner);
   EXPECT_DOUBLE_EQ(dedup.remote_bytes, 2 * ((model.hidden + 4) * 4.0 + hidden_bytes));
 
   // Every token picks rank 0's experts {0,1}: rank 1's two tokens send both pairs to rank 0.
   const RoutingSample skewed = sample_of(4, 2, {0, 1, 0, 1, 0, 1, 0, 1});
   const Prediction p =
-      CostModel(cluster, model, 2, StrategyKind::kDropless, 1.0, 4).predict(skewed, owner);
+      CostModel(cluster, model, 2, find_strategy("dropless"), 1.0, 4).predict(skewed, owner);
   EXPECT_DOUBLE_EQ(p.rank_imbalance, 2.0);
   EXPECT_DOUBLE_EQ(p.remote_bytes, 2 * 4 * hidden_bytes);  // rank 1's 4 pairs out and back
   const Prediction d =
-      CostModel(cluster, model, 2, StrategyKind::kDedup, 1.0, 4).predict(skewed, owner);
+      CostModel(cluster, model, 2, find_strategy("dedup"), 1.0, 4).predict(skewed, owner);
   EXPECT_DOUBLE_EQ(d.remote_bytes, 2 * ((model.hidden + 4) * 4.0 + hidden_bytes));
   // The busiest rank computes all 8 pairs at the cluster's rate.
   const double expected = 8 * 6.0 * model.hidden * model.ffn / 50e12;
@@ -92,9 +92,9 @@ TEST(CostModel, ScalesTheSampleToTheDeploymentsTokens) {
   const ModelConfig model = test_model(4, 2);
   const std::vector<int> owner = {0, 0, 1, 1};
   const Prediction small =
-      CostModel(cluster, model, 2, StrategyKind::kDropless, 1.0, 4).predict(sample, owner);
+      CostModel(cluster, model, 2, find_strategy("dropless"), 1.0, 4).predict(sample, owner);
   const Prediction large =
-      CostModel(cluster, model, 2000, StrategyKind::kDropless, 1.0, 4).predict(sample, owner);
+      CostModel(cluster, model, 2000, find_strategy("dropless"), 1.0, 4).predict(sample, owner);
   EXPECT_DOUBLE_EQ(large.remote_bytes, 1000 * small.remote_bytes);
   EXPECT_NEAR(large.time.expert, 1000 * small.time.expert, 1e-9 * large.time.expert);
 }
@@ -106,16 +106,16 @@ TEST(CostModel, PaddedDropsOverflowPerSourceAndExpert) {
   // Rank 0's tokens both pick expert 0 (one over capacity 1); rank 1's pick 0 and 1.
   const RoutingSample sample = sample_of(2, 1, {0, 0, 0, 1});
   const std::vector<int> owner = {0, 1};
-  EXPECT_DOUBLE_EQ(CostModel(cluster, model, 2, StrategyKind::kPadded, 1.0, 4)
+  EXPECT_DOUBLE_EQ(CostModel(cluster, model, 2, find_strategy("padded"), 1.0, 4)
                        .predict(sample, owner)
                        .dropped_fraction,
                    0.25);
-  EXPECT_DOUBLE_EQ(CostModel(cluster, model, 2, StrategyKind::kPadded, 2.0, 4)
+  EXPECT_DOUBLE_EQ(CostModel(cluster, model, 2, find_strategy("padded"), 2.0, 4)
                        .predict(sample, owner)
                        .dropped_fraction,
                    0.0);
   // Padded moves capacity rows whatever the routing: 1 slot x 1 expert to the other rank.
-  EXPECT_DOUBLE_EQ(CostModel(cluster, model, 2, StrategyKind::kPadded, 1.0, 4)
+  EXPECT_DOUBLE_EQ(CostModel(cluster, model, 2, find_strategy("padded"), 1.0, 4)
                        .predict(sample, owner)
                        .remote_bytes,
                    2 * 2 * model.hidden * 4.0);
@@ -135,7 +135,7 @@ TEST(CostModel, InterNodeRowsAreSlowerThanIntraNodeRows) {
     }
   }
   const std::vector<int> owner = {0, 1, 2, 3};
-  const CostModel m(cluster, model, 64, StrategyKind::kDropless, 1.0, 256);
+  const CostModel m(cluster, model, 64, find_strategy("dropless"), 1.0, 256);
   const Prediction a = m.predict(sample_of(4, 1, near), owner);
   const Prediction b = m.predict(sample_of(4, 1, far), owner);
   EXPECT_DOUBLE_EQ(a.remote_bytes, b.remote_bytes);
@@ -147,13 +147,13 @@ TEST(CostModel, InterNodeRowsAreSlowerThanIntraNodeRows) {
 
 TEST(CostModel, RejectsWhatItCannotModel) {
   const RoutingSample sample = sample_of(4, 2, {0, 1, 0, 2, 2, 3, 1, 3});
-  EXPECT_THROW(CostModel(test_cluster(1, 3), test_model(4, 2), 2, StrategyKind::kDropless, 1.0, 4),
-               Error);
-  EXPECT_THROW(CostModel(test_cluster(1, 2), test_model(4, 2), 2, StrategyKind::kDropless, 1.0, 1),
-               Error);
+  EXPECT_THROW(
+      CostModel(test_cluster(1, 3), test_model(4, 2), 2, find_strategy("dropless"), 1.0, 4), Error);
+  EXPECT_THROW(
+      CostModel(test_cluster(1, 2), test_model(4, 2), 2, find_strategy("dropless"), 1.0, 1), Error);
   ClusterModel no_rate = test_cluster(1, 2);
   no_rate.rates.expert_flops_per_s = 0;
-  EXPECT_THROW(CostModel(no_rate, test_model(4, 2), 2, StrategyKind::kDropless, 1.0, 4), Error);
+  EXPECT_THROW(CostModel(no_rate, test_model(4, 2), 2, find_strategy("dropless"), 1.0, 4), Error);
 }
 
 // Brute force, independent of the search's enumeration: every one of the R^E assignments of
@@ -187,8 +187,8 @@ TEST(Search, ExhaustiveEqualsBruteForceOnEveryLlamaLayerAtTwoAndFourRanks) {
       sample.top_k = 2;
       sample.expert_ids =
           sample_trace_pairs(model, spec, layer, data.layers[layer], nullptr, 0, 0, 512 * ranks);
-      for (StrategyKind kind : {StrategyKind::kDropless, StrategyKind::kDedup}) {
-        const CostModel cost(cluster, model, 512, kind, 1.0, sample.tokens());
+      for (const char* kind : {"dropless", "dedup"}) {
+        const CostModel cost(cluster, model, 512, find_strategy(kind), 1.0, sample.tokens());
         const SearchResult found = search_placement(cost, sample, SearchOptions{});
         ASSERT_EQ(found.method, "exhaustive");
         double best = INFINITY;
@@ -229,7 +229,7 @@ TEST(Search, ExhaustiveAcrossNodesEqualsBruteForce) {
     sample.expert_ids.push_back(a);
     sample.expert_ids.push_back(b);
   }
-  const CostModel cost(cluster, model, 100, StrategyKind::kDedup, 1.0, sample.tokens());
+  const CostModel cost(cluster, model, 100, find_strategy("dedup"), 1.0, sample.tokens());
   double best = INFINITY;
   for_each_labelled_placement(8, 4, [&](const std::vector<int>& owner) {
     best = std::min(best, cost.predict(sample, owner).objective);
@@ -266,7 +266,7 @@ TEST(Search, MetisAndSwapsBeatContiguousOnQwenListsForManyRankCounts) {
   for (int ranks : {4, 6, 10, 12, 20, 30}) {
     const ClusterModel cluster = test_cluster(1, ranks);
     const RoutingSample sample = qwen_list_sample(lists.layers[5], 300 * ranks, 8);
-    const CostModel cost(cluster, model, 1024, StrategyKind::kDedup, 1.0, sample.tokens());
+    const CostModel cost(cluster, model, 1024, find_strategy("dedup"), 1.0, sample.tokens());
     const SearchResult found = search_placement(cost, sample, SearchOptions{});
     EXPECT_EQ(found.method, "metis+swap");
     const Placement placed("tuned", found.expert_rank, ranks);  // throws unless balanced
@@ -305,7 +305,7 @@ TEST(Search, WorstPlacementIsWorseThanTheTunedOne) {
   sample.expert_ids = sample_trace_pairs(make_model("llama-moe-3.5b", {}), WorkloadSpec{}, 0,
                                          data.layers[0], nullptr, 0, 0, 2048);
   const CostModel cost(test_cluster(1, 4), make_model("llama-moe-3.5b", {}), 512,
-                       StrategyKind::kDedup, 1.0, 2048);
+                       find_strategy("dedup"), 1.0, 2048);
   const SearchResult tuned = search_placement(cost, sample, SearchOptions{});
   const std::vector<int> worst = swap_search(cost, sample, contiguous_placement(8, 4).expert_rank(),
                                              -1, SearchOptions{}, nullptr);

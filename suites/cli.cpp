@@ -18,6 +18,7 @@
 
 #include "collectives/backend.hpp"
 #include "collectives/communicator.hpp"
+#include "collectives/strategy.hpp"
 #include "common/error.hpp"
 #include "common/file_io.hpp"
 #include "common/json_text.hpp"
@@ -27,6 +28,7 @@
 #include "results/html_report.hpp"
 #include "results/report.hpp"
 #include "results/table.hpp"
+#include "suites/cli.hpp"
 #include "suites/run_command.hpp"
 #include "suites/tune_command.hpp"
 #ifdef C2R_HAVE_CUDA_BACKEND
@@ -40,6 +42,14 @@ std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
+}
+
+std::vector<std::string> placement_sensitive_strategies() {
+  std::vector<std::string> names;
+  for (const auto* s : c2r::strategies()) {
+    if (s->rules.placement_sensitive()) names.push_back(s->name);
+  }
+  return names;
 }
 
 // The model and workload flags `run` and `tune` share (RunOptions and TuneOptions name them alike).
@@ -85,7 +95,8 @@ void add_run_options(CLI::App& run, c2r::RunOptions& o) {
                  "C2R Top-T values (k-1 <= T <= E-1; default: the preset's, 1 for LLaMA-MoE, 30 "
                  "for Qwen)")
       ->delimiter(',');
-  run.add_option("--strategy", o.strategy, "Exchange strategies: padded, dropless, dedup")
+  run.add_option("--strategy", o.strategy,
+                 "Exchange strategies, a comma list of:\n" + c2r::strategy_help())
       ->delimiter(',')
       ->capture_default_str();
   run.add_option("--placement", o.placement,
@@ -127,7 +138,9 @@ void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
                   "Layer(s): a number, a comma list, or 'all' (default: all for trace, else 0)");
   tune.add_option("--seed", o.seed, "Seed of every random input")->capture_default_str();
   tune.add_option("--data-dir", o.data_dir, "Directory holding reference/ routing data");
-  tune.add_option("--strategy", o.strategy, "Exchange the placement is tuned for: dropless, dedup")
+  tune.add_option("--strategy", o.strategy,
+                  "Exchange the placement is tuned for, one whose traffic depends on it: " +
+                      join(placement_sensitive_strategies()))
       ->capture_default_str();
   tune.add_option("--routing", o.routing,
                   "vanilla, or c2r (Top-T chosen from the candidates; vanilla is shown too)")
@@ -190,7 +203,7 @@ double parse_threshold(const std::string& text) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int c2r::cli_main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

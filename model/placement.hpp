@@ -1,6 +1,7 @@
 #pragma once
-// Expert -> rank placements: contiguous (MegaBlocks), round-robin, collaboration-aware (the
-// balanced placement that keeps the most co-activation inside ranks), and placement files.
+// Expert -> rank placements as values: a validated balanced placement, the contiguous
+// (MegaBlocks) and round-robin rules, and placement files. The searched placements (the
+// collaboration-aware one, the tuner's) are made in tuner/ and arrive as Placement values.
 
 #include <map>
 #include <string>
@@ -44,21 +45,6 @@ void check_experts_divide(int experts, int ranks);
 
 Placement contiguous_placement(int experts, int ranks);
 Placement round_robin_placement(int experts, int ranks);
-
-// How the collaboration-aware placement was found.
-struct CollabSearch {
-  std::string method;     // "exhaustive" or "swap-local-search"
-  double candidates = 0;  // placements evaluated
-};
-
-// Balanced placement maximising the collaboration kept inside ranks: exhaustive over every balanced
-// partition when there are at most kMaxExhaustivePartitions, else pairwise-swap local search from
-// the contiguous placement.
-constexpr double kMaxExhaustivePartitions = 2e6;
-Placement collab_placement(const CollaborationMatrix& matrix, int ranks,
-                           CollabSearch* search = nullptr);
-// Number of balanced partitions of `experts` into `ranks` unlabelled equal groups.
-double balanced_partition_count(int experts, int ranks);
 
 // A placement file (schema "c2rbench.placement"): either one "expert_rank" for every layer, or
 // "layers": [{"layer": L, "expert_rank": [...]}, ...], or both (per-layer entries win). A tuning
