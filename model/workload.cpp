@@ -9,6 +9,15 @@
 
 namespace c2r {
 
+nlohmann::json WorkloadSpec::to_json() const {
+  nlohmann::json j = {{"kind", to_string(kind)},
+                      {"seed", seed},
+                      {"groups", groups},
+                      {"cluster_strength", cluster_strength}};
+  if (kind == WorkloadKind::kHot) j["hot_experts"] = hot_experts;
+  return j;
+}
+
 WorkloadKind parse_workload(const std::string& name) {
   if (name == "random") return WorkloadKind::kRandom;
   if (name == "clustered") return WorkloadKind::kClustered;

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "model/collaboration.hpp"
 #include "model/model_config.hpp"
 
@@ -30,6 +32,10 @@ struct WorkloadSpec {
   int groups = 0;                 // clustered: latent expert groups G (0 = experts / top_k)
   double cluster_strength = 3.0;  // clustered: logit boost of the token's group, in std devs
   int hot_experts = 1;            // hot: experts every token is routed to
+
+  // {"kind", "seed", "groups", "cluster_strength"[, "hot_experts" for hot]}, as reports and
+  // tuning files record it.
+  nlohmann::json to_json() const;
 };
 
 // The hot workload's boost, in router-logit standard deviations: far above the largest of E

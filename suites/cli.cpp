@@ -52,9 +52,8 @@ std::vector<std::string> placement_sensitive_strategies() {
   return names;
 }
 
-// The model and workload flags `run` and `tune` share (RunOptions and TuneOptions name them alike).
-template <typename Options>
-void add_model_options(CLI::App& app, Options& o) {
+// The model and workload flags `run` and `tune` share.
+void add_workload_options(CLI::App& app, c2r::WorkloadOptions& o) {
   c2r::ModelOverrides& overrides = o.overrides;
   app.add_option("--preset", o.preset, "Model preset: " + join(c2r::preset_names()))
       ->capture_default_str();
@@ -65,7 +64,7 @@ void add_model_options(CLI::App& app, Options& o) {
   app.add_option("--shared-ffn", overrides.shared_ffn,
                  "Override: shared expert FFN width (0 = no shared expert)");
   app.add_option("--tokens", o.tokens, "Tokens per rank")->capture_default_str();
-  app.add_option("--workload", o.workload,
+  app.add_option("--workload", o.kind,
                  "random | clustered | trace (real routing data) | hot (every token routed to "
                  "the --hot-experts first experts)")
       ->capture_default_str();
@@ -79,10 +78,13 @@ void add_model_options(CLI::App& app, Options& o) {
                  "clustered: logit boost of a token's own group, in router-logit std devs "
                  "(0 = no collaboration)")
       ->capture_default_str();
+  app.add_option("--seed", o.seed, "Seed of every random input")->capture_default_str();
+  app.add_option("--data-dir", o.data_dir,
+                 "Directory holding reference/ routing data (default: the built-in data)");
 }
 
 void add_run_options(CLI::App& run, c2r::RunOptions& o) {
-  add_model_options(run, o);
+  add_workload_options(run, o.workload);
   run.add_option("--rank-tokens", o.rank_tokens,
                  "Uneven load: each rank's token count, a comma list with one per rank (0 allowed; "
                  "replaces --tokens)");
@@ -109,19 +111,17 @@ void add_run_options(CLI::App& run, c2r::RunOptions& o) {
   run.add_option("--warmup", o.warmup, "Warm-up iterations per cell (not timed)")
       ->capture_default_str();
   run.add_option("--iters", o.iters, "Timed iterations per cell")->capture_default_str();
-  run.add_option("--seed", o.seed, "Seed of every random input")->capture_default_str();
   run.add_flag("--check", o.check,
                "Compare every cell's output with the serial reference; exit 1 on a wrong row");
   run.add_option("--tolerance", o.tolerance, "--check: largest relative L2 error of a row")
       ->capture_default_str();
-  run.add_option("--out", o.out,
+  run.add_option("--out", o.process.out,
                  "Report path (default: results/c2rbench-<timestamp>.json); never overwritten");
-  run.add_option("--data-dir", o.data_dir, "Directory holding reference/ routing data")
+  run.add_option("--backend", o.process.backend, "cpu | cuda")->capture_default_str();
+  run.add_option("--blas-threads", o.process.blas_threads, "OpenBLAS threads per rank")
       ->capture_default_str();
-  run.add_option("--backend", o.backend, "cpu | cuda")->capture_default_str();
-  run.add_option("--blas-threads", o.blas_threads, "OpenBLAS threads per rank")
-      ->capture_default_str();
-  run.add_flag("--quiet", o.quiet, "No per-cell progress on stderr (shown only on a terminal)");
+  run.add_flag("--quiet", o.process.quiet,
+               "No per-cell progress on stderr (shown only on a terminal)");
   run.add_option("--max-memory", o.max_memory,
                  "Refuse to start when a rank's estimated memory exceeds this (e.g. 8GiB; default: "
                  "this node's memory / its ranks)");
@@ -133,11 +133,9 @@ void add_run_options(CLI::App& run, c2r::RunOptions& o) {
 }
 
 void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
-  add_model_options(tune, o);
+  add_workload_options(tune, o.workload);
   tune.add_option("--layer", o.layer,
                   "Layer(s): a number, a comma list, or 'all' (default: all for trace, else 0)");
-  tune.add_option("--seed", o.seed, "Seed of every random input")->capture_default_str();
-  tune.add_option("--data-dir", o.data_dir, "Directory holding reference/ routing data");
   tune.add_option("--strategy", o.strategy,
                   "Exchange the placement is tuned for, one whose traffic depends on it: " +
                       join(placement_sensitive_strategies()))
@@ -175,12 +173,12 @@ void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
       ->capture_default_str();
   tune.add_option("--iters", o.iters, "--validate: timed iterations per placement")
       ->capture_default_str();
-  tune.add_option("--out", o.out,
+  tune.add_option("--out", o.process.out,
                   "Tuning file (default: results/c2rbench-tune-<timestamp>.json); never "
                   "overwritten");
-  tune.add_option("--blas-threads", o.blas_threads, "OpenBLAS threads per rank")
+  tune.add_option("--blas-threads", o.process.blas_threads, "OpenBLAS threads per rank")
       ->capture_default_str();
-  tune.add_flag("--quiet", o.quiet, "No progress on stderr");
+  tune.add_flag("--quiet", o.process.quiet, "No progress on stderr");
 }
 
 // "5%" or "0.05" -> 0.05; "" -> -1 (no threshold).

@@ -113,21 +113,22 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   FaultSpec fault;
   on_every_rank(comm, [&] {
     if (!options.inject_fault.empty()) fault = parse_fault(options.inject_fault, comm.size());
-    require_backend(options.backend);
+    require_backend(options.process.backend);
     if (!options.sweep.empty()) sweep = parse_token_sweep(options.sweep);
     config = resolve_run_config(options, comm.size());
-    C2R_CHECK(config.backend == "cpu" || cuda_backend,
-              "backend '" << config.backend << "' is not available");
+    C2R_CHECK(options.process.backend == "cpu" || cuda_backend,
+              "backend '" << options.process.backend << "' is not available");
     if (sweep.empty()) passes.push_back(config);
     for (int64_t tokens : sweep) {
       RunOptions pass = options;
-      pass.tokens = tokens;
+      pass.workload.tokens = tokens;
       passes.push_back(resolve_run_config(pass, comm.size()));
     }
   });
 
   // Ranks launched with different arguments would deadlock or mix results: refuse.
-  const std::string mine = config.to_json().dump();
+  const ProcessOptions& process = options.process;
+  const std::string mine = config.to_json(process).dump();
   const std::vector<std::string> all = comm.allgather_strings(mine);
   for (int r = 1; r < comm.size(); ++r) {
     if (all[r] != all[0]) {
@@ -166,7 +167,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
     }
   });
 
-  std::string out_path = config.out;
+  std::string out_path = process.out;
   on_every_rank(comm, [&] {
     if (comm.rank() == 0) {
       if (out_path.empty()) out_path = default_report_path();
@@ -176,11 +177,11 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   });
   comm.broadcast(out_path);
 
-  set_blas_threads(config.blas_threads);
-  DataStore data(comm, config.data_dir);
+  set_blas_threads(process.blas_threads);
+  DataStore data(comm, resolve_workload(options.workload).data_dir);
   const json context = collect_context(comm, argv);
   // Progress only where someone watches it.
-  const bool progress = comm.rank() == 0 && !config.quiet && isatty(STDERR_FILENO);
+  const bool progress = comm.rank() == 0 && !process.quiet && isatty(STDERR_FILENO);
   json results = json::array();
   arm_fault(fault, comm.rank());
   for (size_t pass = 0; pass < passes.size(); ++pass) {
@@ -188,7 +189,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
     LayerSuite suite(pass_config, comm, data);
     suite.validate_inputs();
     CellRunner run_cell = [&suite](const Cell& cell) { return suite.run_cell(cell); };
-    if (pass_config.backend == "cuda") {
+    if (process.backend == "cuda") {
       on_every_rank(comm, [&] { run_cell = cuda_backend(pass_config, comm, suite); });
     }
     for (size_t i = 0; i < pass_config.cells.size(); ++i) {
@@ -214,7 +215,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   }
   add_speedups(results);
 
-  json config_json = config.to_json();
+  json config_json = config.to_json(process);
   if (!sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", sweep}};
   config_json["memory"] = {{"estimate_bytes_per_rank", memory.total_bytes},
                            {"limit_bytes_per_rank", memory_limit}};

@@ -103,79 +103,53 @@ std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
   return layers;
 }
 
-RunConfig resolve_run_config(const RunOptions& o, int ranks) {
-  RunConfig c;
+WorkloadSetup resolve_workload(const WorkloadOptions& o) {
+  WorkloadSetup s;
+  s.model = make_model(o.preset, o.overrides);
+  s.workload.kind = parse_workload(o.kind);
+  s.workload.seed = o.seed;
+  s.workload.groups = o.groups;
+  s.workload.cluster_strength = o.cluster_strength;
+  s.workload.hot_experts = o.hot_experts;
+  C2R_CHECK(o.tokens >= 1, "--tokens must be at least 1 per rank (got " << o.tokens << ")");
+  C2R_CHECK(o.hot_experts >= 1 && o.hot_experts <= s.model.experts,
+            "--hot-experts must be between 1 and the number of experts " << s.model.experts);
+  C2R_CHECK(o.groups >= 0 && o.groups <= s.model.experts,
+            "--groups must be between 0 (auto) and the number of experts " << s.model.experts);
+  C2R_CHECK(o.cluster_strength >= 0.0, "--cluster-strength must be >= 0");
+  if (s.workload.kind == WorkloadKind::kTrace) {
+    C2R_CHECK(!s.model.trace_family.empty(), "preset " << s.model.preset << " has no trace data");
+  }
+  s.data_dir = o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
+  return s;
+}
+
+ProcessOptions resolve_process(const ProcessOptions& o) {
   C2R_CHECK(o.backend == "cpu" || o.backend == "cuda",
             "unknown backend '" << o.backend << "' (known: cpu, cuda)");
-  c.backend = o.backend;
-  c.model = make_model(o.preset, o.overrides);
-  c.ranks = ranks;
-  check_experts_divide(c.model.experts, ranks);
-  if (o.rank_tokens.empty()) {
-    C2R_CHECK(o.tokens >= 1, "--tokens must be at least 1 per rank (got " << o.tokens << ")");
-    c.rank_tokens.assign(ranks, o.tokens);
-  } else {
-    c.rank_tokens = parse_rank_tokens(o.rank_tokens, ranks);
-    C2R_CHECK(o.sweep.empty(), "--rank-tokens and --sweep cannot be combined");
-  }
-  c.tokens_per_rank = *std::max_element(c.rank_tokens.begin(), c.rank_tokens.end());
-  c.workload.kind = parse_workload(o.workload);
-  c.workload.seed = o.seed;
-  c.workload.groups = o.groups;
-  c.workload.cluster_strength = o.cluster_strength;
-  c.workload.hot_experts = o.hot_experts;
-  C2R_CHECK(o.hot_experts >= 1 && o.hot_experts <= c.model.experts,
-            "--hot-experts must be between 1 and the number of experts " << c.model.experts);
-  C2R_CHECK(o.groups >= 0 && o.groups <= c.model.experts,
-            "--groups must be between 0 (auto) and the number of experts " << c.model.experts);
-  C2R_CHECK(o.cluster_strength >= 0.0, "--cluster-strength must be >= 0");
-  if (c.workload.kind == WorkloadKind::kTrace) {
-    C2R_CHECK(!c.model.trace_family.empty(), "preset " << c.model.preset << " has no trace data");
-  }
-  c.layers = parse_layers(o.layer, c.model, c.workload.kind);
-  C2R_CHECK(o.capacity_factor > 0.0, "--capacity-factor must be positive");
-  c.capacity_factor = o.capacity_factor;
-  c.loops.warmup = o.warmup;
-  c.loops.iterations = o.iters;
-  C2R_CHECK(o.warmup >= 1, "--warmup must be at least 1 (the first run sizes the buffers)");
-  C2R_CHECK(o.iters >= 1, "--iters must be at least 1");
-  C2R_CHECK(o.tolerance > 0.0, "--tolerance must be positive");
   C2R_CHECK(o.blas_threads >= 1, "--blas-threads must be at least 1");
-  c.check = o.check;
-  c.tolerance = o.tolerance;
-  c.out = o.out;
-  c.data_dir = o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
-  c.blas_threads = o.blas_threads;
-  c.quiet = o.quiet;
+  return o;
+}
 
-  C2R_CHECK(!o.routing.empty() && !o.strategy.empty() && !o.placement.empty(),
-            "--routing, --strategy and --placement each need at least one value");
-  std::vector<RoutingMode> routings;
-  for (const auto& r : o.routing) routings.push_back(parse_routing(r));
-  std::vector<const StrategyDescriptor*> strategies;
-  for (const auto& s : o.strategy) strategies.push_back(&find_strategy(s));
-  for (const auto& p : o.placement) {
-    C2R_CHECK(!p.empty(), "--placement has an empty entry");
-  }
-  std::vector<int> top_ts = o.top_t.empty() ? std::vector<int>{c.model.default_top_t} : o.top_t;
-  const bool any_c2r = std::count(routings.begin(), routings.end(), RoutingMode::kC2R) > 0;
-  if (any_c2r) {
-    for (int t : top_ts) {
-      C2R_CHECK(t >= c.model.top_k - 1 && t <= c.model.experts - 1,
-                "--top-t " << t << " is out of range: C2R with top-k " << c.model.top_k << " and "
-                           << c.model.experts << " experts needs " << c.model.top_k - 1
-                           << " <= T <= " << c.model.experts - 1);
-    }
-  }
+RunConfig make_run_config(const WorkloadSetup& setup, const GridSpec& grid,
+                          std::vector<int64_t> rank_tokens) {
+  RunConfig c;
+  c.model = setup.model;
+  c.workload = setup.workload;
+  c.ranks = static_cast<int>(rank_tokens.size());
+  check_experts_divide(c.model.experts, c.ranks);
+  c.tokens_per_rank = *std::max_element(rank_tokens.begin(), rank_tokens.end());
+  c.rank_tokens = std::move(rank_tokens);
+  c.layers = grid.layers;
 
   std::set<std::tuple<int, int, int, std::string, std::string>> seen;
   for (int layer : c.layers) {
     bool has_baseline = false;
-    for (RoutingMode routing : routings) {
-      const std::vector<int> ts = routing == RoutingMode::kC2R ? top_ts : std::vector<int>{0};
+    for (RoutingMode routing : grid.routings) {
+      const std::vector<int> ts = routing == RoutingMode::kC2R ? grid.top_ts : std::vector<int>{0};
       for (int t : ts) {
-        for (const auto& placement : o.placement) {
-          for (const StrategyDescriptor* strategy : strategies) {
+        for (const auto& placement : grid.placements) {
+          for (const StrategyDescriptor* strategy : grid.strategies) {
             auto key =
                 std::make_tuple(layer, static_cast<int>(routing), t, placement, strategy->name);
             if (!seen.insert(key).second) continue;
@@ -201,6 +175,54 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
   return c;
 }
 
+RunConfig resolve_run_config(const RunOptions& o, int ranks) {
+  resolve_process(o.process);
+  const WorkloadSetup setup = resolve_workload(o.workload);
+  std::vector<int64_t> rank_tokens;
+  if (o.rank_tokens.empty()) {
+    rank_tokens.assign(ranks, o.workload.tokens);
+  } else {
+    rank_tokens = parse_rank_tokens(o.rank_tokens, ranks);
+    C2R_CHECK(o.sweep.empty(), "--rank-tokens and --sweep cannot be combined");
+  }
+  check_experts_divide(setup.model.experts, ranks);
+
+  GridSpec grid;
+  grid.layers = parse_layers(o.layer, setup.model, setup.workload.kind);
+  C2R_CHECK(o.capacity_factor > 0.0, "--capacity-factor must be positive");
+  C2R_CHECK(o.warmup >= 1, "--warmup must be at least 1 (the first run sizes the buffers)");
+  C2R_CHECK(o.iters >= 1, "--iters must be at least 1");
+  C2R_CHECK(o.tolerance > 0.0, "--tolerance must be positive");
+  C2R_CHECK(!o.routing.empty() && !o.strategy.empty() && !o.placement.empty(),
+            "--routing, --strategy and --placement each need at least one value");
+  for (const auto& r : o.routing) grid.routings.push_back(parse_routing(r));
+  for (const auto& s : o.strategy) grid.strategies.push_back(&find_strategy(s));
+  for (const auto& p : o.placement) {
+    C2R_CHECK(!p.empty(), "--placement has an empty entry");
+  }
+  grid.placements = o.placement;
+  const ModelConfig& model = setup.model;
+  grid.top_ts = o.top_t.empty() ? std::vector<int>{model.default_top_t} : o.top_t;
+  const bool any_c2r =
+      std::count(grid.routings.begin(), grid.routings.end(), RoutingMode::kC2R) > 0;
+  if (any_c2r) {
+    for (int t : grid.top_ts) {
+      C2R_CHECK(t >= model.top_k - 1 && t <= model.experts - 1,
+                "--top-t " << t << " is out of range: C2R with top-k " << model.top_k << " and "
+                           << model.experts << " experts needs " << model.top_k - 1
+                           << " <= T <= " << model.experts - 1);
+    }
+  }
+
+  RunConfig c = make_run_config(setup, grid, std::move(rank_tokens));
+  c.capacity_factor = o.capacity_factor;
+  c.loops.warmup = o.warmup;
+  c.loops.iterations = o.iters;
+  c.check = o.check;
+  c.tolerance = o.tolerance;
+  return c;
+}
+
 bool RunConfig::uneven() const {
   return std::any_of(rank_tokens.begin(), rank_tokens.end(),
                      [&](int64_t t) { return t != tokens_per_rank; });
@@ -214,7 +236,7 @@ int64_t RunConfig::total_tokens() const {
   return first_token(static_cast<int>(rank_tokens.size()));
 }
 
-nlohmann::json RunConfig::to_json() const {
+nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
   std::vector<std::string> routing_names, strategy_list, placement_list;
   std::vector<int> top_ts;
   for (const auto& cell : cells) {
@@ -230,16 +252,11 @@ nlohmann::json RunConfig::to_json() const {
       top_ts.push_back(cell.top_t);
     }
   }
-  nlohmann::json workload_json = {{"kind", to_string(workload.kind)},
-                                  {"seed", workload.seed},
-                                  {"groups", workload.groups},
-                                  {"cluster_strength", workload.cluster_strength}};
-  if (workload.kind == WorkloadKind::kHot) workload_json["hot_experts"] = workload.hot_experts;
   nlohmann::json out = {{"model", model.to_json()},
-                        {"backend", backend},
+                        {"backend", process.backend},
                         {"tokens_per_rank", tokens_per_rank},
                         {"ranks", ranks},
-                        {"workload", workload_json},
+                        {"workload", workload.to_json()},
                         {"layers", layers},
                         {"routing", routing_names},
                         {"top_t", top_ts},
@@ -250,7 +267,7 @@ nlohmann::json RunConfig::to_json() const {
                         {"iterations", loops.iterations},
                         {"check", check},
                         {"tolerance", tolerance},
-                        {"blas_threads", blas_threads}};
+                        {"blas_threads", process.blas_threads}};
   if (uneven()) out["rank_tokens"] = rank_tokens;
   return out;
 }

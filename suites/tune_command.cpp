@@ -99,9 +99,8 @@ ComputeRates calibrate_rates(const ModelConfig& model, int64_t tokens_per_rank, 
   return rates;
 }
 
-struct Setup {
-  ModelConfig model;
-  WorkloadSpec workload;
+// The resolved model, workload and data, and what tune decides for.
+struct Setup : WorkloadSetup {
   std::vector<int> layers;
   const StrategyDescriptor* strategy = nullptr;
   RoutingMode routing = RoutingMode::kC2R;
@@ -109,15 +108,8 @@ struct Setup {
 
 Setup resolve_setup(const TuneOptions& o) {
   Setup s;
-  s.model = make_model(o.preset, o.overrides);
-  s.workload.kind = parse_workload(o.workload);
-  s.workload.seed = o.seed;
-  s.workload.groups = o.groups;
-  s.workload.cluster_strength = o.cluster_strength;
-  s.workload.hot_experts = o.hot_experts;
-  if (s.workload.kind == WorkloadKind::kTrace) {
-    C2R_CHECK(!s.model.trace_family.empty(), "preset " << s.model.preset << " has no trace data");
-  }
+  static_cast<WorkloadSetup&>(s) = resolve_workload(o.workload);
+  resolve_process(o.process);
   const std::string layer_text = !o.layer.empty()                          ? o.layer
                                  : s.workload.kind == WorkloadKind::kTrace ? "all"
                                                                            : "0";
@@ -132,7 +124,6 @@ Setup resolve_setup(const TuneOptions& o) {
                                << "traffic depends on it (" << o.strategy
                                << "'s does not; its capacity factor is tuned in every case)");
   s.routing = parse_routing(o.routing);
-  C2R_CHECK(o.tokens >= 1, "--tokens must be at least 1");
   C2R_CHECK(o.max_imbalance >= 1.0, "--max-imbalance must be at least 1");
   C2R_CHECK(o.max_drop >= 0.0 && o.max_drop < 1.0, "--max-drop must be in [0, 1)");
   C2R_CHECK(!o.capacity_factors.empty(), "--capacity-factors needs at least one value");
@@ -225,7 +216,8 @@ ClusterModel resolve_cluster(const TuneOptions& o, const ModelConfig& model, Dat
     profile = measure_cluster(comm, topo);
   }
   *profile_json = profile->to_json();
-  const ComputeRates rates = calibrate_rates(model, o.tokens, comm.size(), o.seed, comm);
+  const ComputeRates rates =
+      calibrate_rates(model, o.workload.tokens, comm.size(), o.workload.seed, comm);
   return cluster_model_from_profile(*profile, rates);
 }
 
@@ -269,18 +261,18 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   const auto started = std::chrono::steady_clock::now();
   Setup s;
   on_every_rank(comm, [&] { s = resolve_setup(o); });
-  const std::string data_dir = o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
-  DataStore data(comm, data_dir);
-  set_blas_threads(o.blas_threads);
+  DataStore data(comm, s.data_dir);
+  set_blas_threads(o.process.blas_threads);
 
   // Top-T candidates (and their data files) are checked before anything is measured.
   std::vector<int> top_ts;
   on_every_rank(comm, [&] {
-    const RoutingSource files(s.model, s.workload, comm.rank() * o.tokens, o.tokens, comm, data);
+    const int64_t tokens = o.workload.tokens;
+    const RoutingSource files(s.model, s.workload, comm.rank() * tokens, tokens, comm, data);
     top_ts = top_t_candidates(o, s, files, data);
   });
 
-  std::string out_path = o.out;
+  std::string out_path = o.process.out;
   on_every_rank(comm, [&] {
     if (comm.rank() != 0) return;
     if (out_path.empty()) out_path = "results/c2rbench-tune-" + timestamp_for_filename() + ".json";
@@ -304,18 +296,18 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   const int64_t sample_per_rank =
       simulated ? (std::max<int64_t>(o.sample_tokens, 16LL * cluster.ranks) + comm.size() - 1) /
                       comm.size()
-                : o.tokens;
+                : o.workload.tokens;
   RoutingSource source(s.model, s.workload, comm.rank() * sample_per_rank, sample_per_rank, comm,
                        data);
   std::vector<std::pair<RoutingMode, int>> routings = {{RoutingMode::kVanilla, 0}};
   for (int t : top_ts) routings.emplace_back(RoutingMode::kC2R, t);
 
-  const CostModel baseline_model(cluster, s.model, o.tokens, baseline_strategy(), 1.0,
+  const CostModel baseline_model(cluster, s.model, o.workload.tokens, baseline_strategy(), 1.0,
                                  sample_per_rank * comm.size());
-  const CostModel tuned_model(cluster, s.model, o.tokens, *s.strategy, 1.0,
+  const CostModel tuned_model(cluster, s.model, o.workload.tokens, *s.strategy, 1.0,
                               sample_per_rank * comm.size());
   SearchOptions search_options;
-  search_options.seed = o.seed;
+  search_options.seed = o.workload.seed;
   search_options.time_limit_s = o.search_seconds;
 
   // Routing statistics of every (layer, routing), gathered on every rank.
@@ -334,7 +326,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
     }
     layers.push_back(std::move(tuned));
   }
-  if (comm.rank() == 0 && !o.quiet) {
+  if (comm.rank() == 0 && !o.process.quiet) {
     std::cerr << "[tune] routed " << layers.size() << " layer(s) x " << routings.size()
               << " routing(s); searching" << std::endl;
   }
@@ -356,17 +348,17 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   TopTChoice choice = choose_top_t(layers, o.max_imbalance);
   // Capacity factor of the padded exchange under the chosen routing.
   CapacityChoice capacity =
-      choose_capacity(layers, choice.index, cluster, s.model, o.tokens,
+      choose_capacity(layers, choice.index, cluster, s.model, o.workload.tokens,
                       sample_per_rank * comm.size(), o.capacity_factors, o.max_drop);
 
-  const TuneRequestEcho echo{o.tokens, o.strategy, o.max_imbalance, o.max_drop};
+  const TuneRequestEcho echo{o.workload.tokens, o.strategy, o.max_imbalance, o.max_drop};
   json tuning =
       tuning_json(echo, s.model, s.workload, cluster, profile_json, layers, choice, capacity);
   tuning["created"] = {{"argv", argv}, {"version", C2R_VERSION}, {"git_sha", C2R_GIT_SHA}};
   tuning["search_seconds"] = search_seconds;
 
   if (o.validate) {
-    const ValidationRequest request{o, s.model, *s.strategy, layers, choice, cluster, data_dir};
+    const ValidationRequest request{o, s, *s.strategy, layers, choice, cluster};
     tuning["validation"] = validate_predictions(request, comm);
   }
   tuning["total_seconds"] = seconds_since(started);

@@ -11,21 +11,15 @@
 
 #include "collectives/communicator.hpp"
 #include "model/model_config.hpp"
+#include "suites/run_config.hpp"
 
 namespace c2r {
 
-// Raw command-line values (see suites/main.cpp for the flag texts).
+// Raw command-line values (see suites/cli.cpp for the flag texts).
 struct TuneOptions {
-  std::string preset = "llama-moe-3.5b";
-  ModelOverrides overrides;
-  int64_t tokens = 1024;  // tokens per rank of the deployment
-  std::string workload = "trace";
-  int groups = 0;
-  double cluster_strength = 3.0;
-  int hot_experts = 1;
-  std::string layer;  // empty: every layer of a trace, else layer 0
-  uint64_t seed = 1;
-  std::string data_dir;
+  WorkloadOptions workload;  // tokens: tokens per rank of the deployment
+  ProcessOptions process;
+  std::string layer;               // empty: every layer of a trace, else layer 0
   std::string strategy = "dedup";  // exchange the placement is tuned for: dropless | dedup
   std::string routing = "c2r";     // vanilla | c2r
   std::vector<int> top_t;          // C2R candidates (empty: every T with data, or a ladder)
@@ -38,9 +32,6 @@ struct TuneOptions {
   bool validate = false;
   int warmup = 1;
   int iters = 3;
-  std::string out;
-  int blas_threads = 1;
-  bool quiet = false;
 };
 
 // Returns the process exit status. Throws c2r::Error (raised_on_all_ranks() for bad input).

@@ -23,36 +23,25 @@ constexpr int kRandomPlacements = 3;
 
 json validate_predictions(const ValidationRequest& request, const Communicator& comm) {
   const TuneOptions& o = request.options;
-  RunOptions run;
-  run.preset = o.preset;
-  run.overrides = o.overrides;
-  run.tokens = o.tokens;
-  run.workload = o.workload;
-  run.groups = o.groups;
-  run.cluster_strength = o.cluster_strength;
-  run.layer.clear();
-  for (const auto& layer : request.layers) {
-    run.layer += (run.layer.empty() ? "" : ",") + std::to_string(layer.layer);
-  }
-  run.routing = {to_string(request.choice.routing)};
-  if (request.choice.routing == RoutingMode::kC2R) run.top_t = {request.choice.top_t};
-  run.strategy = {request.strategy.name};
-  run.placement = {"contiguous", "round-robin", "tuned", "worst"};
+  const ModelConfig& model = request.setup.model;
+  GridSpec grid;
+  for (const auto& layer : request.layers) grid.layers.push_back(layer.layer);
+  grid.routings = {request.choice.routing};
+  if (request.choice.routing == RoutingMode::kC2R) grid.top_ts = {request.choice.top_t};
+  grid.strategies = {&request.strategy};
+  grid.placements = {"contiguous", "round-robin", "tuned", "worst"};
   for (int i = 1; i <= kRandomPlacements; ++i)
-    run.placement.push_back("random-" + std::to_string(i));
-  run.warmup = o.warmup;
-  run.iters = o.iters;
-  run.seed = o.seed;
-  run.data_dir = request.data_dir;
-  run.blas_threads = o.blas_threads;
-  run.quiet = true;
-  RunConfig config = resolve_run_config(run, comm.size());
+    grid.placements.push_back("random-" + std::to_string(i));
+  RunConfig config =
+      make_run_config(request.setup, grid, std::vector<int64_t>(comm.size(), o.workload.tokens));
+  config.loops.warmup = o.warmup;
+  config.loops.iterations = o.iters;
   config.ceilings = false;
 
-  DataStore data(comm, config.data_dir);
+  DataStore data(comm, request.setup.data_dir);
   LayerSuite suite(config, comm, data);
-  const int64_t sample_tokens = o.tokens * comm.size();
-  const CostModel tuned_model(request.cluster, request.model, o.tokens, request.strategy, 1.0,
+  const int64_t sample_tokens = o.workload.tokens * comm.size();
+  const CostModel tuned_model(request.cluster, model, o.workload.tokens, request.strategy, 1.0,
                               sample_tokens);
   std::map<int, const TunedLayer*> by_layer;
   for (const auto& layer : request.layers) {
@@ -62,15 +51,15 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
     suite.add_placement("tuned", layer.layer, Placement("tuned", r.search.expert_rank, ranks));
     SearchOptions options;
     options.time_limit_s = o.search_seconds;
-    const std::vector<int> worst = swap_search(
-        tuned_model, r.sample, contiguous_placement(request.model.experts, ranks).expert_rank(), -1,
-        options, nullptr);
+    const std::vector<int> worst =
+        swap_search(tuned_model, r.sample, contiguous_placement(model.experts, ranks).expert_rank(),
+                    -1, options, nullptr);
     suite.add_placement("worst", layer.layer, Placement("worst", worst, ranks));
     for (int i = 1; i <= kRandomPlacements; ++i) {
       const std::string name = "random-" + std::to_string(i);
       suite.add_placement(
           name, layer.layer,
-          Placement(name, random_placement(request.model.experts, ranks, o.seed * 7919 + i),
+          Placement(name, random_placement(model.experts, ranks, o.workload.seed * 7919 + i),
                     ranks));
     }
   }
@@ -82,7 +71,7 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
   std::map<int, json> gains;
   for (size_t i = 0; i < config.cells.size(); ++i) {
     const Cell& cell = config.cells[i];
-    if (comm.rank() == 0 && !o.quiet) {
+    if (comm.rank() == 0 && !o.process.quiet) {
       std::cerr << "[validate " << i + 1 << "/" << config.cells.size() << "] layer " << cell.layer
                 << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
     }
@@ -91,10 +80,10 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
     const TunedRouting& routing = cell.routing == RoutingMode::kVanilla
                                       ? layer.routings.front()
                                       : layer.routings[request.choice.index];
-    const CostModel model(request.cluster, request.model, o.tokens, *cell.strategy, 1.0,
-                          sample_tokens);
+    const CostModel cost(request.cluster, model, o.workload.tokens, *cell.strategy, 1.0,
+                         sample_tokens);
     const json predicted =
-        model.predict(routing.sample, result["expert_rank"].get<std::vector<int>>()).to_json();
+        cost.predict(routing.sample, result["expert_rank"].get<std::vector<int>>()).to_json();
     json measured;
     for (const char* phase : kPhases) {
       measured[std::string(phase) + "_us"] = result["phases"][phase]["median_us"];

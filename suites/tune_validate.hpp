@@ -18,12 +18,11 @@ namespace c2r {
 
 struct ValidationRequest {
   const TuneOptions& options;
-  const ModelConfig& model;
+  const WorkloadSetup& setup;  // the model, workload and data that were tuned for
   const StrategyDescriptor& strategy;
   const std::vector<TunedLayer>& layers;
   const TopTChoice& choice;
   const ClusterModel& cluster;
-  std::string data_dir;
 };
 
 // Collective. Returns the "validation" object of the tuning file.

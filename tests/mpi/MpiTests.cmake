@@ -218,6 +218,10 @@ c2r_mpi_error(mpi_error_max_memory 2 "more than --max-memory 64.00 MiB"
 c2r_mpi_error(mpi_error_max_memory_malformed 2 "--max-memory 'lots' is not a size"
   run --max-memory lots --out @OUT@)
 
+# tune --validate measures the workload it tuned for (every workload option reaches the runs).
+add_test(NAME mpi_tune_validate_hot_np2 COMMAND ${C2R_MPI_DIR}/run_tune_hot.sh ${C2R_BIN} 2 4)
+set_tests_properties(mpi_tune_validate_hot_np2 PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
+
 # A strategy registered by a test program (tests/strategy/reversed_dropless.cpp), nowhere else:
 # parsed, checked against the serial reference with dropless's traffic, in the memory estimate,
 # tuned for (cost model and placement search) and validated by measurement.

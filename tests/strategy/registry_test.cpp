@@ -26,7 +26,7 @@ StrategyDescriptor wide_dedup() {
 
 double exchange_buffers(const std::string& strategy) {
   RunOptions o;
-  o.tokens = 512;
+  o.workload.tokens = 512;
   o.strategy = {strategy};
   o.placement = {"contiguous"};
   for (const auto& [what, bytes] : estimate_rank_memory(resolve_run_config(o, 2)).items) {

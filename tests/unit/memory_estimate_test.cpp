@@ -10,7 +10,7 @@ namespace {
 
 RunConfig config_for(int64_t tokens, bool check, const std::vector<std::string>& placements) {
   RunOptions o;
-  o.tokens = tokens;
+  o.workload.tokens = tokens;
   o.check = check;
   o.placement = placements;
   return resolve_run_config(o, 2);

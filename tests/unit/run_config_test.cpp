@@ -29,7 +29,7 @@ TEST(RunConfig, TopTOutOfRangeForEitherPreset) {
   o.top_t = {-1};
   expect_refused(o, 2, "--top-t -1");
   o = RunOptions();
-  o.preset = "qwen1.5-moe-a2.7b";
+  o.workload.preset = "qwen1.5-moe-a2.7b";
   o.top_t = {2};
   expect_refused(o, 4, "--top-t 2 is out of range");
   o.top_t = {60};
@@ -46,14 +46,14 @@ TEST(RunConfig, TopTOutOfRangeForEitherPreset) {
 
 TEST(RunConfig, MoreRefusals) {
   RunOptions o;
-  o.tokens = -3;
+  o.workload.tokens = -3;
   expect_refused(o, 2, "--tokens must be at least 1");
   o = RunOptions();
-  o.preset = "qwen1.5-moe-a2.7b";
+  o.workload.preset = "qwen1.5-moe-a2.7b";
   expect_refused(o, 7, "60 experts do not divide over 7 ranks");
   EXPECT_NO_THROW(resolve_run_config(o, 6));
   o = RunOptions();
-  o.overrides.experts = 12;
+  o.workload.overrides.experts = 12;
   expect_refused(o, 8, "do not divide");
   o = RunOptions();
   o.placement = {"contiguous", "round-robin", "collab", "my/placement.json"};  // files load later
@@ -65,7 +65,7 @@ TEST(RunConfig, MoreRefusals) {
   o.routing = {"vanilla", "C2R"};
   expect_refused(o, 2, "unknown routing 'C2R'");
   o = RunOptions();
-  o.workload = "clustered";
+  o.workload.kind = "clustered";
   o.layer = "all";
   expect_refused(o, 2, "--layer all needs --workload trace");
   o.layer = "-1";
@@ -73,7 +73,7 @@ TEST(RunConfig, MoreRefusals) {
   o.layer = "1,";
   expect_refused(o, 2, "--layer must be");
   o = RunOptions();
-  o.backend = "tpu";
+  o.process.backend = "tpu";
   expect_refused(o, 2, "unknown backend 'tpu'");
 }
 
@@ -119,7 +119,7 @@ TEST(RunConfig, GridCellsAreEveryCombinationOnceWithTheBaselineFlagged) {
   EXPECT_EQ(c.ranks, 2);
   EXPECT_EQ(c.tokens_per_rank, 1024);
   EXPECT_EQ(c.model.experts, 8);
-  const nlohmann::json j = c.to_json();
+  const nlohmann::json j = c.to_json(ProcessOptions{});
   EXPECT_EQ(j["top_t"], (std::vector<int>{1, 2}));
   EXPECT_EQ(j["strategy"].size(), 3u);
 }
@@ -153,7 +153,7 @@ TEST(RunConfig, MissingBaselineIsAddedOutsideTheGrid) {
     EXPECT_EQ(added, 1);
     EXPECT_EQ(baselines, 1);
     // The report's config lists what was asked for, not the added baseline.
-    const nlohmann::json j = c.to_json();
+    const nlohmann::json j = c.to_json(ProcessOptions{});
     EXPECT_EQ(j["strategy"].size(), strategies.size());
     EXPECT_EQ(j["placement"].size(), placements.size());
   }
@@ -202,7 +202,7 @@ TEST(RunConfig, RepeatedLayerIsRefused) {
 
 TEST(RunConfig, BadOptionsAreRefusedByName) {
   RunOptions o;
-  o.preset = "mixtral";
+  o.workload.preset = "mixtral";
   expect_refused(o, 2, "unknown preset 'mixtral'");
   o = RunOptions();
   o.strategy = {"dropless", "zero-copy"};
@@ -211,17 +211,17 @@ TEST(RunConfig, BadOptionsAreRefusedByName) {
   o.routing = {"hash"};
   expect_refused(o, 2, "unknown routing 'hash'");
   o = RunOptions();
-  o.workload = "zipf";
+  o.workload.kind = "zipf";
   expect_refused(o, 2, "unknown workload 'zipf'");
   o = RunOptions();
   o.top_t = {0};
   expect_refused(o, 2, "--top-t 0 is out of range");
   o = RunOptions();
-  o.tokens = 0;
+  o.workload.tokens = 0;
   expect_refused(o, 2, "--tokens must be at least 1");
   expect_refused(RunOptions(), 3, "do not divide");
   o = RunOptions();
-  o.workload = "random";
+  o.workload.kind = "random";
   o.layer = "all";
   expect_refused(o, 2, "--layer all needs --workload trace");
   o = RunOptions();
@@ -231,7 +231,7 @@ TEST(RunConfig, BadOptionsAreRefusedByName) {
 
 TEST(RunConfig, RankTokensGiveEachRankItsOwnRange) {
   RunOptions o;
-  o.workload = "random";
+  o.workload.kind = "random";
   o.rank_tokens = "40,0,96,7";
   const RunConfig c = resolve_run_config(o, 4);
   EXPECT_EQ(c.rank_tokens, (std::vector<int64_t>{40, 0, 96, 7}));
@@ -241,14 +241,14 @@ TEST(RunConfig, RankTokensGiveEachRankItsOwnRange) {
   EXPECT_EQ(c.first_token(2), 40);
   EXPECT_EQ(c.first_token(3), 136);
   EXPECT_EQ(c.total_tokens(), 143);
-  EXPECT_EQ(c.to_json()["rank_tokens"], nlohmann::json({40, 0, 96, 7}));
+  EXPECT_EQ(c.to_json(ProcessOptions{})["rank_tokens"], nlohmann::json({40, 0, 96, 7}));
 
   RunOptions uniform;
-  uniform.tokens = 32;
+  uniform.workload.tokens = 32;
   const RunConfig u = resolve_run_config(uniform, 4);
   EXPECT_FALSE(u.uneven());
   EXPECT_EQ(u.total_tokens(), 128);
-  EXPECT_FALSE(u.to_json().contains("rank_tokens"));
+  EXPECT_FALSE(u.to_json(ProcessOptions{}).contains("rank_tokens"));
 }
 
 TEST(RunConfig, RankTokensRefusals) {
@@ -265,8 +265,8 @@ TEST(RunConfig, RankTokensRefusals) {
   o.sweep = "tokens=8,16";
   expect_refused(o, 2, "cannot be combined");
   o = RunOptions();
-  o.workload = "hot";
-  o.hot_experts = 9;
+  o.workload.kind = "hot";
+  o.workload.hot_experts = 9;
   expect_refused(o, 2, "--hot-experts must be between 1 and the number of experts 8");
 }
 

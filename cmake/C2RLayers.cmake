@@ -1,0 +1,48 @@
+# One static library per directory of the pipeline, with its dependencies declared, and an include
+# path that shows each library only its own directory and those of the libraries it depends on
+# (docs/ARCHITECTURE.md). An #include of a layer above, or of one not declared, finds no file and
+# fails the build: the layering is checked by the compiler on every build, not by convention.
+#
+# c2r_layer(NAME
+#           DIRS dir...          # source directories of the layer, relative to the project root
+#           SOURCES file...      # its translation units
+#           [DEPENDS layer...]   # layers it may include and link (their own dependencies follow)
+#           [LINK target...])    # external libraries (PUBLIC)
+#
+# Creates the static library c2r_NAME. Its include view is a directory in the build tree holding
+# a symbolic link for every visible source directory, e.g. for the tuner:
+#   build/include-views/tuner/{common,model,kernels/cpu,collectives,tuner} -> the source tree.
+
+set(C2R_INCLUDE_VIEWS ${CMAKE_BINARY_DIR}/include-views)
+
+function(c2r_layer name)
+  cmake_parse_arguments(L "" "" "DIRS;SOURCES;DEPENDS;LINK" ${ARGN})
+  set(visible ${L_DIRS})
+  foreach(dep IN LISTS L_DEPENDS)
+    get_property(dep_dirs GLOBAL PROPERTY C2R_LAYER_VISIBLE_${dep})
+    if(NOT DEFINED dep_dirs OR dep_dirs STREQUAL "")
+      message(FATAL_ERROR "c2r_layer(${name}): layer '${dep}' must be declared before it")
+    endif()
+    list(APPEND visible ${dep_dirs})
+  endforeach()
+  list(REMOVE_DUPLICATES visible)
+  set_property(GLOBAL PROPERTY C2R_LAYER_VISIBLE_${name} "${visible}")
+
+  set(view ${C2R_INCLUDE_VIEWS}/${name})
+  file(REMOVE_RECURSE ${view})
+  foreach(dir IN LISTS visible)
+    get_filename_component(parent ${view}/${dir} DIRECTORY)
+    file(MAKE_DIRECTORY ${parent})
+    file(CREATE_LINK ${PROJECT_SOURCE_DIR}/${dir} ${view}/${dir} SYMBOLIC)
+  endforeach()
+
+  add_library(c2r_${name} STATIC ${L_SOURCES})
+  target_include_directories(c2r_${name} PUBLIC ${view})
+  target_compile_options(c2r_${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>)
+  foreach(dep IN LISTS L_DEPENDS)
+    target_link_libraries(c2r_${name} PUBLIC c2r_${dep})
+  endforeach()
+  if(L_LINK)
+    target_link_libraries(c2r_${name} PUBLIC ${L_LINK})
+  endif()
+endfunction()
