@@ -23,8 +23,8 @@ class CudaLayerSuite {
   // Collective: sets up NCCL over `comm` (one GPU per rank). Throws c2r::Error without a device.
   CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite);
 
-  // Collective: every rank calls it with the same cell. Returns the cell's result JSON.
-  nlohmann::json run_cell(const Cell& cell);
+  // Collective: every rank calls it with the same cell. Returns the cell's result.
+  CellResult run_cell(const Cell& cell);
 
  private:
   struct DeviceCell;  // one cell's device inputs and buffers
