@@ -15,7 +15,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text = c2r::fuzz::input_text(data, size);
   c2r::fuzz::refused_by_name([&] {
-    const nlohmann::json report = c2r::parse_report(text, c2r::fuzz::kSource);
+    const c2r::Report report =
+        c2r::report_from_json(c2r::parse_report(text, c2r::fuzz::kSource), c2r::fuzz::kSource);
     const std::string source = c2r::fuzz::kSource;
     c2r::CompareOptions options;
     options.resamples = 100;  // the least compare accepts: the bootstrap is not under test
@@ -26,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const char* format : {"table", "markdown", "json"}) {
       c2r::print_comparison(out, comparison, format);
     }
-    c2r::print_run_table(out, report["config"], report["results"]);
+    c2r::print_run_table(out, report.config, report.results);
     out << c2r::render_html({report}, {source}, nlohmann::json());
   });
   return 0;

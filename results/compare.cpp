@@ -20,42 +20,27 @@ double median(std::vector<double> values) {
   return percentile(values, 0.5);
 }
 
-// What identifies a cell across reports: layer, (sweep) tokens per rank, routing, Top-T, strategy,
-// placement.
-std::string cell_key(const json& cell) {
-  const std::string tokens =
-      (cell.contains("ranks") ? " ranks " + cell["ranks"].dump() : "") +
-      (cell.contains("tokens_per_rank") ? " tokens " + cell["tokens_per_rank"].dump() : "");
-  return "layer " + cell.value("layer", json(0)).dump() + tokens + " " +
-         cell.value("routing", "?") +
-         (cell.contains("top_t") && !cell["top_t"].is_null() ? " T=" + cell["top_t"].dump() : "") +
-         " " + cell.value("strategy", "?") + " " + cell.value("placement", "?");
-}
-
-std::vector<double> samples_of(const json& phase) {
-  if (phase.contains("samples_us") && phase["samples_us"].is_array() &&
-      !phase["samples_us"].empty()) {
-    return phase["samples_us"].get<std::vector<double>>();
-  }
-  return {phase.value("median_us", 0.0)};  // no samples: the median alone, no interval
+std::vector<double> samples_of(const PhaseStats& phase) {
+  if (!phase.samples_us.empty()) return phase.samples_us;
+  return {phase.stats.median};  // no samples: the median alone, no interval
 }
 
 // Context fields whose difference makes a comparison suspect.
-void warn_on_context(const json& a, const json& b, const std::string& source,
+void warn_on_context(const Report& a, const Report& b, const std::string& source,
                      std::vector<std::string>& warnings) {
   auto differs = [&](const char* what, const json& x, const json& y) {
     if (x != y) warnings.push_back(source + ": " + what + " differ from the reference's");
   };
-  const json& ca = a["context"];
-  const json& cb = b["context"];
+  const json& ca = a.context;
+  const json& cb = b.context;
   differs("hosts", ca.value("hosts", json()), cb.value("hosts", json()));
   differs("rank counts", ca.value("ranks", json()), cb.value("ranks", json()));
   differs("rank bindings", ca.value("rank_binding", json()), cb.value("rank_binding", json()));
   differs("versions", ca.value("versions", json()), cb.value("versions", json()));
-  differs("models", a["config"].value("model", json()), b["config"].value("model", json()));
-  differs("tokens per rank", a["config"].value("tokens_per_rank", json()),
-          b["config"].value("tokens_per_rank", json()));
-  differs("backends", a["config"].value("backend", json()), b["config"].value("backend", json()));
+  differs("models", a.config.value("model", json()), b.config.value("model", json()));
+  differs("tokens per rank", a.config.value("tokens_per_rank", json()),
+          b.config.value("tokens_per_rank", json()));
+  differs("backends", a.config.value("backend", json()), b.config.value("backend", json()));
 }
 
 }  // namespace
@@ -85,16 +70,16 @@ RatioInterval bootstrap_median_ratio(const std::vector<double>& a, const std::ve
   return r;
 }
 
-json compare_reports(const std::vector<json>& reports, const std::vector<std::string>& sources,
+json compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& sources,
                      const CompareOptions& options) {
   C2R_CHECK(reports.size() >= 2, "compare needs at least two reports");
   C2R_CHECK(options.confidence > 0.0 && options.confidence < 1.0,
             "--confidence must be between 0 and 1");
   C2R_CHECK(options.resamples >= 100, "--resamples must be at least 100");
-  const json& reference = reports.front();
-  std::map<std::string, const json*> reference_cells;
+  const Report& reference = reports.front();
+  std::map<std::string, const CellResult*> reference_cells;
   std::vector<std::string> order;
-  for (const auto& cell : reference["results"]) {
+  for (const auto& cell : reference.results) {
     const std::string key = cell_key(cell);
     if (reference_cells.emplace(key, &cell).second) order.push_back(key);
   }
@@ -103,8 +88,8 @@ json compare_reports(const std::vector<json>& reports, const std::vector<std::st
   int regressions = 0;
   for (size_t i = 1; i < reports.size(); ++i) {
     warn_on_context(reference, reports[i], sources[i], warnings);
-    std::map<std::string, const json*> cells;
-    for (const auto& cell : reports[i]["results"]) cells.emplace(cell_key(cell), &cell);
+    std::map<std::string, const CellResult*> cells;
+    for (const auto& cell : reports[i].results) cells.emplace(cell_key(cell), &cell);
     for (const auto& [key, cell] : cells) {
       if (!reference_cells.count(key)) unmatched.push_back(sources[i] + ": " + key);
     }
@@ -115,10 +100,12 @@ json compare_reports(const std::vector<json>& reports, const std::vector<std::st
         continue;
       }
       for (const auto& phase : options.phases) {
-        const json& pa = (*reference_cells[key])["phases"];
-        const json& pb = (*it->second)["phases"];
-        if (!pa.contains(phase) || !pb.contains(phase)) continue;
-        const std::vector<double> a = samples_of(pa[phase]), b = samples_of(pb[phase]);
+        const std::optional<Phase> p = phase_from_name(phase);
+        if (!p) continue;
+        const auto& pa = reference_cells[key]->phase(*p);
+        const auto& pb = it->second->phase(*p);
+        if (!pa || !pb) continue;
+        const std::vector<double> a = samples_of(*pa), b = samples_of(*pb);
         const RatioInterval r =
             bootstrap_median_ratio(a, b, options.confidence, options.resamples, options.seed);
         std::string verdict = "same";

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results/report.hpp"
+
 namespace c2r {
 
 // Ratio of the medians b / a with a percentile-bootstrap confidence interval: both sample sets
@@ -25,16 +27,15 @@ struct CompareOptions {
   double confidence = 0.95;
   int resamples = 2000;
   double threshold = -1.0;  // fractional slow-down that counts as a regression; < 0: none
-  std::vector<std::string> phases = {"gate",    "permute",   "dispatch", "expert",
-                                     "combine", "unpermute", "layer"};
+  std::vector<std::string> phases = reported_phase_names();  // unknown names match no phase
   uint64_t seed = 1;
 };
 
-// reports: parsed reports (the first is the reference); sources: their file names.
+// reports: read reports (the first is the reference); sources: their file names.
 // Returns {"reference", "compared", "warnings", "rows": [...], "regressions": N, "unmatched":
 // [...]} where a row is one (cell, phase, report) with medians, ratio, interval and "verdict"
 // ("faster", "slower", "same" or "regression").
-nlohmann::json compare_reports(const std::vector<nlohmann::json>& reports,
+nlohmann::json compare_reports(const std::vector<Report>& reports,
                                const std::vector<std::string>& sources,
                                const CompareOptions& options);
 

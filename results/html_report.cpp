@@ -17,10 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-const char* const kPhases[] = {"gate",    "permute",   "dispatch", "expert",
-                               "combine", "unpermute", "sync"};
-const char* const kPhaseColours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
-                                     "#59a14f", "#edc948", "#bab0ac"};
+// One colour per lap phase (Phase before kLayer), also the colours of the size plots' series.
+const char* const kPhaseColours[kNumPhases] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
+                                               "#59a14f", "#edc948", "#bab0ac"};
 
 std::string escape(const std::string& text) {
   std::string out;
@@ -45,16 +44,8 @@ std::string escape(const std::string& text) {
   return out;
 }
 
-std::string cell_label(const json& cell) {
-  return "layer " + cell.value("layer", json(0)).dump() + " " + cell.value("routing", "?") +
-         (cell.contains("top_t") && !cell["top_t"].is_null() ? " T=" + cell["top_t"].dump() : "") +
-         " " + cell.value("strategy", "?") + " " + cell.value("placement", "?") +
-         (cell.value("baseline", false) ? " (baseline)" : "");
-}
-
-double median_of(const json& cell, const char* phase) {
-  const json& phases = cell["phases"];
-  return phases.contains(phase) ? phases[phase].value("median_us", 0.0) : 0.0;
+std::string cell_label(const CellResult& cell) {
+  return cell_key(cell, {/*layer=*/true, /*sizes=*/false}) + (cell.baseline ? " (baseline)" : "");
 }
 
 // White to dark blue by value / top.
@@ -68,14 +59,14 @@ std::string heat(double value, double top) {
 }
 
 // Stacked per-phase bars of every cell, scaled to the slowest layer.
-void phase_bars(std::ostream& out, const std::vector<json>& reports,
+void phase_bars(std::ostream& out, const std::vector<Report>& reports,
                 const std::vector<std::string>& sources) {
   double top = 0.0;
   int cells = 0;
   for (const auto& r : reports) {
-    for (const auto& cell : r["results"]) {
+    for (const auto& cell : r.results) {
       double sum = 0.0;
-      for (const char* p : kPhases) sum += median_of(cell, p);
+      for (int p = 0; p < kNumPhases; ++p) sum += cell.median_us(static_cast<Phase>(p));
       top = std::max(top, sum);
       ++cells;
     }
@@ -87,27 +78,29 @@ void phase_bars(std::ostream& out, const std::vector<json>& reports,
       << "\" height=\"" << row * (cells + 2) << "\">\n";
   int y = 0;
   for (size_t i = 0; i < reports.size(); ++i) {
-    for (const auto& cell : reports[i]["results"]) {
+    for (const auto& cell : reports[i].results) {
       out << "<text x=\"0\" y=\"" << y + 15 << "\">"
           << escape((reports.size() > 1 ? sources[i] + ": " : "") + cell_label(cell))
           << "</text>\n";
       double x = label;
-      for (size_t p = 0; p < std::size(kPhases); ++p) {
-        const double w = top > 0 ? median_of(cell, kPhases[p]) / top * width : 0.0;
-        out << "<rect class=\"phase-" << kPhases[p] << "\" x=\"" << format_fixed(x, 2) << "\" y=\""
+      for (int p = 0; p < kNumPhases; ++p) {
+        const char* name = phase_name(static_cast<Phase>(p));
+        const double median = cell.median_us(static_cast<Phase>(p));
+        const double w = top > 0 ? median / top * width : 0.0;
+        out << "<rect class=\"phase-" << name << "\" x=\"" << format_fixed(x, 2) << "\" y=\""
             << y + 3 << "\" width=\"" << format_fixed(w, 2) << "\" height=\"16\" fill=\""
-            << kPhaseColours[p] << "\"><title>" << kPhases[p] << " "
-            << format_fixed(median_of(cell, kPhases[p]), 1) << " us</title></rect>\n";
+            << kPhaseColours[p] << "\"><title>" << name << " " << format_fixed(median, 1)
+            << " us</title></rect>\n";
         x += w;
       }
       y += row;
     }
   }
   double x = label;
-  for (size_t p = 0; p < std::size(kPhases); ++p) {
+  for (int p = 0; p < kNumPhases; ++p) {
     out << "<rect class=\"legend\" x=\"" << x << "\" y=\"" << y + 8 << "\" width=\"12\" "
         << "height=\"12\" fill=\"" << kPhaseColours[p] << "\"/><text x=\"" << x + 16 << "\" y=\""
-        << y + 19 << "\">" << kPhases[p] << "</text>\n";
+        << y + 19 << "\">" << phase_name(static_cast<Phase>(p)) << "</text>\n";
     x += 95;
   }
   out << "</svg>\n";
@@ -157,25 +150,22 @@ void bars_svg(std::ostream& out, const std::string& css, const std::vector<doubl
   out << "</svg>\n";
 }
 
-void cell_details(std::ostream& out, const json& cell) {
+void cell_details(std::ostream& out, const CellResult& cell) {
   out << "<div class=\"cell\"><h3>" << escape(cell_label(cell)) << "</h3>\n";
-  if (cell.contains("traffic") && cell["traffic"].contains("dispatch_bytes")) {
-    const json& m = cell["traffic"]["dispatch_bytes"];
+  if (cell.traffic && !cell.traffic->dispatch_bytes.empty()) {
+    const auto& m = cell.traffic->dispatch_bytes;  // [R x R]
     const int n = static_cast<int>(m.size());
     std::vector<double> values;
-    for (const auto& row : m) {
-      for (const auto& v : row) values.push_back(v.get<double>());
-    }
+    for (const auto& row : m) values.insert(values.end(), row.begin(), row.end());
     std::vector<int> order(n);
     std::iota(order.begin(), order.end(), 0);
     out << "<figure><figcaption>dispatch bytes, rank x rank (row = from)</figcaption>\n";
     matrix_svg(out, "traffic", values, n, order, {});
     out << "</figure>\n";
   }
-  const json& load = cell.value("load", json::object());
-  if (load.contains("coactivation") && cell.contains("expert_rank")) {
-    const std::vector<double> counts = load["coactivation"].get<std::vector<double>>();
-    const std::vector<int> owner = cell["expert_rank"].get<std::vector<int>>();
+  if (cell.load && !cell.expert_rank.empty()) {
+    const std::vector<double>& counts = cell.load->coactivation;
+    const std::vector<int>& owner = cell.expert_rank;
     const int n = static_cast<int>(owner.size());
     if (counts.size() == static_cast<size_t>(n) * n) {
       std::vector<int> order(n);
@@ -188,18 +178,21 @@ void cell_details(std::ostream& out, const json& cell) {
       out << "</figure>\n";
     }
   }
-  for (const char* key : {"tokens_per_expert", "tokens_per_rank"}) {
-    if (!load.contains(key)) continue;
-    out << "<figure><figcaption>" << key << "</figcaption>\n";
-    bars_svg(out, std::string(key) == "tokens_per_expert" ? "bar-expert" : "bar-rank",
-             load[key].get<std::vector<double>>());
-    out << "</figure>\n";
-  }
-  if (cell.contains("efficiency")) {
-    std::vector<double> efficiency;
-    for (const char* key : {"expert", "dispatch", "combine"}) {
-      efficiency.push_back(cell["efficiency"].value(key, 0.0) * 100.0);
+  if (cell.load) {
+    const std::vector<double> per_expert(cell.load->tokens_per_expert.begin(),
+                                         cell.load->tokens_per_expert.end());
+    for (const auto& [key, values] : {std::pair{"tokens_per_expert", &per_expert},
+                                      std::pair{"tokens_per_rank", &cell.load->tokens_per_rank}}) {
+      if (values->empty()) continue;
+      out << "<figure><figcaption>" << key << "</figcaption>\n";
+      bars_svg(out, std::string(key) == "tokens_per_expert" ? "bar-expert" : "bar-rank", *values);
+      out << "</figure>\n";
     }
+  }
+  if (cell.efficiency) {
+    const std::vector<double> efficiency = {cell.efficiency->expert * 100.0,
+                                            cell.efficiency->dispatch * 100.0,
+                                            cell.efficiency->combine * 100.0};
     out << "<figure><figcaption>efficiency vs same-run ceilings (%): expert, dispatch, combine"
            "</figcaption>\n";
     bars_svg(out, "bar-efficiency", efficiency);
@@ -210,24 +203,23 @@ void cell_details(std::ostream& out, const json& cell) {
 
 // Layer time against one size dimension (tokens per rank, or ranks) for every series of cells that
 // differ only in it, when any series has two sizes or more.
-void size_plot(std::ostream& out, const std::vector<json>& reports, const char* dimension,
+void size_plot(std::ostream& out, const std::vector<Report>& reports, const char* dimension,
                const std::string& title) {
   struct Point {
     double size, us;
   };
   std::map<std::string, std::vector<Point>> series;
   for (const auto& r : reports) {
-    const json& config = r["config"];
-    for (const auto& cell : r["results"]) {
-      const double tokens = cell.contains("tokens_per_rank") ? cell["tokens_per_rank"].get<double>()
-                                                             : config.value("tokens_per_rank", 0.0);
-      const double ranks =
-          cell.contains("ranks") ? cell["ranks"].get<double>() : config.value("ranks", 0.0);
+    const json& config = r.config;
+    for (const auto& cell : r.results) {
+      const double tokens = cell.tokens_per_rank ? static_cast<double>(*cell.tokens_per_rank)
+                                                 : config.value("tokens_per_rank", 0.0);
+      const double ranks = cell.ranks ? *cell.ranks : config.value("ranks", 0.0);
       const bool by_tokens = std::string(dimension) == "tokens";
       const std::string key =
           cell_label(cell) + (by_tokens ? ", " + format_fixed(ranks, 0) + " ranks"
                                         : ", " + format_fixed(tokens, 0) + " tokens per rank");
-      series[key].push_back({by_tokens ? tokens : ranks, median_of(cell, "layer")});
+      series[key].push_back({by_tokens ? tokens : ranks, cell.median_us(Phase::kLayer)});
     }
   }
   double lo = INFINITY, hi = 0.0, top = 0.0;
@@ -341,7 +333,7 @@ json parse_report_tuning(const std::string& text, const std::string& source) {
   return tuning;
 }
 
-std::string render_html(const std::vector<json>& reports, const std::vector<std::string>& sources,
+std::string render_html(const std::vector<Report>& reports, const std::vector<std::string>& sources,
                         const json& tuning) {
   std::ostringstream out;
   out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>c2rbench report</title>\n"
@@ -350,12 +342,12 @@ std::string render_html(const std::vector<json>& reports, const std::vector<std:
          "figcaption{font-size:12px;color:#444;}.cell{border-top:1px solid #ddd;}</style>\n"
          "</head><body>\n<h1>c2rbench report</h1>\n<ul>\n";
   for (size_t i = 0; i < reports.size(); ++i) {
-    const json& config = reports[i]["config"];
+    const json& config = reports[i].config;
     const json& model = config.value("model", json::object());
     out << "<li>" << escape(sources[i]) << ": " << escape(model.value("preset", "?")) << ", "
         << config.value("ranks", json(0)).dump() << " ranks, "
         << config.value("tokens_per_rank", json(0)).dump() << " tokens per rank, backend "
-        << escape(config.value("backend", "cpu")) << ", " << reports[i]["results"].size()
+        << escape(config.value("backend", "cpu")) << ", " << reports[i].results.size()
         << " cells</li>\n";
   }
   out << "</ul>\n";
@@ -364,7 +356,7 @@ std::string render_html(const std::vector<json>& reports, const std::vector<std:
   size_plot(out, reports, "ranks", "Layer time vs ranks");
   out << "<h2>Traffic, collaboration, load and efficiency per cell</h2>\n";
   for (const auto& r : reports) {
-    for (const auto& cell : r["results"]) cell_details(out, cell);
+    for (const auto& cell : r.results) cell_details(out, cell);
   }
   tuning_scatter(out, tuning);
   out << "</body></html>\n";

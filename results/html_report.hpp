@@ -7,15 +7,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results/report.hpp"
+
 namespace c2r {
 
-// reports: parsed reports with their file names; tuning: a tuning file (null: none).
+// reports: read reports with their file names; tuning: a tuning file (null: none).
 // Sections: per-phase stacked bars of every cell against its baseline; rank x rank dispatch-byte
 // heatmaps; the co-activation matrix of each cell with its placement's rank groups outlined;
 // tokens per expert and per rank; efficiency against the same-run ceilings; the tuner's predicted
 // against measured layer times.
-std::string render_html(const std::vector<nlohmann::json>& reports,
-                        const std::vector<std::string>& sources, const nlohmann::json& tuning);
+std::string render_html(const std::vector<Report>& reports, const std::vector<std::string>& sources,
+                        const nlohmann::json& tuning);
 
 // Reads the tuning file `c2rbench report --html --tuning FILE` plots (schema "c2rbench.tuning"):
 // when it has "validation", every point needs a layer and numbers "predicted.layer_us" and

@@ -19,6 +19,57 @@ json make_report(json context, json config, json results) {
           {"results", std::move(results)}};
 }
 
+json to_json(const LayerSummary& row) {
+  return {{"routing", row.routing},
+          {"top_t", row.top_t ? json(*row.top_t) : json(nullptr)},
+          {"strategy", row.strategy},
+          {"placement", row.placement},
+          {"layers", row.layers},
+          {"remote_bytes_ratio", row.remote_bytes_ratio},
+          {"dispatch_combine_time_ratio", row.dispatch_combine_time_ratio},
+          {"layer_time_ratio", row.layer_time_ratio},
+          {"rank_imbalance", row.rank_imbalance}};
+}
+
+json to_json(const Report& report) {
+  json results = json::array();
+  for (const CellResult& cell : report.results) results.push_back(to_json(cell));
+  json doc = make_report(report.context, report.config, std::move(results));
+  if (report.summary) {
+    doc["summary"] = json::array();
+    for (const LayerSummary& row : *report.summary) doc["summary"].push_back(to_json(row));
+  }
+  return doc;
+}
+
+Report report_from_json(const json& doc, const std::string& source) {
+  Report report;
+  report.context = doc.at("context");
+  report.config = doc.at("config");
+  const json& results = doc.at("results");
+  for (size_t i = 0; i < results.size(); ++i) {
+    report.results.push_back(
+        cell_result_from_json(results[i], source + ": results[" + std::to_string(i) + "]"));
+  }
+  if (doc.contains("summary") && doc["summary"].is_array()) {
+    report.summary.emplace();
+    for (const json& row : doc["summary"]) {
+      LayerSummary s;
+      s.routing = text_or(row, "routing", "?");
+      if (row.contains("top_t") && is_int(row["top_t"])) s.top_t = row["top_t"].get<int>();
+      s.strategy = text_or(row, "strategy", "?");
+      s.placement = text_or(row, "placement", "?");
+      s.layers = static_cast<int>(integer_or(row, "layers", 0));
+      s.remote_bytes_ratio = number_or(row, "remote_bytes_ratio", 0.0);
+      s.dispatch_combine_time_ratio = number_or(row, "dispatch_combine_time_ratio", 0.0);
+      s.layer_time_ratio = number_or(row, "layer_time_ratio", 0.0);
+      s.rank_imbalance = number_or(row, "rank_imbalance", 0.0);
+      report.summary->push_back(s);
+    }
+  }
+  return report;
+}
+
 void write_report(const std::string& path, const json& report) {
   write_file_atomically(path, report.dump(1) + "\n", /*overwrite=*/false);
 }
@@ -168,6 +219,10 @@ json parse_report(const std::string& text, const std::string& source) {
 
 json read_report(const std::string& path) {
   return parse_report(read_text_file(path), path);
+}
+
+Report load_report(const std::string& path) {
+  return report_from_json(read_report(path), path);
 }
 
 }  // namespace c2r

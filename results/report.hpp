@@ -2,16 +2,43 @@
 // The versioned JSON report: {"schema", "schema_version", "context", "config", "results", ...}.
 // See docs/REPORT.md. Readers ignore unknown fields and reject other schemas and newer versions.
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "results/cell_result.hpp"
 
 namespace c2r {
 
 constexpr const char* kReportSchema = "c2rbench.report";
 constexpr int kReportSchemaVersion = 1;
 
+// One row of the layer summary: a grid cell's mean ratios to its layer's baseline over layers.
+struct LayerSummary {
+  std::string routing;
+  std::optional<int> top_t;
+  std::string strategy, placement;
+  int layers = 0;
+  double remote_bytes_ratio = 0, dispatch_combine_time_ratio = 0, layer_time_ratio = 0;
+  double rank_imbalance = 0;  // mean of the cells' own (not a ratio)
+};
+
+// A report as the program holds it. Context and configuration stay JSON: they are echoed, not
+// computed on.
+struct Report {
+  nlohmann::json context = nlohmann::json::object();
+  nlohmann::json config = nlohmann::json::object();
+  std::vector<CellResult> results;
+  std::optional<std::vector<LayerSummary>> summary;  // runs over several layers
+};
+
 nlohmann::json make_report(nlohmann::json context, nlohmann::json config, nlohmann::json results);
+nlohmann::json to_json(const LayerSummary& row);
+nlohmann::json to_json(const Report& report);
+// A report that parse_report accepted; `source` names it in errors.
+Report report_from_json(const nlohmann::json& doc, const std::string& source);
 
 // Atomic write (temp file + rename); refuses to overwrite an existing file.
 void write_report(const std::string& path, const nlohmann::json& report);
@@ -19,5 +46,7 @@ void write_report(const std::string& path, const nlohmann::json& report);
 // Parses and validates a report; throws c2r::Error naming `source` and the problem.
 nlohmann::json parse_report(const std::string& text, const std::string& source);
 nlohmann::json read_report(const std::string& path);
+// read_report, then report_from_json.
+Report load_report(const std::string& path);
 
 }  // namespace c2r

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "common/error.hpp"
+#include "common/json_fields.hpp"
 
 namespace c2r {
 
@@ -32,11 +33,34 @@ Stats summarize(std::vector<double> samples) {
   return s;
 }
 
-nlohmann::json stats_json(const std::vector<double>& samples_us) {
-  const Stats s = summarize(samples_us);
+PhaseStats phase_stats(const std::vector<double>& samples_us) {
+  return {summarize(samples_us), samples_us};
+}
+
+nlohmann::json to_json(const PhaseStats& phase) {
+  const Stats& s = phase.stats;
   return {{"median_us", s.median}, {"mean_us", s.mean}, {"min_us", s.min},
           {"max_us", s.max},       {"p10_us", s.p10},   {"p90_us", s.p90},
-          {"p99_us", s.p99},       {"n", s.n},          {"samples_us", samples_us}};
+          {"p99_us", s.p99},       {"n", s.n},          {"samples_us", phase.samples_us}};
+}
+
+PhaseStats phase_stats_from_json(const nlohmann::json& j) {
+  PhaseStats phase;
+  Stats& s = phase.stats;
+  s.median = number_or(j, "median_us", 0.0);
+  s.mean = number_or(j, "mean_us", 0.0);
+  s.min = number_or(j, "min_us", 0.0);
+  s.max = number_or(j, "max_us", 0.0);
+  s.p10 = number_or(j, "p10_us", 0.0);
+  s.p90 = number_or(j, "p90_us", 0.0);
+  s.p99 = number_or(j, "p99_us", 0.0);
+  s.n = static_cast<int>(std::clamp<int64_t>(integer_or(j, "n", 0), 0, INT32_MAX));
+  phase.samples_us = list_or_empty(j, "samples_us", number_or_zero);
+  return phase;
+}
+
+nlohmann::json stats_json(const std::vector<double>& samples_us) {
+  return to_json(phase_stats(samples_us));
 }
 
 Stats stats_from_json(const nlohmann::json& j) {

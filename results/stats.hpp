@@ -16,7 +16,18 @@ struct Stats {
 Stats summarize(std::vector<double> samples);
 double percentile(const std::vector<double>& sorted, double fraction);
 
+// One phase (or ceiling) of a result: its per-iteration samples and their statistics.
+struct PhaseStats {
+  Stats stats;
+  std::vector<double> samples_us;  // [iterations] each the maximum over ranks
+};
+PhaseStats phase_stats(const std::vector<double>& samples_us);
+
 // {"median_us", "mean_us", "min_us", "max_us", "p10_us", "p90_us", "p99_us", "n", "samples_us"}
+nlohmann::json to_json(const PhaseStats& phase);
+// The reverse of to_json for a report's phase object; a field absent or of another type reads as
+// 0 (a peer's report may carry fewer fields).
+PhaseStats phase_stats_from_json(const nlohmann::json& j);
 nlohmann::json stats_json(const std::vector<double>& samples_us);
 Stats stats_from_json(const nlohmann::json& j);
 

@@ -4,6 +4,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "results/phase.hpp"
+
 namespace c2r {
 
 using nlohmann::json;
@@ -55,9 +57,14 @@ const json& field(const json& j, std::initializer_list<const char*> path) {
 }
 
 // scale * value / divide, as the table has always computed it, or "-" when absent.
-std::string fixed_or_dash(const json& value, int decimals, double scale = 1.0,
+std::string fixed_or_dash(std::optional<double> value, int decimals, double scale = 1.0,
                           double divide = 1.0) {
-  return value.is_number() ? format_fixed(scale * value.get<double>() / divide, decimals) : "-";
+  return value ? format_fixed(scale * *value / divide, decimals) : "-";
+}
+
+std::string shortened_placement(std::string placement) {
+  if (placement.size() > 24) placement = "..." + placement.substr(placement.size() - 21);
+  return placement;
 }
 
 std::string text_or(const json& value, const std::string& absent) {
@@ -67,7 +74,8 @@ std::string text_or(const json& value, const std::string& absent) {
 
 }  // namespace
 
-void print_run_table(std::ostream& out, const json& config, const json& results) {
+void print_run_table(std::ostream& out, const json& config,
+                     const std::vector<CellResult>& results) {
   const json& model = field(config, {"model"});
   out << "# c2rbench run: " << text_or(field(model, {"preset"}), "?")
       << "  E=" << text_or(field(model, {"experts"}), "?")
@@ -83,43 +91,52 @@ void print_run_table(std::ostream& out, const json& config, const json& results)
       << "  iters=" << text_or(field(config, {"iterations"}), "?") << " (+"
       << text_or(field(config, {"warmup"}), "?") << " warm-up)\n";
   out << "# phase columns: median over iterations of the per-iteration maximum over ranks\n";
-  Table table({{"routing", "", true},   {"T", "", false},     {"strategy", "", true},
-               {"placement", "", true}, {"layer", "", false}, {"gate", "us"},
-               {"permute", "us"},       {"dispatch", "us"},   {"expert", "us"},
-               {"combine", "us"},       {"unpermute", "us"},  {"layer", "us"},
-               {"speedup", "x"},        {"remote", "MB"},     {"copies", "/tok"},
-               {"imbal", "x"},          {"dropped", "%"},     {"eff_exp", "%"},
-               {"eff_disp", "%"},       {"eff_comb", "%"},    {"wrong", "#"}});
-  for (const auto& r : results) {
-    auto median = [&](const char* phase) {
-      return fixed_or_dash(field(r, {"phases", phase, "median_us"}), 0);
-    };
-    std::string placement = text_or(field(r, {"placement"}), "?");
-    if (placement.size() > 24) placement = "..." + placement.substr(placement.size() - 21);
-    const json& checked = field(r, {"check", "checked"});
-    const json& wrong = field(r, {"check", "wrong_rows"});
-    table.add_row(
-        {text_or(field(r, {"routing"}), "?") + (field(r, {"baseline"}) == true ? "*" : ""),
-         text_or(field(r, {"top_t"}), "-"),
-         text_or(field(r, {"strategy"}), "?"),
-         placement,
-         text_or(field(r, {"layer"}), "?"),
-         median("gate"),
-         median("permute"),
-         median("dispatch"),
-         median("expert"),
-         median("combine"),
-         median("unpermute"),
-         median("layer"),
-         fixed_or_dash(field(r, {"speedup_vs_baseline"}), 2),
-         fixed_or_dash(field(r, {"traffic", "remote_bytes_total"}), 1, 1.0, 1e6),
-         fixed_or_dash(field(r, {"traffic", "copies_per_token"}), 2),
-         fixed_or_dash(field(r, {"load", "rank_imbalance"}), 2),
-         fixed_or_dash(field(r, {"load", "dropped_fraction"}), 1, 100.0),
-         fixed_or_dash(field(r, {"efficiency", "expert"}), 0, 100.0),
-         fixed_or_dash(field(r, {"efficiency", "dispatch"}), 0, 100.0),
-         fixed_or_dash(field(r, {"efficiency", "combine"}), 0, 100.0),
-         checked == true && wrong.is_number() ? wrong.dump() : "n/a"});
+  std::vector<Table::Column> columns = {{"routing", "", true},
+                                        {"T", "", false},
+                                        {"strategy", "", true},
+                                        {"placement", "", true},
+                                        {"layer", "", false}};
+  for (Phase phase : kReportedPhases) columns.push_back({phase_name(phase), "us"});
+  columns.insert(columns.end(), {{"speedup", "x"},
+                                 {"remote", "MB"},
+                                 {"copies", "/tok"},
+                                 {"imbal", "x"},
+                                 {"dropped", "%"},
+                                 {"eff_exp", "%"},
+                                 {"eff_disp", "%"},
+                                 {"eff_comb", "%"},
+                                 {"wrong", "#"}});
+  Table table(columns);
+  for (const CellResult& r : results) {
+    std::vector<std::string> row = {
+        r.routing + (r.baseline ? "*" : ""), r.top_t ? std::to_string(*r.top_t) : "-", r.strategy,
+        shortened_placement(r.placement), r.layer ? std::to_string(*r.layer) : "?"};
+    for (Phase phase : kReportedPhases) {
+      row.push_back(r.phase(phase) ? format_fixed(r.phase(phase)->stats.median, 0) : "-");
+    }
+    // Absent sections (a peer's report) show "-".
+    std::optional<double> remote, copies, imbalance, dropped, eff_expert, eff_dispatch, eff_combine;
+    if (r.traffic) {
+      remote = static_cast<double>(r.traffic->remote_bytes_total);
+      copies = r.traffic->copies_per_token;
+    }
+    if (r.load) {
+      imbalance = r.load->rank_imbalance;
+      dropped = r.load->dropped_fraction;
+    }
+    if (r.efficiency) {
+      eff_expert = r.efficiency->expert;
+      eff_dispatch = r.efficiency->dispatch;
+      eff_combine = r.efficiency->combine;
+    }
+    const bool checked = r.check && r.check->checked;
+    row.insert(row.end(),
+               {fixed_or_dash(r.speedup_vs_baseline, 2), fixed_or_dash(remote, 1, 1.0, 1e6),
+                fixed_or_dash(copies, 2), fixed_or_dash(imbalance, 2),
+                fixed_or_dash(dropped, 1, 100.0), fixed_or_dash(eff_expert, 0, 100.0),
+                fixed_or_dash(eff_dispatch, 0, 100.0), fixed_or_dash(eff_combine, 0, 100.0),
+                checked ? std::to_string(r.check->wrong_rows) : "n/a"});
+    table.add_row(row);
   }
   table.print(out);
   out << "# * = baseline (vanilla, dropless, contiguous); speedup = baseline layer time / cell "
@@ -127,7 +144,7 @@ void print_run_table(std::ostream& out, const json& config, const json& results)
          " time, same layer\n";
 }
 
-void print_layer_summary(std::ostream& out, const json& summary) {
+void print_layer_summary(std::ostream& out, const std::vector<LayerSummary>& summary) {
   out << "# mean over layers, relative to each layer's baseline cell\n";
   Table table({{"routing", "", true},
                {"T", "", false},
@@ -138,14 +155,12 @@ void print_layer_summary(std::ostream& out, const json& summary) {
                {"disp+comb", "x base"},
                {"layer", "x base"},
                {"imbal", "x"}});
-  for (const auto& s : summary) {
-    std::string placement = s["placement"].get<std::string>();
-    if (placement.size() > 24) placement = "..." + placement.substr(placement.size() - 21);
-    table.add_row({s["routing"], s["top_t"].is_null() ? "-" : std::to_string(s["top_t"].get<int>()),
-                   s["strategy"], placement, std::to_string(s["layers"].get<int>()),
-                   format_fixed(s["remote_bytes_ratio"], 3),
-                   format_fixed(s["dispatch_combine_time_ratio"], 3),
-                   format_fixed(s["layer_time_ratio"], 3), format_fixed(s["rank_imbalance"], 2)});
+  for (const LayerSummary& s : summary) {
+    table.add_row({s.routing, s.top_t ? std::to_string(*s.top_t) : "-", s.strategy,
+                   shortened_placement(s.placement), std::to_string(s.layers),
+                   format_fixed(s.remote_bytes_ratio, 3),
+                   format_fixed(s.dispatch_combine_time_ratio, 3),
+                   format_fixed(s.layer_time_ratio, 3), format_fixed(s.rank_imbalance, 2)});
   }
   table.print(out);
 }

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results/report.hpp"
+
 namespace c2r {
 
 class Table {
@@ -29,11 +31,12 @@ class Table {
 std::string format_fixed(double value, int decimals);
 
 // The `run` table: one row per result cell (median phase times, speedup, traffic, load, check).
+// `config` is the report's configuration (JSON, as echoed).
 void print_run_table(std::ostream& out, const nlohmann::json& config,
-                     const nlohmann::json& results);
+                     const std::vector<CellResult>& results);
 
 // Per-layer averages of each cell against the baseline (traffic and time ratios), when a run covers
 // several layers.
-void print_layer_summary(std::ostream& out, const nlohmann::json& summary);
+void print_layer_summary(std::ostream& out, const std::vector<LayerSummary>& summary);
 
 }  // namespace c2r

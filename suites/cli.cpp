@@ -314,8 +314,8 @@ int c2r::cli_main(int argc, char** argv) {
       nlohmann::json comparison;
       try {
         compare_options.threshold = parse_threshold(compare_threshold);
-        std::vector<nlohmann::json> reports;
-        for (const auto& file : compare_files) reports.push_back(c2r::read_report(file));
+        std::vector<c2r::Report> reports;
+        for (const auto& file : compare_files) reports.push_back(c2r::load_report(file));
         comparison = c2r::compare_reports(reports, compare_files, compare_options);
         if (rank == 0) c2r::print_comparison(std::cout, comparison, compare_format);
       } catch (const c2r::Error& e) {
@@ -325,8 +325,8 @@ int c2r::cli_main(int argc, char** argv) {
     } else if (report->parsed()) {
       // Every rank reads the same files (deterministic errors); rank 0 prints or writes.
       try {
-        std::vector<nlohmann::json> reports;
-        for (const auto& file : report_files) reports.push_back(c2r::read_report(file));
+        std::vector<c2r::Report> reports;
+        for (const auto& file : report_files) reports.push_back(c2r::load_report(file));
         nlohmann::json tuning;
         if (!report_tuning.empty()) {
           tuning = c2r::parse_report_tuning(c2r::read_text_file(report_tuning), report_tuning);
@@ -334,7 +334,7 @@ int c2r::cli_main(int argc, char** argv) {
         if (rank == 0 && report_html.empty()) {
           for (size_t i = 0; i < reports.size(); ++i) {
             std::cout << "# " << report_files[i] << "\n";
-            c2r::print_run_table(std::cout, reports[i]["config"], reports[i]["results"]);
+            c2r::print_run_table(std::cout, reports[i].config, reports[i].results);
           }
         } else if (rank == 0) {
           c2r::write_file_atomically(report_html, c2r::render_html(reports, report_files, tuning),

@@ -81,7 +81,7 @@ const cuda::DeviceFfnWeights& CudaLayerSuite::expert(int e) {
   return it->second;
 }
 
-json CudaLayerSuite::run_cell(const Cell& cell) {
+CellResult CudaLayerSuite::run_cell(const Cell& cell) {
   const RoutingGroup& group = suite_.prepare(cell);
   CollabSearch search;
   const Placement placement = suite_.placement_for(cell, &search);

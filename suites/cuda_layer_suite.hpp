@@ -26,8 +26,8 @@ class CudaLayerSuite {
   // or when a cell's strategy has no device steps.
   CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite);
 
-  // Collective: every rank calls it with the same cell. Returns the cell's result JSON.
-  nlohmann::json run_cell(const Cell& cell);
+  // Collective: every rank calls it with the same cell. Returns the cell's result.
+  CellResult run_cell(const Cell& cell);
 
  private:
   class Layer;  // one cell's device inputs and steps

@@ -9,26 +9,6 @@
 
 namespace c2r {
 
-const char* phase_name(Phase phase) {
-  switch (phase) {
-    case Phase::kGate:
-      return "gate";
-    case Phase::kPermute:
-      return "permute";
-    case Phase::kDispatch:
-      return "dispatch";
-    case Phase::kExpert:
-      return "expert";
-    case Phase::kCombine:
-      return "combine";
-    case Phase::kUnpermute:
-      return "unpermute";
-    case Phase::kSync:
-      return "sync";
-  }
-  return "?";
-}
-
 void PhaseClock::start() {
   seconds_.fill(0.0);
   first_ = last_ = MPI_Wtime();

@@ -9,16 +9,12 @@
 #include <vector>
 
 #include "collectives/communicator.hpp"
+#include "results/phase.hpp"
 
 namespace c2r {
 
-// kSync is the wait in the barrier placed before each exchange: it absorbs the load imbalance of
-// the phases before it, so that dispatch and combine time only the exchange itself.
-enum class Phase { kGate, kPermute, kDispatch, kExpert, kCombine, kUnpermute, kSync };
-constexpr int kNumPhases = 7;
-const char* phase_name(Phase phase);
-
 // Attributes wall time to phases: each lap() charges the time since the previous lap (or start()).
+// Laps are the phases before kLayer (kNumPhases of them).
 class PhaseClock {
  public:
   void start();

@@ -45,16 +45,6 @@ void check_layer(int layer, int layers, const std::string& source) {
                                                      << " has layers 0.." << layers - 1);
 }
 
-double max_over_mean(const std::vector<double>& values) {
-  if (values.empty()) return 0.0;
-  const double mean = std::accumulate(values.begin(), values.end(), 0.0) / values.size();
-  return mean > 0.0 ? *std::max_element(values.begin(), values.end()) / mean : 0.0;
-}
-
-double median_of(const std::vector<double>& samples) {
-  return summarize(samples).median;
-}
-
 }  // namespace
 
 void LayerSuite::validate_inputs() {
@@ -204,7 +194,7 @@ const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
   return group_.references.back().second;
 }
 
-json LayerSuite::run_cell(const Cell& cell) {
+CellResult LayerSuite::run_cell(const Cell& cell) {
   prepare_group(cell);
   CollabSearch search;
   const Placement placement = make_placement(cell.placement, cell.layer, &search);
@@ -275,154 +265,6 @@ void LayerSuite::time_ceilings(const FfnWeights& dense_weights, CellMeasurement&
   };
   m.dispatch_ceiling = alltoallv_ceiling(shape.dispatch, shape.dispatch_row_bytes);
   m.combine_ceiling = alltoallv_ceiling(shape.combine, shape.combine_row_bytes);
-}
-
-json LayerSuite::cell_result(const Cell& cell, const Placement& placement,
-                             const CollabSearch& search, const CellMeasurement& m) {
-  const ModelConfig& model = config_.model;
-  const int k = model.top_k;
-  const int hidden = model.hidden;
-  const int ranks = comm_.size();
-  const int64_t tokens = config_.rank_tokens[comm_.rank()];
-  const PhaseSamples& samples = m.samples;
-  const ExchangeShape& shape = m.shape;
-  const std::vector<double>& expert_ceiling = m.expert_ceiling;
-  const std::vector<double>& dispatch_ceiling = m.dispatch_ceiling;
-  const std::vector<double>& combine_ceiling = m.combine_ceiling;
-  const std::vector<float>& y = m.y;
-  const int64_t routed_rows = std::accumulate(shape.rows_per_local_expert.begin(),
-                                              shape.rows_per_local_expert.end(), int64_t{0});
-
-  // Traffic: rank x rank rows and bytes (row = source rank), self-sends excluded from "remote".
-  std::vector<int64_t> my_dispatch_rows(shape.dispatch.send_rows.begin(),
-                                        shape.dispatch.send_rows.end());
-  std::vector<int64_t> my_combine_rows(shape.combine.send_rows.begin(),
-                                       shape.combine.send_rows.end());
-  const std::vector<int64_t> dispatch_rows = comm_.allgather(my_dispatch_rows);
-  const std::vector<int64_t> combine_rows = comm_.allgather(my_combine_rows);
-  json dispatch_matrix = json::array(), combine_matrix = json::array();
-  std::vector<int64_t> remote_bytes_per_rank(ranks, 0), send_bytes_per_rank(ranks, 0);
-  int64_t all_copies = 0, remote_copies = 0, remote_dispatch = 0, remote_combine = 0;
-  for (int s = 0; s < ranks; ++s) {
-    json drow = json::array(), crow = json::array();
-    for (int d = 0; d < ranks; ++d) {
-      const int64_t db = dispatch_rows[s * ranks + d] * shape.dispatch_row_bytes;
-      const int64_t cb = combine_rows[s * ranks + d] * shape.combine_row_bytes;
-      drow.push_back(db);
-      crow.push_back(cb);
-      all_copies += dispatch_rows[s * ranks + d];
-      send_bytes_per_rank[s] += db;
-      if (s != d) {
-        remote_copies += dispatch_rows[s * ranks + d];
-        remote_bytes_per_rank[s] += db + cb;
-        remote_dispatch += db;
-        remote_combine += cb;
-      }
-    }
-    dispatch_matrix.push_back(drow);
-    combine_matrix.push_back(crow);
-  }
-  const double global_tokens = static_cast<double>(config_.total_tokens());
-  const double dispatch_us = median_of(samples.phase_us[static_cast<int>(Phase::kDispatch)]);
-  const double max_send_bytes = static_cast<double>(
-      *std::max_element(send_bytes_per_rank.begin(), send_bytes_per_rank.end()));
-  const double algbw = dispatch_us > 0 ? max_send_bytes / (dispatch_us * 1e-6) / 1e9 : 0.0;
-
-  // Load.
-  std::vector<double> expert_load(group_.tokens_per_expert.begin(), group_.tokens_per_expert.end());
-  std::vector<double> rank_load(ranks, 0.0);
-  for (int e = 0; e < model.experts; ++e) rank_load[placement.rank_of(e)] += expert_load[e];
-  const int64_t dropped = comm_.allreduce_sum(shape.pairs_dropped);
-  const std::vector<int64_t> rows_computed = comm_.allgather({routed_rows});
-
-  // Efficiency and rate of the expert phase (busiest rank's FLOPs over the critical-path time).
-  const double expert_us = median_of(samples.phase_us[static_cast<int>(Phase::kExpert)]);
-  double my_flops = routed_rows * m.flops_per_row;
-  if (shared_expert_) my_flops += tokens * shared_expert_->flops_per_row();
-  const double max_flops = comm_.allreduce_max(my_flops);
-
-  json result;
-  result["routing"] = to_string(cell.routing);
-  result["top_t"] = cell.routing == RoutingMode::kC2R ? json(cell.top_t) : json(nullptr);
-  result["strategy"] = cell.strategy->name;
-  result["placement"] = cell.placement;
-  result["layer"] = cell.layer;
-  result["baseline"] = cell.baseline;
-  result["in_grid"] = cell.in_grid;
-  result["expert_rank"] = placement.expert_rank();
-  if (cell.placement == "collab") {
-    result["placement_search"] = {{"method", search.method}, {"candidates", search.candidates}};
-  }
-  if (cell.routing == RoutingMode::kC2R) result["top_t_source"] = group_.c2r_list_source;
-  if (group_.trace_match >= 0) result["trace_match"] = group_.trace_match;
-
-  json phases;
-  for (int p = 0; p < kNumPhases; ++p) {
-    phases[phase_name(static_cast<Phase>(p))] = stats_json(samples.phase_us[p]);
-  }
-  phases["layer"] = stats_json(samples.layer_us);
-  result["phases"] = phases;
-  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-  if (!expert_ceiling.empty()) {
-    result["ceilings"] = {{"expert_dense_gemm", stats_json(expert_ceiling)},
-                          {"dispatch_alltoallv", stats_json(dispatch_ceiling)},
-                          {"combine_alltoallv", stats_json(combine_ceiling)}};
-    result["efficiency"] = {
-        {"expert", ratio(median_of(expert_ceiling), expert_us)},
-        {"dispatch", ratio(median_of(dispatch_ceiling), dispatch_us)},
-        {"combine", ratio(median_of(combine_ceiling),
-                          median_of(samples.phase_us[static_cast<int>(Phase::kCombine)]))}};
-  }
-  result["expert_gflops"] = expert_us > 0 ? max_flops / (expert_us * 1e-6) / 1e9 : 0.0;
-  result["traffic"] = {{"dispatch_row_bytes", shape.dispatch_row_bytes},
-                       {"combine_row_bytes", shape.combine_row_bytes},
-                       {"dispatch_bytes", dispatch_matrix},
-                       {"combine_bytes", combine_matrix},
-                       {"remote_bytes_per_rank", remote_bytes_per_rank},
-                       {"remote_bytes_total", remote_dispatch + remote_combine},
-                       {"remote_dispatch_bytes", remote_dispatch},
-                       {"remote_combine_bytes", remote_combine},
-                       {"copies_per_token", all_copies / global_tokens},
-                       {"remote_copies_per_token", remote_copies / global_tokens},
-                       {"dispatch_algbw_GBps", algbw},
-                       {"dispatch_busbw_GBps", algbw * (ranks - 1) / ranks}};
-  result["load"] = {
-      {"tokens_per_expert", group_.tokens_per_expert},
-      {"tokens_per_rank", rank_load},
-      {"rows_computed_per_rank", rows_computed},
-      {"expert_imbalance", max_over_mean(expert_load)},
-      {"rank_imbalance", max_over_mean(rank_load)},
-      {"dropped_pairs", dropped},
-      {"dropped_fraction", dropped / (global_tokens * k)},
-      {"internal_collaboration", ratio(placement.internal_collaboration(group_.coactivation),
-                                       group_.coactivation.total() / 2.0)},
-      {"coactivation", group_.coactivation.counts}};  // [E x E], row-major
-
-  if (config_.check) {
-    const std::vector<float>& expected = reference(m.kept);
-    double worst = 0.0;
-    int64_t wrong = 0;
-    for (int64_t t = 0; t < tokens; ++t) {
-      double diff = 0.0, norm = 0.0;
-      for (int h = 0; h < hidden; ++h) {
-        const double d = static_cast<double>(y[t * hidden + h]) - expected[t * hidden + h];
-        diff += d * d;
-        norm += static_cast<double>(expected[t * hidden + h]) * expected[t * hidden + h];
-      }
-      const double rel = std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
-      const bool bad = !std::isfinite(rel) || rel > config_.tolerance;
-      worst = std::max(worst, std::isfinite(rel) ? rel : INFINITY);
-      wrong += bad;
-    }
-    result["check"] = {{"checked", true},
-                       {"worst_relative_error", comm_.allreduce_max(worst)},
-                       {"wrong_rows", comm_.allreduce_sum(wrong)},
-                       {"rows", comm_.allreduce_sum(tokens)},  // rows compared, all ranks
-                       {"tolerance", config_.tolerance}};
-  } else {
-    result["check"] = {{"checked", false}};
-  }
-  return result;
 }
 
 }  // namespace c2r

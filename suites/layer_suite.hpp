@@ -8,13 +8,12 @@
 #include <optional>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "collectives/communicator.hpp"
 #include "collectives/strategy.hpp"
 #include "kernels/cpu/expert_ffn.hpp"
 #include "kernels/cpu/gating.hpp"
 #include "model/workload.hpp"
+#include "results/cell_result.hpp"
 #include "suites/data_store.hpp"
 #include "suites/harness.hpp"
 #include "suites/routing_source.hpp"
@@ -67,8 +66,8 @@ class LayerSuite {
  public:
   LayerSuite(const RunConfig& config, const Communicator& comm, DataStore& data);
 
-  // Collective: every rank calls it with the same cell. Returns the cell's result JSON.
-  nlohmann::json run_cell(const Cell& cell);
+  // Collective: every rank calls it with the same cell. Returns the cell's result.
+  CellResult run_cell(const Cell& cell);
 
   // Checks (collectively) that the data every cell needs exists and fits, before any timing.
   void validate_inputs();
@@ -89,10 +88,11 @@ class LayerSuite {
   // The shared expert every token uses, or null.
   const FfnWeights* shared_expert() const { return shared_expert_ ? &*shared_expert_ : nullptr; }
 
-  // Collective: the result JSON of a cell from what a backend measured (traffic, load, ceilings'
-  // efficiencies, and the check against the serial reference when --check).
-  nlohmann::json cell_result(const Cell& cell, const Placement& placement,
-                             const CollabSearch& search, const CellMeasurement& measured);
+  // Collective: the result of a cell from what a backend measured (traffic, load, ceilings'
+  // efficiencies, and the check against the serial reference when --check). Built section by
+  // section in suites/cell_result_builder.cpp.
+  CellResult cell_result(const Cell& cell, const Placement& placement, const CollabSearch& search,
+                         const CellMeasurement& measured);
 
  private:
   void prepare_group(const Cell& cell);

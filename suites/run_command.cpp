@@ -33,74 +33,64 @@ std::string default_report_path() {
   return path;
 }
 
-std::string cell_key(const json& r) {
-  return r["routing"].get<std::string>() + "|" + r["top_t"].dump() + "|" +
-         r["strategy"].get<std::string>() + "|" + r["placement"].get<std::string>();
-}
-
 // Cells are compared with the baseline of their layer and (in a sweep) their tokens per rank.
-std::pair<int, int64_t> baseline_key(const json& r) {
-  return {r["layer"].get<int>(), r.value("tokens_per_rank", int64_t{0})};
+std::pair<int, int64_t> baseline_key(const CellResult& r) {
+  return {r.layer.value_or(0), r.tokens_per_rank.value_or(0)};
 }
 
-void add_speedups(json& results) {
-  std::map<std::pair<int, int64_t>, const json*> baseline_of_layer;
+std::map<std::pair<int, int64_t>, const CellResult*> baselines(
+    const std::vector<CellResult>& results) {
+  std::map<std::pair<int, int64_t>, const CellResult*> baseline_of_layer;
   for (const auto& r : results) {
-    if (r["baseline"].get<bool>()) baseline_of_layer[baseline_key(r)] = &r;
+    if (r.baseline) baseline_of_layer[baseline_key(r)] = &r;
   }
+  return baseline_of_layer;
+}
+
+void add_speedups(std::vector<CellResult>& results) {
+  const auto baseline_of_layer = baselines(results);
   for (auto& r : results) {
-    const json& base = *baseline_of_layer.at(baseline_key(r));
-    const double mine = r["phases"]["layer"]["median_us"];
-    const double theirs = base["phases"]["layer"]["median_us"];
-    r["speedup_vs_baseline"] = mine > 0 ? theirs / mine : 0.0;
+    const CellResult& base = *baseline_of_layer.at(baseline_key(r));
+    const double mine = r.median_us(Phase::kLayer);
+    const double theirs = base.median_us(Phase::kLayer);
+    r.speedup_vs_baseline = mine > 0 ? theirs / mine : 0.0;
   }
 }
 
 }  // namespace
 
-json summarize_layers(const json& results) {
-  std::map<std::pair<int, int64_t>, const json*> baseline_of_layer;
-  for (const auto& r : results) {
-    if (r["baseline"].get<bool>()) baseline_of_layer[baseline_key(r)] = &r;
-  }
-  struct Sum {
-    json first;
-    int layers = 0;
-    double bytes = 0, exchange = 0, layer = 0, imbalance = 0;
-  };
+std::vector<LayerSummary> summarize_layers(const std::vector<CellResult>& results) {
+  const auto baseline_of_layer = baselines(results);
   std::vector<std::string> order;
-  std::map<std::string, Sum> sums;
-  auto exchange_us = [](const json& r) {
-    return r["phases"]["dispatch"]["median_us"].get<double>() +
-           r["phases"]["combine"]["median_us"].get<double>();
+  std::map<std::string, LayerSummary> sums;  // by cell key without layer; ratios summed
+  auto exchange_us = [](const CellResult& r) {
+    return r.median_us(Phase::kDispatch) + r.median_us(Phase::kCombine);
   };
   for (const auto& r : results) {
-    if (!r["in_grid"].get<bool>()) continue;
-    const json& base = *baseline_of_layer.at(baseline_key(r));
-    const std::string key = cell_key(r);
-    if (!sums.count(key)) order.push_back(key);
-    Sum& s = sums[key];
-    if (s.layers == 0) s.first = r;
+    if (!r.in_grid) continue;
+    const CellResult& base = *baseline_of_layer.at(baseline_key(r));
+    const std::string key = cell_key(r, {/*layer=*/false, /*sizes=*/false});
+    if (!sums.count(key)) {
+      order.push_back(key);
+      sums[key] = LayerSummary{r.routing, r.top_t, r.strategy, r.placement};
+    }
+    LayerSummary& s = sums[key];
     ++s.layers;
-    const double base_bytes = base["traffic"]["remote_bytes_total"].get<double>();
-    s.bytes += base_bytes > 0 ? r["traffic"]["remote_bytes_total"].get<double>() / base_bytes : 0;
-    s.exchange += exchange_us(r) / exchange_us(base);
-    s.layer += r["phases"]["layer"]["median_us"].get<double>() /
-               base["phases"]["layer"]["median_us"].get<double>();
-    s.imbalance += r["load"]["rank_imbalance"].get<double>();
+    const double base_bytes = static_cast<double>(base.traffic.value().remote_bytes_total);
+    s.remote_bytes_ratio +=
+        base_bytes > 0 ? static_cast<double>(r.traffic.value().remote_bytes_total) / base_bytes : 0;
+    s.dispatch_combine_time_ratio += exchange_us(r) / exchange_us(base);
+    s.layer_time_ratio += r.median_us(Phase::kLayer) / base.median_us(Phase::kLayer);
+    s.rank_imbalance += r.load.value().rank_imbalance;
   }
-  json summary = json::array();
+  std::vector<LayerSummary> summary;
   for (const auto& key : order) {
-    const Sum& s = sums[key];
-    summary.push_back({{"routing", s.first["routing"]},
-                       {"top_t", s.first["top_t"]},
-                       {"strategy", s.first["strategy"]},
-                       {"placement", s.first["placement"]},
-                       {"layers", s.layers},
-                       {"remote_bytes_ratio", s.bytes / s.layers},
-                       {"dispatch_combine_time_ratio", s.exchange / s.layers},
-                       {"layer_time_ratio", s.layer / s.layers},
-                       {"rank_imbalance", s.imbalance / s.layers}});
+    LayerSummary s = sums[key];
+    s.remote_bytes_ratio /= s.layers;
+    s.dispatch_combine_time_ratio /= s.layers;
+    s.layer_time_ratio /= s.layers;
+    s.rank_imbalance /= s.layers;
+    summary.push_back(s);
   }
   return summary;
 }
@@ -182,7 +172,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   const json context = collect_context(comm, argv);
   // Progress only where someone watches it.
   const bool progress = comm.rank() == 0 && !process.quiet && isatty(STDERR_FILENO);
-  json results = json::array();
+  std::vector<CellResult> results;
   arm_fault(fault, comm.rank());
   for (size_t pass = 0; pass < passes.size(); ++pass) {
     const RunConfig& pass_config = passes[pass];
@@ -208,8 +198,8 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
                                         : "")
                   << " " << label << std::endl;
       }
-      json result = run_cell(cell);
-      if (!sweep.empty()) result["tokens_per_rank"] = pass_config.tokens_per_rank;
+      CellResult result = run_cell(cell);
+      if (!sweep.empty()) result.tokens_per_rank = pass_config.tokens_per_rank;
       results.push_back(std::move(result));
     }
   }
@@ -219,30 +209,30 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   if (!sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", sweep}};
   config_json["memory"] = {{"estimate_bytes_per_rank", memory.total_bytes},
                            {"limit_bytes_per_rank", memory_limit}};
-  json report = make_report(context, config_json, results);
-  if (config.layers.size() > 1) report["summary"] = summarize_layers(results);
+  Report report{context, config_json, std::move(results), std::nullopt};
+  if (config.layers.size() > 1) report.summary = summarize_layers(report.results);
 
   int64_t wrong = 0;
-  for (const auto& r : results) {
-    if (r["check"]["checked"].get<bool>()) wrong += r["check"]["wrong_rows"].get<int64_t>();
+  for (const auto& r : report.results) {
+    if (r.check && r.check->checked) wrong += r.check->wrong_rows;
   }
   on_every_rank(comm, [&] {
     if (comm.rank() != 0) return;
     if (sweep.empty()) {
-      print_run_table(std::cout, report["config"], results);
+      print_run_table(std::cout, report.config, report.results);
     } else {
       for (int64_t tokens : sweep) {
-        json pass_config = report["config"];
+        json pass_config = report.config;
         pass_config["tokens_per_rank"] = tokens;
-        json pass_results = json::array();
-        for (const auto& r : results) {
-          if (r["tokens_per_rank"] == tokens) pass_results.push_back(r);
+        std::vector<CellResult> pass_results;
+        for (const auto& r : report.results) {
+          if (r.tokens_per_rank == tokens) pass_results.push_back(r);
         }
         print_run_table(std::cout, pass_config, pass_results);
       }
     }
-    if (report.contains("summary")) print_layer_summary(std::cout, report["summary"]);
-    write_report(out_path, report);
+    if (report.summary) print_layer_summary(std::cout, *report.summary);
+    write_report(out_path, to_json(report));
     std::cout << "# report: " << out_path << "\n";
     if (config.check) {
       std::cout << "# check: " << (wrong == 0 ? "all cells match" : "FAILED") << " the serial "

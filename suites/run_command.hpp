@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "collectives/communicator.hpp"
+#include "results/report.hpp"
 #include "suites/run_config.hpp"
 
 namespace c2r {
@@ -14,7 +15,7 @@ namespace c2r {
 class LayerSuite;
 
 // Runs one cell of the grid on a backend other than the CPU.
-using CellRunner = std::function<nlohmann::json(const Cell&)>;
+using CellRunner = std::function<CellResult(const Cell&)>;
 // Collective: sets a backend up for a run (the CUDA backend lives outside the core library, so the
 // command receives it from main). Throws c2r::Error when the backend cannot run here.
 using BackendFactory =
@@ -26,7 +27,8 @@ using BackendFactory =
 int run_command(const RunOptions& options, const std::vector<std::string>& argv,
                 const Communicator& comm, const BackendFactory& cuda_backend = {});
 
-// Mean per-layer ratios of every grid cell to its layer's baseline.
-nlohmann::json summarize_layers(const nlohmann::json& results);
+// Mean per-layer ratios of every grid cell to its layer's baseline, one row per cell in first-seen
+// order.
+std::vector<LayerSummary> summarize_layers(const std::vector<CellResult>& results);
 
 }  // namespace c2r

@@ -15,8 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-const char* const kPhases[] = {"gate",    "permute",   "dispatch", "expert",
-                               "combine", "unpermute", "layer"};
 constexpr int kRandomPlacements = 3;
 
 }  // namespace
@@ -75,24 +73,24 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
       std::cerr << "[validate " << i + 1 << "/" << config.cells.size() << "] layer " << cell.layer
                 << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
     }
-    const json result = suite.run_cell(cell);
+    const CellResult result = suite.run_cell(cell);
     const TunedLayer& layer = *by_layer.at(cell.layer);
     const TunedRouting& routing = cell.routing == RoutingMode::kVanilla
                                       ? layer.routings.front()
                                       : layer.routings[request.choice.index];
     const CostModel cost(request.cluster, model, o.workload.tokens, *cell.strategy, 1.0,
                          sample_tokens);
-    const json predicted =
-        cost.predict(routing.sample, result["expert_rank"].get<std::vector<int>>()).to_json();
+    const json predicted = cost.predict(routing.sample, result.expert_rank).to_json();
     json measured;
-    for (const char* phase : kPhases) {
-      measured[std::string(phase) + "_us"] = result["phases"][phase]["median_us"];
-      const double p = predicted[std::string(phase) + "_us"];
-      const double m = result["phases"][phase]["median_us"];
-      abs_error[phase] += m > 0 ? std::abs(p - m) / m : 0.0;
+    for (Phase phase : kReportedPhases) {
+      const std::string name = phase_name(phase);
+      const double p = predicted[name + "_us"];
+      const double m = result.median_us(phase);
+      measured[name + "_us"] = m;
+      abs_error[name] += m > 0 ? std::abs(p - m) / m : 0.0;
     }
-    measured["remote_bytes"] = result["traffic"]["remote_bytes_total"];
-    measured["rank_imbalance"] = result["load"]["rank_imbalance"];
+    measured["remote_bytes"] = result.traffic.value().remote_bytes_total;
+    measured["rank_imbalance"] = result.load.value().rank_imbalance;
     predicted_layer.push_back(predicted["layer_us"]);
     measured_layer.push_back(measured["layer_us"]);
     points.push_back({{"layer", cell.layer},
@@ -101,7 +99,7 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
                       {"strategy", to_string(cell.strategy)},
                       {"placement", cell.placement},
                       {"baseline", cell.baseline},
-                      {"expert_rank", result["expert_rank"]},
+                      {"expert_rank", result.expert_rank},
                       {"predicted", predicted},
                       {"measured", measured}});
     const double exchange =
@@ -120,7 +118,9 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
     }
   }
   json mae;
-  for (const char* phase : kPhases) mae[phase] = abs_error[phase] / points.size();
+  for (Phase phase : kReportedPhases) {
+    mae[phase_name(phase)] = abs_error[phase_name(phase)] / points.size();
+  }
   json measured_gain = json::array();
   for (const auto& [layer, gain] : gains) measured_gain.push_back(gain);
   const double rho = spearman(predicted_layer, measured_layer);

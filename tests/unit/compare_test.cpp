@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "results/compare.hpp"
+#include "results/report.hpp"
 #include "results/stats.hpp"
 
 namespace c2r {
@@ -32,6 +33,11 @@ json report_with(const std::vector<double>& layer_us, const std::string& host = 
           {"context", {{"hosts", {host}}, {"ranks", 2}}},
           {"config", {{"tokens_per_rank", 64}}},
           {"results", {cell}}};
+}
+
+// The report as compare reads it from a file.
+Report typed(const json& report) {
+  return report_from_json(report, "test.json");
 }
 
 TEST(Compare, BootstrapIntervalOfTheMedianRatio) {
@@ -61,8 +67,9 @@ TEST(Compare, VerdictsAndRegressionsBeyondTheThreshold) {
   const json slower = report_with(noisy(120, 30, 2));
   const json faster = report_with(noisy(80, 30, 2));
   const json slightly = report_with(noisy(103, 30, 0.5));
-  const json c = compare_reports({base, slower, faster, slightly, base},
-                                 {"a", "slower", "faster", "slightly", "same"}, options);
+  const json c =
+      compare_reports({typed(base), typed(slower), typed(faster), typed(slightly), typed(base)},
+                      {"a", "slower", "faster", "slightly", "same"}, options);
   ASSERT_EQ(c["rows"].size(), 4u);
   EXPECT_EQ(c["rows"][0]["verdict"], "regression");
   EXPECT_EQ(c["rows"][1]["verdict"], "faster");
@@ -82,13 +89,13 @@ TEST(Compare, VerdictsAndRegressionsBeyondTheThreshold) {
 TEST(Compare, UnmatchedCellsAndContextWarnings) {
   json other = report_with(noisy(100, 10, 1), "elsewhere");
   other["results"][0]["strategy"] = "dedup";
-  const json c =
-      compare_reports({report_with(noisy(100, 10, 1)), other}, {"a", "b"}, CompareOptions{});
+  const json c = compare_reports({typed(report_with(noisy(100, 10, 1))), typed(other)}, {"a", "b"},
+                                 CompareOptions{});
   EXPECT_TRUE(c["rows"].empty());
   EXPECT_EQ(c["unmatched"].size(), 2u);  // each side's cell lacks its match
   ASSERT_EQ(c["warnings"].size(), 1u);
   EXPECT_NE(c["warnings"][0].get<std::string>().find("hosts differ"), std::string::npos);
-  EXPECT_THROW(compare_reports({other}, {"b"}, CompareOptions{}), Error);
+  EXPECT_THROW(compare_reports({typed(other)}, {"b"}, CompareOptions{}), Error);
 }
 
 }  // namespace

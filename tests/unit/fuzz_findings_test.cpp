@@ -179,14 +179,16 @@ TEST(FuzzFindings, ReportFieldsConsumersReadAreTypeChecked) {
 // The run table read every section of every cell with const operator[]: a report without traffic,
 // load, efficiency or check (the PyTorch peer writes such reports) was undefined behaviour.
 TEST(FuzzFindings, RunTableOfAReportWithoutTrafficOrLoad) {
-  const nlohmann::json report = parse_report(
-      "{\"schema\":\"c2rbench.report\",\"schema_version\":1,\"context\":{},\"config\":"
-      "{\"backend\":\"pytorch\"},\"results\":[{\"routing\":\"vanilla\",\"top_t\":null,"
-      "\"strategy\":\"dropless\",\"placement\":\"contiguous\",\"layer\":0,\"baseline\":true,"
-      "\"phases\":{\"layer\":{\"median_us\":12.5,\"samples_us\":[12.5]}}},{\"phases\":{}}]}",
+  const Report report = report_from_json(
+      parse_report(
+          "{\"schema\":\"c2rbench.report\",\"schema_version\":1,\"context\":{},\"config\":"
+          "{\"backend\":\"pytorch\"},\"results\":[{\"routing\":\"vanilla\",\"top_t\":null,"
+          "\"strategy\":\"dropless\",\"placement\":\"contiguous\",\"layer\":0,\"baseline\":true,"
+          "\"phases\":{\"layer\":{\"median_us\":12.5,\"samples_us\":[12.5]}}},{\"phases\":{}}]}",
+          "peer.json"),
       "peer.json");
   std::ostringstream out;
-  print_run_table(out, report["config"], report["results"]);
+  print_run_table(out, report.config, report.results);
   EXPECT_NE(out.str().find("vanilla*"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("n/a"), std::string::npos) << out.str();
   CompareOptions options;
