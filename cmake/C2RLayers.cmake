@@ -9,9 +9,10 @@
 #           [DEPENDS layer...]   # layers it may include and link (their own dependencies follow)
 #           [LINK target...])    # external libraries (PUBLIC)
 #
-# Creates the static library c2r_NAME. Its include view is a directory in the build tree holding
-# a symbolic link for every visible source directory, e.g. for the tuner:
-#   build/include-views/tuner/{common,model,kernels/cpu,collectives,tuner} -> the source tree.
+# Creates the static library c2r_NAME. Its include view is a directory in the build tree holding a
+# symbolic link to every header of every visible directory (headers only, and a directory's own
+# files only: collectives/cuda/ is a layer of its own, not part of collectives/), e.g. for the tuner
+#   build/include-views/tuner/{common,model,kernels/cpu,collectives,results,tuner}/*.hpp
 
 set(C2R_INCLUDE_VIEWS ${CMAKE_BINARY_DIR}/include-views)
 
@@ -31,9 +32,13 @@ function(c2r_layer name)
   set(view ${C2R_INCLUDE_VIEWS}/${name})
   file(REMOVE_RECURSE ${view})
   foreach(dir IN LISTS visible)
-    get_filename_component(parent ${view}/${dir} DIRECTORY)
-    file(MAKE_DIRECTORY ${parent})
-    file(CREATE_LINK ${PROJECT_SOURCE_DIR}/${dir} ${view}/${dir} SYMBOLIC)
+    file(MAKE_DIRECTORY ${view}/${dir})
+    # CONFIGURE_DEPENDS: a header added later re-runs the configuration, which links it.
+    file(GLOB headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${dir}/*.hpp)
+    foreach(header IN LISTS headers)
+      get_filename_component(file ${header} NAME)
+      file(CREATE_LINK ${header} ${view}/${dir}/${file} SYMBOLIC)
+    endforeach()
   endforeach()
 
   add_library(c2r_${name} STATIC ${L_SOURCES})

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "collectives/communicator.hpp"
+#include "common/communicator.hpp"
 #include "kernels/cpu/expert_ffn.hpp"
 #include "model/placement.hpp"
 

@@ -32,8 +32,7 @@ bool file_exists(const std::string& path) {
 
 void write_file_atomically(const std::string& path, const std::string& contents, bool overwrite) {
   namespace fs = std::filesystem;
-  C2R_CHECK(overwrite || !file_exists(path),
-            "refusing to overwrite existing file " << path << " (choose another --out)");
+  C2R_CHECK(overwrite || !file_exists(path), "refusing to overwrite existing file " << path);
   fs::path target(path);
   std::error_code ec;
   if (target.has_parent_path()) {

@@ -34,7 +34,8 @@ void set_activity(const std::string& what) {
   activity = what;
 }
 
-Watchdog::Watchdog(double timeout_seconds, int rank) : timeout_(timeout_seconds), rank_(rank) {
+Watchdog::Watchdog(double timeout_seconds, int rank, std::string limit_name)
+    : timeout_(timeout_seconds), rank_(rank), limit_name_(std::move(limit_name)) {
   if (timeout_ <= 0.0) return;
   mark_progress(nullptr);
   thread_ = std::thread([this] { watch(); });
@@ -65,11 +66,11 @@ void Watchdog::watch() {
     // One line, flushed, then out: MPI may not be called from this thread, and the main thread is
     // blocked, so nothing else can be written (no report).
     std::fprintf(stderr,
-                 "c2rbench: error on rank %d: no progress for %.1f s (--timeout %g): a rank has "
+                 "c2rbench: error on rank %d: no progress for %.1f s (%s %g): a rank has "
                  "died or stalled; this rank last completed %s, during %s; stopping with exit "
                  "status %d and no report\n",
-                 rank_, idle, timeout_, last_step.load(std::memory_order_relaxed), doing.c_str(),
-                 kWatchdogExitCode);
+                 rank_, idle, limit_name_.c_str(), timeout_,
+                 last_step.load(std::memory_order_relaxed), doing.c_str(), kWatchdogExitCode);
     std::fflush(stderr);
     std::_Exit(kWatchdogExitCode);
   }

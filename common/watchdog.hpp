@@ -27,8 +27,9 @@ void set_activity(const std::string& what);
 
 class Watchdog {
  public:
-  // timeout_seconds <= 0: no thread, nothing is watched.
-  Watchdog(double timeout_seconds, int rank);
+  // timeout_seconds <= 0: no thread, nothing is watched. `limit_name` is how the message names
+  // the limit to the user (the command line passes its flag).
+  Watchdog(double timeout_seconds, int rank, std::string limit_name = "timeout");
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -38,6 +39,7 @@ class Watchdog {
 
   double timeout_;
   int rank_;
+  std::string limit_name_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

@@ -67,13 +67,13 @@ ModelConfig make_model(const std::string& name, const ModelOverrides& overrides)
 }
 
 void ModelConfig::validate() const {
-  C2R_CHECK(experts >= 1, "--experts must be at least 1 (got " << experts << ")");
-  C2R_CHECK(top_k >= 1 && top_k <= experts, "--top-k must be between 1 and the number of experts "
+  C2R_CHECK(experts >= 1, "a model needs at least 1 expert (got " << experts << ")");
+  C2R_CHECK(top_k >= 1 && top_k <= experts, "top-k must be between 1 and the number of experts "
                                                 << experts << " (got " << top_k << ")");
-  C2R_CHECK(hidden >= 1, "--hidden must be at least 1 (got " << hidden << ")");
-  C2R_CHECK(ffn >= 1, "--ffn must be at least 1 (got " << ffn << ")");
-  C2R_CHECK(shared_ffn >= 0,
-            "--shared-ffn must be 0 (none) or positive (got " << shared_ffn << ")");
+  C2R_CHECK(hidden >= 1, "the hidden size must be at least 1 (got " << hidden << ")");
+  C2R_CHECK(ffn >= 1, "the expert FFN width must be at least 1 (got " << ffn << ")");
+  C2R_CHECK(shared_ffn >= 0, "the shared expert's FFN width must be 0 (none) or positive (got "
+                                 << shared_ffn << ")");
 }
 
 nlohmann::json ModelConfig::to_json() const {

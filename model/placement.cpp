@@ -13,7 +13,7 @@ void check_experts_divide(int experts, int ranks) {
   C2R_CHECK(experts % ranks == 0, experts << " experts do not divide over " << ranks
                                           << " ranks: every rank must own the same number of "
                                              "experts (choose a rank count that divides "
-                                          << experts << ", or --experts)");
+                                          << experts << ", or another expert count)");
 }
 
 Placement::Placement(std::string name, std::vector<int> expert_rank, int ranks)
@@ -45,6 +45,10 @@ double Placement::internal_collaboration(const CollaborationMatrix& matrix) cons
     }
   }
   return inside;
+}
+
+bool is_builtin_placement(const std::string& name) {
+  return name == "contiguous" || name == "round-robin" || name == "collab";
 }
 
 Placement contiguous_placement(int experts, int ranks) {

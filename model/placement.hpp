@@ -43,6 +43,9 @@ class Placement {
 // Throws c2r::Error with a clear message when experts do not divide over ranks.
 void check_experts_divide(int experts, int ranks);
 
+// "contiguous", "round-robin" and "collab": placements made by rule, not read from a file.
+bool is_builtin_placement(const std::string& name);
+
 Placement contiguous_placement(int experts, int ranks);
 Placement round_robin_placement(int experts, int ranks);
 

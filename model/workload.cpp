@@ -69,8 +69,9 @@ TokenBatch empty_batch(const ModelConfig& model, const WorkloadSpec& spec, int l
 
 int effective_groups(const ModelConfig& model, const WorkloadSpec& spec) {
   int groups = spec.groups > 0 ? spec.groups : std::max(1, model.experts / model.top_k);
-  C2R_CHECK(groups <= model.experts,
-            "--groups " << groups << " exceeds the number of experts " << model.experts);
+  C2R_CHECK(
+      groups <= model.experts,
+      "clustered workload: " << groups << " groups exceed the number of experts " << model.experts);
   return groups;
 }
 
@@ -109,8 +110,9 @@ TokenBatch make_synthetic_batch(const ModelConfig& model, const WorkloadSpec& sp
     }
   }
   if (hot) {
-    C2R_CHECK(spec.hot_experts >= 1 && spec.hot_experts <= experts,
-              "--hot-experts must be between 1 and the number of experts " << experts);
+    C2R_CHECK(
+        spec.hot_experts >= 1 && spec.hot_experts <= experts,
+        "hot workload: the hot experts must be between 1 and the number of experts " << experts);
   }
   const std::vector<int> expert_group =
       clustered ? clustered_expert_groups(experts, groups, spec.seed, layer) : std::vector<int>();

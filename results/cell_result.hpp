@@ -1,5 +1,5 @@
 #pragma once
-// One cell's result as the program holds it: built by suites/cell_result_builder.cpp, read by the
+// One cell's result as the program holds it: built by bench/cell_result_builder.cpp, read by the
 // run table, the layer summary, compare, the HTML page and the tuner's validation. JSON is only
 // the file format: to_json when a report is written, cell_result_from_json when one is read. The
 // fields are docs/REPORT.md's "results" entries, under the same names.

@@ -74,8 +74,8 @@ json compare_reports(const std::vector<Report>& reports, const std::vector<std::
                      const CompareOptions& options) {
   C2R_CHECK(reports.size() >= 2, "compare needs at least two reports");
   C2R_CHECK(options.confidence > 0.0 && options.confidence < 1.0,
-            "--confidence must be between 0 and 1");
-  C2R_CHECK(options.resamples >= 100, "--resamples must be at least 100");
+            "the confidence level must be between 0 and 1");
+  C2R_CHECK(options.resamples >= 100, "the bootstrap needs at least 100 resamples");
   const Report& reference = reports.front();
   std::map<std::string, const CellResult*> reference_cells;
   std::vector<std::string> order;
@@ -143,7 +143,7 @@ void print_comparison(std::ostream& out, const json& c, const std::string& forma
     return;
   }
   C2R_CHECK(format == "table" || format == "markdown",
-            "unknown --format '" << format << "' (known: table, markdown, json)");
+            "unknown comparison format '" << format << "' (known: table, markdown, json)");
   const bool markdown = format == "markdown";
   const std::string note = markdown ? "" : "# ";
   out << note << "reference: " << c["reference"].get<std::string>() << "; ratio = median / "

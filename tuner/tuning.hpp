@@ -3,7 +3,6 @@
 // predictions; the model-wide Top-T and capacity-factor choices with their trade-off tables; the
 // tuning file (schema "c2rbench.tuning") and its printed summary.
 
-#include <ostream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,10 +64,5 @@ nlohmann::json tuning_json(const TuneRequestEcho& request, const ModelConfig& mo
                            const WorkloadSpec& workload, const ClusterModel& cluster,
                            const nlohmann::json& profile, const std::vector<TunedLayer>& layers,
                            const TopTChoice& choice, const CapacityChoice& capacity);
-
-// Tables of a tuning file: per layer, Top-T, capacity factor, validation (when present).
-void print_tuning(std::ostream& out, const nlohmann::json& tuning);
-// Predicted against measured, per validation point, with the rank correlation and errors.
-void print_validation(std::ostream& out, const nlohmann::json& validation);
 
 }  // namespace c2r

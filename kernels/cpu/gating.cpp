@@ -4,9 +4,19 @@
 
 #include "common/error.hpp"
 #include "kernels/cpu/blas.hpp"
-#include "kernels/selection_rules.hpp"
+#include "kernels/cpu/selection_rules.hpp"
 
 namespace c2r {
+
+std::string to_string(RoutingMode mode) {
+  return mode == RoutingMode::kVanilla ? "vanilla" : "c2r";
+}
+
+RoutingMode parse_routing(const std::string& name) {
+  if (name == "vanilla") return RoutingMode::kVanilla;
+  if (name == "c2r") return RoutingMode::kC2R;
+  throw Error("unknown routing '" + name + "' (known: vanilla, c2r)");
+}
 
 GateSpec GateSpec::vanilla(int experts, int top_k, GateWeights weights) {
   GateSpec spec;
@@ -20,8 +30,8 @@ GateSpec GateSpec::vanilla(int experts, int top_k, GateWeights weights) {
 GateSpec GateSpec::c2r(int experts, int top_k, int top_t, GateWeights weights,
                        const CollaborativeList& list) {
   C2R_CHECK(top_t >= top_k - 1 && top_t <= experts - 1,
-            "--top-t " << top_t << " is out of range: C2R with top-k " << top_k << " and "
-                       << experts << " experts needs " << top_k - 1 << " <= T <= " << experts - 1);
+            "Top-T " << top_t << " is out of range: C2R with top-k " << top_k << " and " << experts
+                     << " experts needs " << top_k - 1 << " <= T <= " << experts - 1);
   C2R_CHECK(list.experts == experts,
             "collaborative list has " << list.experts << " experts, the model has " << experts);
   GateSpec spec = vanilla(experts, top_k, weights);

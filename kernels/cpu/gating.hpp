@@ -2,6 +2,7 @@
 // Gate kernels: router GEMM, top-k and C2R expert selection, and gate weights.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model/collaboration.hpp"
@@ -10,6 +11,10 @@
 namespace c2r {
 
 enum class RoutingMode { kVanilla, kC2R };
+
+std::string to_string(RoutingMode mode);  // "vanilla", "c2r"
+// Throws c2r::Error naming the known routings.
+RoutingMode parse_routing(const std::string& name);
 
 // Everything the selection kernel needs, built once outside the timed loop.
 struct GateSpec {

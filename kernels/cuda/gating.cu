@@ -1,6 +1,6 @@
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/gating.hpp"
-#include "kernels/selection_rules.hpp"
+#include "kernels/cpu/selection_rules.hpp"
 
 namespace c2r::cuda {
 

@@ -6,7 +6,7 @@
 
 #include <mpi.h>
 
-#include "collectives/nccl_exchange.hpp"
+#include "collectives/cuda/nccl_exchange.hpp"
 #include "kernels/cuda/device.hpp"
 
 namespace c2r {

@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "bench/memory_estimate.hpp"
+#include "cli/options.hpp"
 #include "collectives/strategy.hpp"
 #include "common/error.hpp"
-#include "suites/memory_estimate.hpp"
-#include "suites/run_config.hpp"
 #include "tuner/cost_model.hpp"
 #include "tuner/search.hpp"
 

@@ -10,9 +10,9 @@
 #include <memory>
 #include <vector>
 
+#include "cli/cli.hpp"
 #include "collectives/strategy.hpp"
 #include "kernels/cpu/permute.hpp"
-#include "suites/cli.hpp"
 
 namespace c2r {
 namespace {

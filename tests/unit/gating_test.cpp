@@ -231,7 +231,7 @@ TEST(Gating, C2rTopTRangeForQwenShapes) {
     GateSpec::c2r(8, 2, 8, GateWeights::kSoftmaxOverChosen, random_list(8, 25));
     FAIL() << "T = E accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--top-t 8"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Top-T 8"), std::string::npos) << e.what();
   }
   // A list for another expert count does not fit the model.
   EXPECT_THROW(GateSpec::c2r(8, 2, 1, GateWeights::kSoftmaxOverChosen, list), Error);

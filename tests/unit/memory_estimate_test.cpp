@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "bench/memory_estimate.hpp"
+#include "cli/options.hpp"
 #include "common/error.hpp"
-#include "suites/memory_estimate.hpp"
 
 namespace c2r {
 namespace {

@@ -4,9 +4,10 @@
 #include <chrono>
 #include <thread>
 
+#include "bench/fault_injection.hpp"
+#include "cli/options.hpp"
 #include "common/error.hpp"
 #include "common/watchdog.hpp"
-#include "suites/fault_injection.hpp"
 
 namespace c2r {
 namespace {
@@ -15,7 +16,7 @@ TEST(Watchdog, StopsARankWithoutProgress) {
   EXPECT_EXIT(
       {
         set_activity("a stalled test");
-        const Watchdog watchdog(0.2, 7);
+        const Watchdog watchdog(0.2, 7, "--timeout");
         mark_progress("gate");
         std::this_thread::sleep_for(std::chrono::seconds(10));
       },

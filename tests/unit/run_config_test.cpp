@@ -7,8 +7,8 @@
 #include <tuple>
 #include <vector>
 
+#include "cli/options.hpp"
 #include "common/error.hpp"
-#include "suites/run_config.hpp"
 
 namespace c2r {
 namespace {

@@ -1,0 +1,66 @@
+#pragma once
+// The timing harness every suite shares: fixed warm-up and iteration counts on every rank, a
+// barrier before each iteration, phases timed per rank and reduced to the maximum over ranks per
+// iteration (the critical path). Warm-up iterations are run in full and discarded.
+
+#include <array>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/communicator.hpp"
+#include "results/phase.hpp"
+
+namespace c2r {
+
+// Attributes wall time to phases: each lap() charges the time since the previous lap (or start()).
+// Laps are the phases before kLayer (kNumPhases of them).
+class PhaseClock {
+ public:
+  void start();
+  void lap(Phase phase);
+  double phase_seconds(Phase phase) const { return seconds_[static_cast<int>(phase)]; }
+  double total_seconds() const;
+
+ private:
+  double last_ = 0.0;
+  double first_ = 0.0;
+  std::array<double, kNumPhases> seconds_{};
+};
+
+struct LoopCounts {
+  int warmup = 2;
+  int iterations = 10;
+};
+
+// Per-iteration times in microseconds, each the maximum over ranks.
+struct PhaseSamples {
+  std::array<std::vector<double>, kNumPhases> phase_us;
+  std::vector<double> layer_us;  // whole layer (start() to last lap), max over ranks
+};
+
+PhaseSamples time_phases(const Communicator& comm, const LoopCounts& counts,
+                         const std::function<void(PhaseClock&)>& body,
+                         const std::function<void()>& untimed_before = {});
+
+// One timed interval per iteration (the ceilings), max over ranks, microseconds. `untimed_before`,
+// when given, runs before each iteration's barrier.
+std::vector<double> time_interval(const Communicator& comm, const LoopCounts& counts,
+                                  const std::function<void()>& body,
+                                  const std::function<void()>& untimed_before = {});
+
+// Evicts the caches by writing a buffer larger than any last-level cache, so that a ceiling loop
+// starts each iteration as cold as the layer's phases do after the expert GEMMs stream their
+// weights through the caches.
+class CacheFlusher {
+ public:
+  static constexpr size_t kBytes = size_t{128} << 20;
+  CacheFlusher() : buffer_(kBytes) {}
+  void flush();
+
+ private:
+  std::vector<char> buffer_;
+  char value_ = 0;
+};
+
+}  // namespace c2r

@@ -1,0 +1,85 @@
+#include "bench/memory_estimate.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "bench/harness.hpp"
+#include "common/error.hpp"
+#include "kernels/cpu/expert_ffn.hpp"
+
+namespace c2r {
+
+MemoryEstimate estimate_rank_memory(const RunConfig& config) {
+  const ModelConfig& m = config.model;
+  const double f = sizeof(float);
+  const double tokens = static_cast<double>(config.tokens_per_rank);
+  const double pairs = tokens * m.top_k;
+  const double ranks = std::max(config.ranks, 1);
+  const double hidden_row = m.hidden * f;
+  // Largest exchange of any strategy in the grid, by its own rules: received rows can reach every
+  // rank's pairs (skewed routing), or the capacity slots of a capacity-limited strategy when
+  // those are more; each row as large as the strategy's dispatch row; four such buffers (sent,
+  // received, expert output, returned).
+  const double skew_rows =
+      pairs * std::min(ranks, 2.0);  // a 2x margin for skew, more with more ranks
+  double rows = 0.0, exchange_bytes = 0.0;
+  for (const Cell& cell : config.cells) {
+    const ExchangeRules& rules = cell.strategy->rules;
+    double cell_rows = skew_rows;
+    if (rules.capacity_limited()) {
+      const double capacity = static_cast<double>(
+          padded_capacity(config.capacity_factor, config.tokens_per_rank, m.top_k, m.experts));
+      cell_rows = std::max(cell_rows, capacity * m.experts);
+    }
+    rows = std::max(rows, cell_rows);
+    exchange_bytes = std::max(exchange_bytes,
+                              cell_rows * rules.dispatch_row_floats(m.hidden, m.top_k) * f * 4.0);
+  }
+  bool several_placements = false;
+  for (const Cell& cell : config.cells) several_placements |= cell.placement != "contiguous";
+  const double experts_held =
+      config.check || several_placements ? m.experts : std::ceil(m.experts / ranks);
+  const double expert_bytes = 3.0 * m.hidden * m.ffn * f;
+
+  MemoryEstimate e;
+  e.items = {
+      {"expert weights",
+       experts_held * expert_bytes + (m.shared_ffn > 0 ? 3.0 * m.hidden * m.shared_ffn * f : 0.0)},
+      {"tokens, output and router", tokens * hidden_row * (3.0 + (m.shared_ffn > 0 ? 1.0 : 0.0)) +
+                                        tokens * m.experts * f + pairs * 8.0 +
+                                        static_cast<double>(m.hidden) * m.experts * f},
+      {"exchange buffers", exchange_bytes},
+      {"FFN scratch", ffn_scratch_floats(std::max(m.ffn, m.shared_ffn)) * f},
+      {"ceilings (cache flush, dense GEMM input)",
+       (config.ceilings ? static_cast<double>(CacheFlusher::kBytes) + rows * hidden_row * 2.0
+                        : 0.0)},
+      {"serial reference", config.check ? tokens * hidden_row * 2.0 : 0.0},
+  };
+  std::sort(e.items.begin(), e.items.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [what, bytes] : e.items) e.total_bytes += bytes;
+  return e;
+}
+
+double default_memory_per_rank(int local_ranks) {
+  const double physical =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  return physical / std::max(local_ranks, 1);
+}
+
+std::string format_bytes(double bytes) {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(2);
+  if (bytes >= 1024.0 * 1024.0 * 1024.0) {
+    out << bytes / (1024.0 * 1024.0 * 1024.0) << " GiB";
+  } else {
+    out << bytes / (1024.0 * 1024.0) << " MiB";
+  }
+  return out.str();
+}
+
+}  // namespace c2r

@@ -1,0 +1,57 @@
+#pragma once
+// Where a layer's tokens and their routing come from, shared by `run` (which times the gate on
+// them) and `tune` (which only needs the chosen experts): the workload's tokens, C2R's Top-T lists
+// (published, or profiled from vanilla routing of the same tokens) and the gate.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/communicator.hpp"
+#include "kernels/cpu/gating.hpp"
+#include "model/data_store.hpp"
+#include "model/workload.hpp"
+
+namespace c2r {
+
+// The gate phase: logits, selection, and the shared expert's sigmoid gate.
+// logits: [T x E], expert_ids/weights: [T x k], shared_scale: [T] (empty without a shared expert).
+void run_gate(const TokenBatch& batch, const ModelConfig& model, const GateSpec& gate,
+              float* logits, int32_t* expert_ids, float* weights, std::vector<float>& shared_scale);
+
+class RoutingSource {
+ public:
+  // This rank owns global tokens [first_token, first_token + tokens) of each layer (ranks may own
+  // different counts, zero included).
+  RoutingSource(const ModelConfig& model, const WorkloadSpec& workload, int64_t first_token,
+                int64_t tokens, const Communicator& comm, DataStore& data);
+
+  // Whether routing is drawn from the pair trace (a top-2 preset with collaboration matrices).
+  bool pair_trace() const;
+  // The data file of the pair trace for (routing, Top-T).
+  std::string pair_trace_file(RoutingMode routing, int top_t) const;
+
+  // Collective for synthetic workloads (the list is profiled over every rank's tokens).
+  // `source` says where the list came from.
+  const CollaborativeList& c2r_list(int layer, std::string* source);
+  GateSpec gate(int layer, RoutingMode routing, int top_t, std::string* list_source);
+  // This rank's tokens of `layer` with hidden states and router weights.
+  TokenBatch batch(int layer, RoutingMode routing, int top_t);
+  // Collective. The experts chosen for this rank's tokens, [tokens x k], without timing
+  // anything: the trace's sampled pairs (which its gate reproduces exactly), or the gate run on
+  // the workload's tokens (logits are kept per layer, so several Top-T of one layer share them).
+  std::vector<int32_t> expert_ids(int layer, RoutingMode routing, int top_t);
+
+ private:
+  const ModelConfig& model_;
+  const WorkloadSpec& workload_;
+  int64_t first_token_;
+  int64_t tokens_;
+  const Communicator& comm_;
+  DataStore& data_;
+  std::map<int, CollaborativeList> profiled_lists_;  // layer -> list profiled from vanilla routing
+  int logits_layer_ = -1;
+  std::vector<float> logits_;  // [tokens x E] of logits_layer_
+};
+
+}  // namespace c2r

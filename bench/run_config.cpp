@@ -1,0 +1,106 @@
+#include "bench/run_config.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+#include <tuple>
+
+#include "common/error.hpp"
+#include "model/placement.hpp"
+
+namespace c2r {
+
+RunConfig make_run_config(const WorkloadSetup& setup, const GridSpec& grid,
+                          std::vector<int64_t> rank_tokens) {
+  RunConfig c;
+  c.model = setup.model;
+  c.workload = setup.workload;
+  c.ranks = static_cast<int>(rank_tokens.size());
+  check_experts_divide(c.model.experts, c.ranks);
+  c.tokens_per_rank = *std::max_element(rank_tokens.begin(), rank_tokens.end());
+  c.rank_tokens = std::move(rank_tokens);
+  c.layers = grid.layers;
+
+  std::set<std::tuple<int, int, int, std::string, std::string>> seen;
+  for (int layer : c.layers) {
+    bool has_baseline = false;
+    for (RoutingMode routing : grid.routings) {
+      const std::vector<int> ts = routing == RoutingMode::kC2R ? grid.top_ts : std::vector<int>{0};
+      for (int t : ts) {
+        for (const auto& placement : grid.placements) {
+          for (const StrategyDescriptor* strategy : grid.strategies) {
+            auto key =
+                std::make_tuple(layer, static_cast<int>(routing), t, placement, strategy->name);
+            if (!seen.insert(key).second) continue;
+            Cell cell{layer, routing, t, strategy, placement, false, true};
+            cell.baseline = routing == RoutingMode::kVanilla && strategy == &baseline_strategy() &&
+                            placement == "contiguous";
+            has_baseline |= cell.baseline;
+            c.cells.push_back(cell);
+          }
+        }
+      }
+    }
+    if (!has_baseline) {
+      c.cells.push_back(
+          Cell{layer, RoutingMode::kVanilla, 0, &baseline_strategy(), "contiguous", true, false});
+    }
+  }
+  // Run cells that share routing and placement together (they share the gate and the placement).
+  std::stable_sort(c.cells.begin(), c.cells.end(), [](const Cell& a, const Cell& b) {
+    return std::make_tuple(a.layer, static_cast<int>(a.routing), a.top_t, a.placement) <
+           std::make_tuple(b.layer, static_cast<int>(b.routing), b.top_t, b.placement);
+  });
+  return c;
+}
+
+bool RunConfig::uneven() const {
+  return std::any_of(rank_tokens.begin(), rank_tokens.end(),
+                     [&](int64_t t) { return t != tokens_per_rank; });
+}
+
+int64_t RunConfig::first_token(int rank) const {
+  return std::accumulate(rank_tokens.begin(), rank_tokens.begin() + rank, int64_t{0});
+}
+
+int64_t RunConfig::total_tokens() const {
+  return first_token(static_cast<int>(rank_tokens.size()));
+}
+
+nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
+  std::vector<std::string> routing_names, strategy_list, placement_list;
+  std::vector<int> top_ts;
+  for (const auto& cell : cells) {
+    auto add = [](std::vector<std::string>& v, const std::string& s) {
+      if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+    };
+    if (!cell.in_grid) continue;
+    add(routing_names, to_string(cell.routing));
+    add(strategy_list, to_string(cell.strategy));
+    add(placement_list, cell.placement);
+    if (cell.routing == RoutingMode::kC2R &&
+        std::find(top_ts.begin(), top_ts.end(), cell.top_t) == top_ts.end()) {
+      top_ts.push_back(cell.top_t);
+    }
+  }
+  nlohmann::json out = {{"model", model.to_json()},
+                        {"backend", process.backend},
+                        {"tokens_per_rank", tokens_per_rank},
+                        {"ranks", ranks},
+                        {"workload", workload.to_json()},
+                        {"layers", layers},
+                        {"routing", routing_names},
+                        {"top_t", top_ts},
+                        {"strategy", strategy_list},
+                        {"placement", placement_list},
+                        {"capacity_factor", capacity_factor},
+                        {"warmup", loops.warmup},
+                        {"iterations", loops.iterations},
+                        {"check", check},
+                        {"tolerance", tolerance},
+                        {"blas_threads", process.blas_threads}};
+  if (uneven()) out["rank_tokens"] = rank_tokens;
+  return out;
+}
+
+}  // namespace c2r

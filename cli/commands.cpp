@@ -1,0 +1,114 @@
+#include "cli/commands.hpp"
+
+#include <iostream>
+
+#include "collectives/backend.hpp"
+#include "common/error.hpp"
+#include "common/file_io.hpp"
+#include "results/html_report.hpp"
+#include "results/report.hpp"
+#include "results/table.hpp"
+
+namespace c2r {
+
+namespace {
+
+// Runs `body`, turning its errors into errors raised on every rank: every rank reads the same
+// files, so what one rank finds wrong, every rank finds.
+template <typename Body>
+void on_every_rank_alike(Body body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    if (e.raised_on_all_ranks()) throw;
+    throw Error::on_all_ranks(e.what());
+  }
+}
+
+}  // namespace
+
+int topo_command(const TopoArgs& args, const Communicator& comm) {
+  C2R_CHECK(args.options.repetitions >= 1, "--repetitions must be at least 1");
+  std::string problem;  // decided on rank 0, raised on every rank
+  if (comm.rank() == 0 && !args.out.empty() && file_exists(args.out)) {
+    problem = "refusing to overwrite existing file " + args.out + " (choose another --out)";
+  }
+  comm.broadcast(problem);
+  if (!problem.empty()) throw Error::on_all_ranks(problem);
+  const ClusterProfile profile = measure_cluster(comm, args.options);
+  if (comm.rank() == 0) {
+    print_cluster_profile(std::cout, profile);
+    if (!args.out.empty()) {
+      write_file_atomically(args.out, profile.to_json().dump(1) + "\n", false);
+      std::cout << "# cluster profile: " << args.out << "\n";
+    }
+  }
+  return 0;
+}
+
+int compare_command(CompareArgs args, const Communicator& comm) {
+  nlohmann::json comparison;
+  on_every_rank_alike([&] {
+    C2R_CHECK(args.options.confidence > 0.0 && args.options.confidence < 1.0,
+              "--confidence must be between 0 and 1");
+    C2R_CHECK(args.options.resamples >= 100, "--resamples must be at least 100");
+    C2R_CHECK(args.format == "table" || args.format == "markdown" || args.format == "json",
+              "unknown --format '" << args.format << "' (known: table, markdown, json)");
+    args.options.threshold = parse_threshold(args.threshold);
+    std::vector<Report> reports;
+    for (const auto& file : args.files) reports.push_back(load_report(file));
+    comparison = compare_reports(reports, args.files, args.options);
+    if (comm.rank() == 0) print_comparison(std::cout, comparison, args.format);
+  });
+  return comparison["regressions"].get<int>() > 0 ? 1 : 0;
+}
+
+int report_command(const ReportArgs& args, const Communicator& comm) {
+  on_every_rank_alike([&] {
+    std::vector<Report> reports;
+    for (const auto& file : args.files) reports.push_back(load_report(file));
+    nlohmann::json tuning;
+    if (!args.tuning.empty()) {
+      tuning = parse_report_tuning(read_text_file(args.tuning), args.tuning);
+    }
+    if (comm.rank() != 0) return;
+    if (args.html.empty()) {
+      for (size_t i = 0; i < reports.size(); ++i) {
+        std::cout << "# " << args.files[i] << "\n";
+        print_run_table(std::cout, reports[i].config, reports[i].results);
+      }
+    } else {
+      write_file_atomically(args.html, render_html(reports, args.files, tuning), false);
+      std::cout << "# html report: " << args.html << "\n";
+    }
+  });
+  return 0;
+}
+
+int backends_command(const Communicator& comm) {
+  if (comm.rank() != 0) return 0;
+  for (const auto& b : backends()) {
+    std::cout << b.name << "  " << (b.built ? "built    " : "not built") << "  " << b.description
+              << "\n";
+  }
+  return 0;
+}
+
+double parse_threshold(const std::string& text) {
+  if (text.empty()) return -1.0;
+  const bool percent = text.back() == '%';
+  const std::string number = percent ? text.substr(0, text.size() - 1) : text;
+  double value = -1.0;
+  try {
+    size_t used = 0;
+    value = std::stod(number, &used);
+    if (used != number.size()) value = -1.0;
+  } catch (const std::exception&) {
+    value = -1.0;
+  }
+  C2R_CHECK(value >= 0.0,
+            "--threshold '" << text << "' is not a non-negative number or percentage");
+  return percent ? value / 100.0 : value;
+}
+
+}  // namespace c2r

@@ -1,0 +1,323 @@
+#include "cli/options.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+#include "bench/fault_injection.hpp"
+#include "bench/routing_source.hpp"
+#include "common/error.hpp"
+#include "model/placement.hpp"
+#include "model/reference_data.hpp"
+
+namespace c2r {
+
+namespace {
+
+// The comma-separated items of `text`, each with its value as a whole non-negative integer, or -1
+// when it is not one.
+std::vector<std::pair<std::string, int64_t>> integer_items(const std::string& text) {
+  std::vector<std::pair<std::string, int64_t>> items;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    int64_t value = -1;
+    try {
+      size_t used = 0;
+      value = std::stoll(item, &used);
+      if (used != item.size() || value < 0) value = -1;
+    } catch (const std::exception&) {
+      value = -1;
+    }
+    items.emplace_back(item, value);
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
+std::vector<int64_t> parse_token_sweep(const std::string& text) {
+  const std::string prefix = "tokens=";
+  C2R_CHECK(text.compare(0, prefix.size(), prefix) == 0,
+            "--sweep '" << text << "': only tokens=V1,V2,... is supported (sweep ranks with "
+                        << "scripts/sweep_ranks.sh)");
+  std::vector<int64_t> values;
+  for (const auto& [item, value] : integer_items(text.substr(prefix.size()))) {
+    C2R_CHECK(value >= 1, "--sweep: '" << item << "' is not a positive token count");
+    C2R_CHECK(std::find(values.begin(), values.end(), value) == values.end(),
+              "--sweep lists tokens=" << value << " twice");
+    values.push_back(value);
+  }
+  return values;
+}
+
+std::vector<int64_t> parse_rank_tokens(const std::string& text, int ranks) {
+  std::vector<int64_t> counts;
+  for (const auto& [item, value] : integer_items(text)) {
+    C2R_CHECK(value >= 0, "--rank-tokens: '" << item << "' is not a token count (0 or more)");
+    counts.push_back(value);
+  }
+  C2R_CHECK(static_cast<int>(counts.size()) == ranks,
+            "--rank-tokens lists " << counts.size() << " counts; the job has " << ranks
+                                   << " ranks (one count per rank)");
+  C2R_CHECK(std::accumulate(counts.begin(), counts.end(), int64_t{0}) >= 1,
+            "--rank-tokens: every count is 0; the layer needs at least one token");
+  return counts;
+}
+
+std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
+                              WorkloadKind workload) {
+  if (text == "all") {
+    C2R_CHECK(workload == WorkloadKind::kTrace,
+              "--layer all needs --workload trace (other workloads have one synthetic layer)");
+    std::vector<int> all(model.layers);
+    for (int l = 0; l < model.layers; ++l) all[l] = l;
+    return all;
+  }
+  std::vector<int> layers;
+  for (const auto& [item, value] : integer_items(text)) {
+    C2R_CHECK(
+        value >= 0 && value <= std::numeric_limits<int>::max(),
+        "--layer must be a layer number, a comma list of them, or 'all' (got '" << text << "')");
+    const int layer = static_cast<int>(value);
+    C2R_CHECK(std::find(layers.begin(), layers.end(), layer) == layers.end(),
+              "--layer lists layer " << layer << " twice");
+    C2R_CHECK(layer < model.layers, "--layer " << layer << " is out of range: the model has "
+                                               << model.layers << " layers");
+    layers.push_back(layer);
+  }
+  return layers;
+}
+
+WorkloadSetup resolve_workload(const WorkloadOptions& o) {
+  WorkloadSetup s;
+  // The overrides by flag, before the model checks the result in its own terms.
+  const ModelConfig preset = make_model(o.preset, {});
+  const ModelOverrides& v = o.overrides;
+  const int experts = v.experts.value_or(preset.experts);
+  const int top_k = v.top_k.value_or(preset.top_k);
+  C2R_CHECK(experts >= 1, "--experts must be at least 1 (got " << experts << ")");
+  C2R_CHECK(top_k >= 1 && top_k <= experts, "--top-k must be between 1 and the number of experts "
+                                                << experts << " (got " << top_k << ")");
+  C2R_CHECK(v.hidden.value_or(1) >= 1, "--hidden must be at least 1 (got " << *v.hidden << ")");
+  C2R_CHECK(v.ffn.value_or(1) >= 1, "--ffn must be at least 1 (got " << *v.ffn << ")");
+  C2R_CHECK(v.shared_ffn.value_or(0) >= 0,
+            "--shared-ffn must be 0 (none) or positive (got " << *v.shared_ffn << ")");
+  s.model = make_model(o.preset, o.overrides);
+  s.workload.kind = parse_workload(o.kind);
+  s.workload.seed = o.seed;
+  s.workload.groups = o.groups;
+  s.workload.cluster_strength = o.cluster_strength;
+  s.workload.hot_experts = o.hot_experts;
+  C2R_CHECK(o.tokens >= 1, "--tokens must be at least 1 per rank (got " << o.tokens << ")");
+  C2R_CHECK(o.hot_experts >= 1 && o.hot_experts <= s.model.experts,
+            "--hot-experts must be between 1 and the number of experts " << s.model.experts);
+  C2R_CHECK(o.groups >= 0 && o.groups <= s.model.experts,
+            "--groups must be between 0 (auto) and the number of experts " << s.model.experts);
+  C2R_CHECK(o.cluster_strength >= 0.0, "--cluster-strength must be >= 0");
+  if (s.workload.kind == WorkloadKind::kTrace) {
+    C2R_CHECK(!s.model.trace_family.empty(), "preset " << s.model.preset << " has no trace data");
+  }
+  s.data_dir = o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
+  return s;
+}
+
+ProcessOptions resolve_process(const ProcessOptions& o) {
+  C2R_CHECK(o.backend == "cpu" || o.backend == "cuda",
+            "unknown backend '" << o.backend << "' (known: cpu, cuda)");
+  C2R_CHECK(o.blas_threads >= 1, "--blas-threads must be at least 1");
+  return o;
+}
+
+RunConfig resolve_run_config(const RunOptions& o, int ranks) {
+  resolve_process(o.process);
+  const WorkloadSetup setup = resolve_workload(o.workload);
+  std::vector<int64_t> rank_tokens;
+  if (o.rank_tokens.empty()) {
+    rank_tokens.assign(ranks, o.workload.tokens);
+  } else {
+    rank_tokens = parse_rank_tokens(o.rank_tokens, ranks);
+    C2R_CHECK(o.sweep.empty(), "--rank-tokens and --sweep cannot be combined");
+  }
+  check_experts_divide(setup.model.experts, ranks);
+
+  GridSpec grid;
+  grid.layers = parse_layers(o.layer, setup.model, setup.workload.kind);
+  C2R_CHECK(o.capacity_factor > 0.0, "--capacity-factor must be positive");
+  C2R_CHECK(o.warmup >= 1, "--warmup must be at least 1 (the first run sizes the buffers)");
+  C2R_CHECK(o.iters >= 1, "--iters must be at least 1");
+  C2R_CHECK(o.tolerance > 0.0, "--tolerance must be positive");
+  C2R_CHECK(!o.routing.empty() && !o.strategy.empty() && !o.placement.empty(),
+            "--routing, --strategy and --placement each need at least one value");
+  for (const auto& r : o.routing) grid.routings.push_back(parse_routing(r));
+  for (const auto& s : o.strategy) grid.strategies.push_back(&find_strategy(s));
+  for (const auto& p : o.placement) {
+    C2R_CHECK(!p.empty(), "--placement has an empty entry");
+  }
+  grid.placements = o.placement;
+  const ModelConfig& model = setup.model;
+  grid.top_ts = o.top_t.empty() ? std::vector<int>{model.default_top_t} : o.top_t;
+  const bool any_c2r =
+      std::count(grid.routings.begin(), grid.routings.end(), RoutingMode::kC2R) > 0;
+  if (any_c2r) {
+    for (int t : grid.top_ts) {
+      C2R_CHECK(t >= model.top_k - 1 && t <= model.experts - 1,
+                "--top-t " << t << " is out of range: C2R with top-k " << model.top_k << " and "
+                           << model.experts << " experts needs " << model.top_k - 1
+                           << " <= T <= " << model.experts - 1);
+    }
+  }
+
+  RunConfig c = make_run_config(setup, grid, std::move(rank_tokens));
+  c.capacity_factor = o.capacity_factor;
+  c.loops.warmup = o.warmup;
+  c.loops.iterations = o.iters;
+  c.check = o.check;
+  c.tolerance = o.tolerance;
+  return c;
+}
+
+double parse_memory_size(const std::string& text) {
+  size_t used = 0;
+  double value = -1.0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    value = -1.0;
+  }
+  std::string unit = value >= 0 ? text.substr(used) : "";
+  double scale = 1.0;
+  if (unit == "K" || unit == "KiB")
+    scale = 1024.0;
+  else if (unit == "M" || unit == "MiB")
+    scale = 1024.0 * 1024.0;
+  else if (unit == "G" || unit == "GiB")
+    scale = 1024.0 * 1024.0 * 1024.0;
+  else if (unit == "T" || unit == "TiB")
+    scale = 1024.0 * 1024.0 * 1024.0 * 1024.0;
+  else if (!unit.empty() && unit != "B")
+    value = -1.0;
+  C2R_CHECK(value > 0.0, "--max-memory '" << text << "' is not a size (e.g. 512MiB, 2GiB)");
+  return value * scale;
+}
+
+namespace {
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    const size_t end = text.find(separator, start);
+    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+int parse_count(const std::string& text, const std::string& what, const std::string& whole) {
+  size_t used = 0;
+  int value = -1;
+  try {
+    value = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  C2R_CHECK(used == text.size() && value >= 0, "--inject-fault '"
+                                                   << whole << "': " << what << " '" << text
+                                                   << "' is not a number (0 or more)");
+  return value;
+}
+
+}  // namespace
+
+FaultSpec parse_fault(const std::string& text, int ranks) {
+  const std::vector<std::string> parts = split(text, ':');
+  C2R_CHECK(parts.size() >= 2 && parts.size() <= 4,
+            "--inject-fault '" << text << "' is not KIND:RANK[:PHASE[:N]] (e.g. stall:1:dispatch)");
+  FaultSpec fault;
+  if (parts[0] == "exit") {
+    fault.kind = FaultKind::kExit;
+  } else if (parts[0] == "stall") {
+    fault.kind = FaultKind::kStall;
+  } else {
+    throw Error("--inject-fault: unknown kind '" + parts[0] + "' (known: exit, stall)");
+  }
+  fault.rank = parse_count(parts[1], "rank", text);
+  C2R_CHECK(fault.rank < ranks, "--inject-fault: rank "
+                                    << fault.rank << " is not in the job (ranks 0.." << ranks - 1
+                                    << ")");
+  if (parts.size() >= 3) {
+    bool known = false;
+    for (int p = 0; p < kNumPhases; ++p) {
+      const Phase phase = static_cast<Phase>(p);
+      if (phase != Phase::kSync && parts[2] == phase_name(phase)) {
+        fault.phase = phase;
+        known = true;
+      }
+    }
+    C2R_CHECK(known, "--inject-fault: unknown phase '"
+                         << parts[2]
+                         << "' (known: gate, permute, dispatch, expert, combine, "
+                            "unpermute)");
+  }
+  if (parts.size() == 4) fault.occurrence = parse_count(parts[3], "occurrence", text);
+  return fault;
+}
+
+namespace {
+
+void check_layer(int layer, int layers, const std::string& source) {
+  C2R_CHECK(layer >= 0 && layer < layers, "--layer " << layer << " is out of range: " << source
+                                                     << " has layers 0.." << layers - 1);
+}
+
+}  // namespace
+
+void check_run_inputs(const RunConfig& config, const LayerSuite& suite, DataStore& data,
+                      int ranks) {
+  try {
+    const std::string family = config.model.trace_family;
+    const RoutingSource& routing = suite.routing();
+    for (const Cell& cell : config.cells) {
+      if (config.workload.kind == WorkloadKind::kTrace) {
+        if (routing.pair_trace()) {
+          const std::string file = routing.pair_trace_file(cell.routing, cell.top_t);
+          C2R_CHECK(cell.routing == RoutingMode::kVanilla || data.reference_file_exists(file),
+                    "no " << family << " C2R trace for --top-t " << cell.top_t
+                          << " (missing data file " << file << ")");
+          const LayerCollaboration& m = data.collaboration_matrix(file);
+          C2R_CHECK(
+              m.layers.front().experts == config.model.experts && m.top_k == config.model.top_k,
+              "the trace data (" << file << ") is for " << m.layers.front().experts
+                                 << " experts and top-" << m.top_k << "; the run has "
+                                 << config.model.experts << " experts and top-"
+                                 << config.model.top_k);
+          check_layer(cell.layer, static_cast<int>(m.layers.size()), file);
+        }
+        if (cell.routing == RoutingMode::kC2R) {
+          const LayerCollaborativeLists& lists =
+              data.collaborative_list(collaborative_list_file(family));
+          C2R_CHECK(lists.layers.front().experts == config.model.experts,
+                    "the collaborative list of "
+                        << family << " is for " << lists.layers.front().experts
+                        << " experts; the run has " << config.model.experts);
+          check_layer(cell.layer, static_cast<int>(lists.layers.size()),
+                      collaborative_list_file(family));
+        }
+      }
+      if (!is_builtin_placement(cell.placement) &&
+          !suite.has_added_placement(cell.placement, cell.layer)) {
+        data.placement_file(cell.placement)
+            .for_layer(cell.layer, config.model.experts, ranks, config.model.preset);
+      }
+    }
+  } catch (const Error& e) {
+    if (e.raised_on_all_ranks()) throw;
+    throw Error::on_all_ranks(e.what());  // the checks above are deterministic on every rank
+  }
+}
+
+}  // namespace c2r

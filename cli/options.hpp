@@ -1,0 +1,88 @@
+#pragma once
+// The options of `c2rbench run` and `tune` as typed on the command line (CLI11 fills them; see
+// cli/cli.cpp for the flag texts), and the one path from them to a validated configuration. Only
+// this layer names flags in its errors.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/fault_injection.hpp"
+#include "bench/layer_suite.hpp"
+#include "bench/run_config.hpp"
+#include "collectives/strategy.hpp"
+#include "model/data_store.hpp"
+#include "model/model_config.hpp"
+#include "model/workload.hpp"
+
+namespace c2r {
+
+// The model and workload flags `run` and `tune` share, as typed (CLI11 fills them; see
+// cli/cli.cpp for the flag texts). One resolver turns them into a WorkloadSetup.
+struct WorkloadOptions {
+  std::string preset = "llama-moe-3.5b";
+  ModelOverrides overrides;
+  int64_t tokens = 1024;       // tokens per rank
+  std::string kind = "trace";  // --workload
+  int groups = 0;
+  double cluster_strength = 3.0;
+  int hot_experts = 1;
+  uint64_t seed = 1;
+  std::string data_dir;  // empty: the built-in reference data
+};
+
+// `c2rbench run`'s raw command-line values.
+struct RunOptions {
+  WorkloadOptions workload;
+  ProcessOptions process;
+  std::string rank_tokens;  // "64,0,128,...": each rank's own token count (uneven load)
+  std::string layer = "0";
+  std::vector<std::string> routing = {"vanilla", "c2r"};
+  std::vector<int> top_t;                                // empty: the preset's default
+  std::vector<std::string> strategy = strategy_names();  // every registered strategy
+  std::vector<std::string> placement = {"contiguous", "collab"};
+  double capacity_factor = 1.25;
+  int warmup = 2;
+  int iters = 10;
+  bool check = false;
+  double tolerance = 1e-4;
+  std::string sweep;         // "tokens=512,1024,...": the grid once per tokens-per-rank value
+  std::string max_memory;    // per-rank limit ("2GiB"); empty: this node's memory / its ranks
+  std::string inject_fault;  // "KIND:RANK[:PHASE[:N]]" (bench/fault_injection.hpp)
+};
+
+// Validates the model and workload flags; throws c2r::Error naming the bad flag.
+WorkloadSetup resolve_workload(const WorkloadOptions& options);
+// Validates the process flags (backend, BLAS threads); throws c2r::Error naming the bad flag.
+ProcessOptions resolve_process(const ProcessOptions& options);
+
+// Validates every `run` option and expands the grid; throws c2r::Error naming the bad option.
+// Files (trace data, placement files) are checked later, when they are read.
+RunConfig resolve_run_config(const RunOptions& options, int ranks);
+
+// --sweep "tokens=V1,V2,...": the distinct positive tokens-per-rank values, in order; throws
+// c2r::Error naming the problem.
+std::vector<int64_t> parse_token_sweep(const std::string& text);
+
+// --rank-tokens "T0,T1,...": one non-negative count per rank, at least one token in all; throws
+// c2r::Error naming the problem.
+std::vector<int64_t> parse_rank_tokens(const std::string& text, int ranks);
+
+// --layer: a number, a comma list, or "all" (trace workloads); throws c2r::Error when malformed.
+std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
+                              WorkloadKind workload);
+
+// --max-memory: "512MiB", "2GiB", "1.5G", "1000000" (bytes) -> bytes; throws c2r::Error naming
+// the flag when it is not a size.
+double parse_memory_size(const std::string& text);
+
+// --inject-fault "KIND:RANK[:PHASE[:N]]"; throws c2r::Error naming the problem (unknown kind or
+// phase, rank outside 0..ranks-1).
+FaultSpec parse_fault(const std::string& text, int ranks);
+
+// Collective: checks that the data every cell of `config` needs exists and fits (trace files for
+// each Top-T, their layers and experts, placement files), before anything is timed. Throws
+// c2r::Error raised on all ranks.
+void check_run_inputs(const RunConfig& config, const LayerSuite& suite, DataStore& data, int ranks);
+
+}  // namespace c2r

@@ -1,0 +1,296 @@
+#include "cli/run_command.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <map>
+#include <tuple>
+
+#include "bench/context.hpp"
+#include "bench/fault_injection.hpp"
+#include "bench/layer_suite.hpp"
+#include "bench/memory_estimate.hpp"
+#include "collectives/backend.hpp"
+#include "common/error.hpp"
+#include "common/every_rank.hpp"
+#include "common/file_io.hpp"
+#include "common/watchdog.hpp"
+#include "kernels/cpu/blas.hpp"
+#include "model/data_store.hpp"
+#include "results/report.hpp"
+#include "results/table.hpp"
+
+namespace c2r {
+
+using nlohmann::json;
+
+namespace {
+
+std::string default_report_path() {
+  const std::string stem = "results/c2rbench-" + timestamp_for_filename();
+  std::string path = stem + ".json";
+  for (int n = 2; file_exists(path); ++n) path = stem + "-" + std::to_string(n) + ".json";
+  return path;
+}
+
+// Cells are compared with the baseline of their layer and (in a sweep) their tokens per rank.
+std::pair<int, int64_t> baseline_key(const CellResult& r) {
+  return {r.layer.value_or(0), r.tokens_per_rank.value_or(0)};
+}
+
+std::map<std::pair<int, int64_t>, const CellResult*> baselines(
+    const std::vector<CellResult>& results) {
+  std::map<std::pair<int, int64_t>, const CellResult*> baseline_of_layer;
+  for (const auto& r : results) {
+    if (r.baseline) baseline_of_layer[baseline_key(r)] = &r;
+  }
+  return baseline_of_layer;
+}
+
+void add_speedups(std::vector<CellResult>& results) {
+  const auto baseline_of_layer = baselines(results);
+  for (auto& r : results) {
+    const CellResult& base = *baseline_of_layer.at(baseline_key(r));
+    const double mine = r.median_us(Phase::kLayer);
+    const double theirs = base.median_us(Phase::kLayer);
+    r.speedup_vs_baseline = mine > 0 ? theirs / mine : 0.0;
+  }
+}
+
+}  // namespace
+
+std::vector<LayerSummary> summarize_layers(const std::vector<CellResult>& results) {
+  const auto baseline_of_layer = baselines(results);
+  std::vector<std::string> order;
+  std::map<std::string, LayerSummary> sums;  // by cell key without layer; ratios summed
+  auto exchange_us = [](const CellResult& r) {
+    return r.median_us(Phase::kDispatch) + r.median_us(Phase::kCombine);
+  };
+  for (const auto& r : results) {
+    if (!r.in_grid) continue;
+    const CellResult& base = *baseline_of_layer.at(baseline_key(r));
+    const std::string key = cell_key(r, {/*layer=*/false, /*sizes=*/false});
+    if (!sums.count(key)) {
+      order.push_back(key);
+      sums[key] = LayerSummary{r.routing, r.top_t, r.strategy, r.placement};
+    }
+    LayerSummary& s = sums[key];
+    ++s.layers;
+    const double base_bytes = static_cast<double>(base.traffic.value().remote_bytes_total);
+    s.remote_bytes_ratio +=
+        base_bytes > 0 ? static_cast<double>(r.traffic.value().remote_bytes_total) / base_bytes : 0;
+    s.dispatch_combine_time_ratio += exchange_us(r) / exchange_us(base);
+    s.layer_time_ratio += r.median_us(Phase::kLayer) / base.median_us(Phase::kLayer);
+    s.rank_imbalance += r.load.value().rank_imbalance;
+  }
+  std::vector<LayerSummary> summary;
+  for (const auto& key : order) {
+    LayerSummary s = sums[key];
+    s.remote_bytes_ratio /= s.layers;
+    s.dispatch_combine_time_ratio /= s.layers;
+    s.layer_time_ratio /= s.layers;
+    s.rank_imbalance /= s.layers;
+    summary.push_back(s);
+  }
+  return summary;
+}
+
+namespace {
+
+// What a run will do, validated on every rank before anything is allocated: the configuration,
+// its passes (one, or one per --sweep value) and the fault to inject.
+struct RunPlan {
+  RunConfig config;
+  std::vector<int64_t> sweep;     // tokens per rank of each pass; empty: one pass
+  std::vector<RunConfig> passes;  // the grid of each pass
+  FaultSpec fault;
+};
+
+RunPlan plan_run(const RunOptions& options, const Communicator& comm,
+                 const BackendFactory& cuda_backend) {
+  RunPlan plan;
+  on_every_rank(comm, [&] {
+    if (!options.inject_fault.empty()) {
+      plan.fault = parse_fault(options.inject_fault, comm.size());
+    }
+    require_backend(options.process.backend);
+    if (!options.sweep.empty()) plan.sweep = parse_token_sweep(options.sweep);
+    plan.config = resolve_run_config(options, comm.size());
+    C2R_CHECK(options.process.backend == "cpu" || cuda_backend,
+              "backend '" << options.process.backend << "' is not available");
+    if (plan.sweep.empty()) plan.passes.push_back(plan.config);
+    for (int64_t tokens : plan.sweep) {
+      RunOptions pass = options;
+      pass.workload.tokens = tokens;
+      plan.passes.push_back(resolve_run_config(pass, comm.size()));
+    }
+  });
+  return plan;
+}
+
+// Ranks launched with different arguments would deadlock or mix results: refuse.
+void check_same_configuration(const json& config, const Communicator& comm) {
+  const std::vector<std::string> all = comm.allgather_strings(config.dump());
+  for (int r = 1; r < comm.size(); ++r) {
+    if (all[r] != all[0]) {
+      throw Error::on_all_ranks("rank " + std::to_string(r) +
+                                "'s configuration differs from rank 0's; every rank must run the "
+                                "same c2rbench command");
+    }
+  }
+}
+
+struct MemoryCheck {
+  MemoryEstimate estimate;  // of the largest pass
+  double limit = 0.0;
+};
+
+// The memory a rank needs, estimated from the configuration before allocating, against
+// --max-memory (default: this node's memory over its ranks).
+MemoryCheck check_memory(const std::string& max_memory, const std::vector<RunConfig>& passes,
+                         const Communicator& comm) {
+  MPI_Comm node;
+  C2R_MPI_CHECK(MPI_Comm_split_type(comm.get(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int local_ranks = 1;
+  C2R_MPI_CHECK(MPI_Comm_size(node, &local_ranks));
+  C2R_MPI_CHECK(MPI_Comm_free(&node));
+  MemoryCheck memory;
+  on_every_rank(comm, [&] {
+    memory.limit =
+        max_memory.empty() ? default_memory_per_rank(local_ranks) : parse_memory_size(max_memory);
+    for (const RunConfig& pass : passes) {
+      const MemoryEstimate e = estimate_rank_memory(pass);
+      if (e.total_bytes > memory.estimate.total_bytes) memory.estimate = e;
+    }
+    if (memory.estimate.total_bytes <= memory.limit) return;
+    std::string items;
+    for (const auto& [what, bytes] : memory.estimate.items) {
+      if (bytes > 0) items += (items.empty() ? "" : ", ") + what + " " + format_bytes(bytes);
+    }
+    throw Error("a rank would need about " + format_bytes(memory.estimate.total_bytes) + " (" +
+                items + "), more than --max-memory " + format_bytes(memory.limit) +
+                (max_memory.empty()
+                     ? " (this node's memory / its " + std::to_string(local_ranks) + " ranks)"
+                     : std::string()) +
+                "; use fewer --tokens or a smaller model, or more nodes");
+  });
+  return memory;
+}
+
+// Rank 0 chooses the report's path (--out, or a fresh timestamped one) and refuses an existing
+// file; every rank gets the same path.
+std::string choose_report_path(const std::string& out, const Communicator& comm) {
+  std::string path = out;
+  on_every_rank(comm, [&] {
+    if (comm.rank() != 0) return;
+    if (path.empty()) path = default_report_path();
+    C2R_CHECK(!file_exists(path),
+              "refusing to overwrite existing report " << path << " (choose another --out)");
+  });
+  comm.broadcast(path);
+  return path;
+}
+
+// Every cell of every pass, in order, on the chosen backend.
+std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& process,
+                                   DataStore& data, const Communicator& comm,
+                                   const BackendFactory& cuda_backend) {
+  // Progress only where someone watches it.
+  const bool progress = comm.rank() == 0 && !process.quiet && isatty(STDERR_FILENO);
+  const size_t passes = plan.passes.size();
+  std::vector<CellResult> results;
+  arm_fault(plan.fault, comm.rank());
+  for (size_t pass = 0; pass < passes; ++pass) {
+    const RunConfig& config = plan.passes[pass];
+    LayerSuite suite(config, comm, data);
+    check_run_inputs(config, suite, data, comm.size());
+    CellRunner run_cell = [&suite](const Cell& cell) { return suite.run_cell(cell); };
+    if (process.backend == "cuda") {
+      on_every_rank(comm, [&] { run_cell = cuda_backend(config, comm, suite); });
+    }
+    for (size_t i = 0; i < config.cells.size(); ++i) {
+      const Cell& cell = config.cells[i];
+      const std::string label =
+          (passes > 1 ? "tokens " + std::to_string(config.tokens_per_rank) + " " : "") + "layer " +
+          std::to_string(cell.layer) + " " + to_string(cell.routing) +
+          (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "") + " " +
+          to_string(cell.strategy) + " " + cell.placement;
+      set_activity("run cell " + std::to_string(i + 1) + "/" + std::to_string(config.cells.size()) +
+                   ": " + label);
+      if (progress) {
+        std::cerr << "[" << i + 1 << "/" << config.cells.size() << "]"
+                  << (passes > 1
+                          ? " (" + std::to_string(pass + 1) + "/" + std::to_string(passes) + ")"
+                          : "")
+                  << " " << label << std::endl;
+      }
+      CellResult result = run_cell(cell);
+      if (!plan.sweep.empty()) result.tokens_per_rank = config.tokens_per_rank;
+      results.push_back(std::move(result));
+    }
+  }
+  add_speedups(results);
+  return results;
+}
+
+// Rank 0: the tables (one per pass of a sweep), the layer summary, the report file and the check
+// line.
+void print_and_write(const Report& report, const RunPlan& plan, const std::string& out_path,
+                     int64_t wrong) {
+  if (plan.sweep.empty()) {
+    print_run_table(std::cout, report.config, report.results);
+  } else {
+    for (int64_t tokens : plan.sweep) {
+      json pass_config = report.config;
+      pass_config["tokens_per_rank"] = tokens;
+      std::vector<CellResult> pass_results;
+      for (const auto& r : report.results) {
+        if (r.tokens_per_rank == tokens) pass_results.push_back(r);
+      }
+      print_run_table(std::cout, pass_config, pass_results);
+    }
+  }
+  if (report.summary) print_layer_summary(std::cout, *report.summary);
+  write_report(out_path, to_json(report));
+  std::cout << "# report: " << out_path << "\n";
+  if (plan.config.check) {
+    std::cout << "# check: " << (wrong == 0 ? "all cells match" : "FAILED") << " the serial "
+              << "reference (" << wrong << " wrong rows, tolerance " << plan.config.tolerance
+              << ")\n";
+  }
+  std::cout << std::flush;
+}
+
+}  // namespace
+
+int run_command(const RunOptions& options, const std::vector<std::string>& argv,
+                const Communicator& comm, const BackendFactory& cuda_backend) {
+  const RunPlan plan = plan_run(options, comm, cuda_backend);
+  const ProcessOptions& process = options.process;
+  check_same_configuration(plan.config.to_json(process), comm);
+  const MemoryCheck memory = check_memory(options.max_memory, plan.passes, comm);
+  const std::string out_path = choose_report_path(process.out, comm);
+
+  set_blas_threads(process.blas_threads);
+  DataStore data(comm, resolve_workload(options.workload).data_dir);
+  const json context = collect_context(comm, argv);
+  std::vector<CellResult> results = run_passes(plan, process, data, comm, cuda_backend);
+
+  json config_json = plan.config.to_json(process);
+  if (!plan.sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", plan.sweep}};
+  config_json["memory"] = {{"estimate_bytes_per_rank", memory.estimate.total_bytes},
+                           {"limit_bytes_per_rank", memory.limit}};
+  Report report{context, config_json, std::move(results), std::nullopt};
+  if (plan.config.layers.size() > 1) report.summary = summarize_layers(report.results);
+
+  int64_t wrong = 0;
+  for (const auto& r : report.results) {
+    if (r.check && r.check->checked) wrong += r.check->wrong_rows;
+  }
+  on_every_rank(comm, [&] {
+    if (comm.rank() == 0) print_and_write(report, plan, out_path, wrong);
+  });
+  return wrong == 0 ? 0 : 1;
+}
+
+}  // namespace c2r

@@ -1,0 +1,34 @@
+#pragma once
+// `c2rbench run`: validates the options on every rank, runs the grid, prints the table and writes
+// the report.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli/options.hpp"
+#include "common/communicator.hpp"
+#include "results/report.hpp"
+
+namespace c2r {
+
+class LayerSuite;
+
+// Runs one cell of the grid on a backend other than the CPU.
+using CellRunner = std::function<CellResult(const Cell&)>;
+// Collective: sets a backend up for a run (the CUDA backend lives outside the core library, so the
+// command receives it from main). Throws c2r::Error when the backend cannot run here.
+using BackendFactory =
+    std::function<CellRunner(const RunConfig&, const Communicator&, LayerSuite&)>;
+
+// Returns the process exit status: 0, or 1 when a checked cell has wrong rows.
+// Throws c2r::Error (raised_on_all_ranks() for bad input) on failure. `cuda_backend` is empty
+// when this c2rbench was built without it.
+int run_command(const RunOptions& options, const std::vector<std::string>& argv,
+                const Communicator& comm, const BackendFactory& cuda_backend = {});
+
+// Mean per-layer ratios of every grid cell to its layer's baseline, one row per cell in first-seen
+// order.
+std::vector<LayerSummary> summarize_layers(const std::vector<CellResult>& results);
+
+}  // namespace c2r

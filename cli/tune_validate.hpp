@@ -1,0 +1,31 @@
+#pragma once
+// `tune --validate`: runs real layers on this job's ranks for several placements of every tuned
+// layer (contiguous, round-robin, three random, the tuned one and a deliberately bad one found by
+// maximising the predicted time, plus the baseline) and sets the cost model's predictions against
+// the measurements: per phase, with Spearman's rank correlation of the layer time and the mean
+// absolute error of every phase.
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/tune_command.hpp"
+#include "common/communicator.hpp"
+#include "tuner/tuning.hpp"
+
+namespace c2r {
+
+struct ValidationRequest {
+  const TuneOptions& options;
+  const WorkloadSetup& setup;  // the model, workload and data that were tuned for
+  const StrategyDescriptor& strategy;
+  const std::vector<TunedLayer>& layers;
+  const TopTChoice& choice;
+  const ClusterModel& cluster;
+};
+
+// Collective. Returns the "validation" object of the tuning file.
+nlohmann::json validate_predictions(const ValidationRequest& request, const Communicator& comm);
+
+}  // namespace c2r

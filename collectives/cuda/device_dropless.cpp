@@ -1,0 +1,110 @@
+// Dropless on the device: one row per (token, expert) pair sorted by (destination rank, local
+// expert); the experts compute each (source rank, local expert) block where it arrived.
+
+#include <algorithm>
+
+#include "collectives/cuda/device_exchange.hpp"
+
+namespace c2r {
+
+namespace {
+
+class DeviceDropless final : public DeviceExchange {
+ public:
+  using DeviceExchange::DeviceExchange;
+
+  void pack(const DeviceLayerInputs& in) override {
+    const int slots = in.ranks * in.local;  // send order: (destination rank, local expert)
+    const int64_t pairs = std::max<int64_t>(1, in.pairs);
+    keys_.grow(pairs);
+    order_.grow(pairs);
+    position_.grow(pairs);
+    offsets_.grow(slots + 1);
+    send_counts_.grow(slots);
+    recv_counts_.grow(slots);
+    send_.grow(pairs * in.hidden);
+    returned_.grow(pairs * in.hidden);
+    cuda::map_keys(in.ids, in.pairs, in.slot_of_expert, keys_.data());
+    tools_.sorter.sort(keys_.data(), in.pairs, slots, offsets_.data(), order_.data(),
+                       position_.data());
+    cuda::gather_rows(in.x, in.hidden, order_.data(), in.pairs, in.k, in.hidden, send_.data(),
+                      in.hidden);
+    cuda::counts_from_offsets(offsets_.data(), slots, send_counts_.data());
+  }
+
+  // The counts travel on the device; the host then posts the row transfers.
+  const ExchangeLayout& dispatch(const DeviceLayerInputs& in) override {
+    tools_.nccl.exchange_counts(send_counts_.data(), recv_counts_.data(), in.local);
+    received_ = recv_counts_.download();
+    if (static_cast<int>(layout_.send_rows.size()) != in.ranks) layout_ = AlltoallvLayout(in.ranks);
+    fill_rows(send_counts_.download(), in.local, layout_.send_rows);
+    fill_rows(received_, in.local, layout_.recv_rows);
+    layout_.compute_offsets();
+    recv_.grow(std::max<int64_t>(1, layout_.total_recv_rows()) * in.hidden);
+    const int64_t row_bytes = static_cast<int64_t>(in.hidden) * sizeof(float);
+    tools_.nccl.alltoallv_rows(send_.data(), recv_.data(), layout_, row_bytes);
+    shape_.set(layout_, row_bytes, row_bytes);
+    return shape_;
+  }
+
+  void compute_experts(const DeviceLayerInputs& in) override {
+    blocks_.clear();
+    block_offsets_.assign(1, 0);
+    shape_.rows_per_local_expert.assign(in.local, 0);
+    int64_t largest = 1;
+    for (int s = 0; s < in.ranks; ++s) {
+      for (int le = 0; le < in.local; ++le) {
+        const int64_t rows = received_[s * in.local + le];
+        blocks_.push_back(in.bank[le]);
+        block_offsets_.push_back(block_offsets_.back() + rows);
+        largest = std::max(largest, rows);
+        shape_.rows_per_local_expert[le] += rows;
+      }
+    }
+    expert_out_.grow(std::max<int64_t>(1, block_offsets_.back()) * in.hidden);
+    scratch_.grow(cuda::ffn_scratch_floats(largest, in.ffn));
+    cuda::grouped_swiglu_ffn(tools_.blas, blocks_, block_offsets_, recv_.data(), expert_out_.data(),
+                             scratch_.data());
+  }
+
+  void combine(const ExchangeLayout& layout) override {
+    tools_.nccl.alltoallv_rows(expert_out_.data(), returned_.data(), layout.combine,
+                               layout.combine_row_bytes);
+  }
+
+  // Each pair's returned row sits where the pair was sent from.
+  void unpack(const DeviceLayerInputs& in, float* y) override {
+    cuda::weighted_unpermute(returned_.data(), in.hidden, position_.data(), in.weights, in.tokens,
+                             in.k, in.hidden, y);
+  }
+
+  DeviceCeilingBuffers ceiling_buffers() override {
+    return {recv_.data(), layout_.total_recv_rows(), send_.data(),
+            recv_.data(), expert_out_.data(),        returned_.data()};
+  }
+
+ private:
+  cuda::DeviceBuffer<int32_t> keys_;         // [T x k] send slot of each pair
+  cuda::DeviceBuffer<int64_t> offsets_;      // [R x El + 1]
+  cuda::DeviceBuffer<int64_t> order_;        // [T x k] pairs in send order
+  cuda::DeviceBuffer<int64_t> position_;     // [T x k] send row of each pair
+  cuda::DeviceBuffer<int64_t> send_counts_;  // [R x El]
+  cuda::DeviceBuffer<int64_t> recv_counts_;  // [R x El]
+  std::vector<int64_t> received_;            // [R x El] host copy of recv_counts_
+  AlltoallvLayout layout_;
+  cuda::DeviceBuffer<float> send_;        // [T x k x H]
+  cuda::DeviceBuffer<float> recv_;        // [received rows x H], source-major, expert within
+  cuda::DeviceBuffer<float> expert_out_;  // same layout as recv_
+  cuda::DeviceBuffer<float> returned_;    // same layout as send_
+  cuda::DeviceBuffer<float> scratch_;     // FFN scratch of the largest block
+  std::vector<const cuda::DeviceFfnWeights*> blocks_;  // [R x El] expert of each block
+  std::vector<int64_t> block_offsets_;                 // [R x El + 1]
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceExchange> make_device_dropless(const DeviceTools& tools) {
+  return std::make_unique<DeviceDropless>(tools);
+}
+
+}  // namespace c2r

@@ -1,0 +1,114 @@
+// Padded on the device: capacity slots per (source rank, expert), overflow dropped in token
+// order, zero padding, the same rows to every rank; the experts compute every slot, padding
+// included.
+
+#include <algorithm>
+
+#include "collectives/cuda/device_exchange.hpp"
+
+namespace c2r {
+
+namespace {
+
+class DevicePadded final : public DeviceExchange {
+ public:
+  using DeviceExchange::DeviceExchange;
+
+  void pack(const DeviceLayerInputs& in) override {
+    const int slots = in.ranks * in.local;  // (destination rank, local expert)
+    const int64_t pairs = std::max<int64_t>(1, in.pairs);
+    rows_ = slots * in.capacity;  // sent and received alike
+    keys_.grow(pairs);
+    order_.grow(pairs);
+    sorted_at_.grow(pairs);
+    position_.grow(pairs);
+    offsets_.grow(slots + 1);
+    send_.grow(rows_ * in.hidden);
+    recv_.grow(rows_ * in.hidden);
+    expert_out_.grow(rows_ * in.hidden);
+    returned_.grow(rows_ * in.hidden);
+    scratch_.grow(cuda::ffn_scratch_floats(in.capacity, in.ffn));
+    cuda::map_keys(in.ids, in.pairs, in.slot_of_expert, keys_.data());
+    tools_.sorter.sort(keys_.data(), in.pairs, slots, offsets_.data(), order_.data(),
+                       sorted_at_.data());
+    cuda::zero_device(send_.data(), rows_ * in.hidden * sizeof(float));
+    cuda::padded_scatter(in.x, in.hidden, order_.data(), keys_.data(), offsets_.data(), in.pairs,
+                         in.k, in.capacity, send_.data(), position_.data());
+  }
+
+  // No counts: every peer gets El x C rows.
+  const ExchangeLayout& dispatch(const DeviceLayerInputs& in) override {
+    if (static_cast<int>(layout_.send_rows.size()) != in.ranks) {
+      layout_ = AlltoallvLayout(in.ranks);
+      const int per_peer = static_cast<int>(in.local * in.capacity);
+      std::fill(layout_.send_rows.begin(), layout_.send_rows.end(), per_peer);
+      std::fill(layout_.recv_rows.begin(), layout_.recv_rows.end(), per_peer);
+      layout_.compute_offsets();
+      const int64_t row_bytes = static_cast<int64_t>(in.hidden) * sizeof(float);
+      shape_.set(layout_, row_bytes, row_bytes);
+    }
+    tools_.nccl.alltoallv_rows(send_.data(), recv_.data(), layout_, shape_.dispatch_row_bytes);
+    return shape_;
+  }
+
+  // Received rows: by source rank, then local expert, `capacity` rows each.
+  void compute_experts(const DeviceLayerInputs& in) override {
+    blocks_.clear();
+    block_offsets_.assign(1, 0);
+    for (int s = 0; s < in.ranks; ++s) {
+      for (int le = 0; le < in.local; ++le) {
+        blocks_.push_back(in.bank[le]);
+        block_offsets_.push_back(block_offsets_.back() + in.capacity);
+      }
+    }
+    shape_.rows_per_local_expert.assign(in.local, in.capacity * in.ranks);
+    cuda::grouped_swiglu_ffn(tools_.blas, blocks_, block_offsets_, recv_.data(), expert_out_.data(),
+                             scratch_.data());
+  }
+
+  void combine(const ExchangeLayout& layout) override {
+    tools_.nccl.alltoallv_rows(expert_out_.data(), returned_.data(), layout.combine,
+                               layout.combine_row_bytes);
+  }
+
+  // Each kept pair's returned row sits in its slot; dropped pairs (position -1) add nothing.
+  void unpack(const DeviceLayerInputs& in, float* y) override {
+    cuda::weighted_unpermute(returned_.data(), in.hidden, position_.data(), in.weights, in.tokens,
+                             in.k, in.hidden, y);
+  }
+
+  std::vector<bool> kept(const DeviceLayerInputs& in) const override {
+    std::vector<bool> kept(in.pairs);
+    const std::vector<int64_t> placed = position_.download();
+    for (int64_t p = 0; p < in.pairs; ++p) kept[p] = placed[p] >= 0;
+    return kept;
+  }
+
+  DeviceCeilingBuffers ceiling_buffers() override {
+    return {recv_.data(), rows_, send_.data(), recv_.data(), expert_out_.data(), returned_.data()};
+  }
+
+ private:
+  int64_t rows_ = 0;                       // R x El x C, sent and received
+  cuda::DeviceBuffer<int32_t> keys_;       // [T x k] send slot of each pair
+  cuda::DeviceBuffer<int64_t> offsets_;    // [R x El + 1]
+  cuda::DeviceBuffer<int64_t> order_;      // [T x k] pairs sorted by slot
+  cuda::DeviceBuffer<int64_t> sorted_at_;  // [T x k]
+  cuda::DeviceBuffer<int64_t> position_;   // [T x k] send row of each pair, -1 dropped
+  AlltoallvLayout layout_;
+  cuda::DeviceBuffer<float> send_;                     // [R x El x C x H]
+  cuda::DeviceBuffer<float> recv_;                     // [R sources x El x C x H]
+  cuda::DeviceBuffer<float> expert_out_;               // same layout as recv_
+  cuda::DeviceBuffer<float> returned_;                 // same layout as send_
+  cuda::DeviceBuffer<float> scratch_;                  // FFN scratch of C rows
+  std::vector<const cuda::DeviceFfnWeights*> blocks_;  // [R x El]
+  std::vector<int64_t> block_offsets_;                 // [R x El + 1]
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceExchange> make_device_padded(const DeviceTools& tools) {
+  return std::make_unique<DevicePadded>(tools);
+}
+
+}  // namespace c2r

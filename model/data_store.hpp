@@ -1,0 +1,41 @@
+#pragma once
+// Reads the files a run needs (reference data, placement files) once per job: rank 0 reads, every
+// rank parses the same text, so a missing or malformed file is the same error on every rank.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/communicator.hpp"
+#include "model/placement.hpp"
+#include "model/reference_data.hpp"
+
+namespace c2r {
+
+class DataStore {
+ public:
+  DataStore(const Communicator& comm, std::string data_dir)
+      : comm_(comm), data_dir_(std::move(data_dir)) {}
+
+  // Files under the data directory's reference/ folder.
+  const LayerCollaboration& collaboration_matrix(const std::string& file);
+  const LayerCollaborativeLists& collaborative_list(const std::string& file);
+  // A placement file at `path`.
+  const PlacementFile& placement_file(const std::string& path);
+  bool reference_file_exists(const std::string& file) const;
+  // Collective: the text of the file at `path` on every rank (read once, on rank 0).
+  std::string text_file(const std::string& path) const { return read_everywhere(path); }
+
+ private:
+  // Collective: the file's text on every rank, or the same c2r::Error on every rank.
+  std::string read_everywhere(const std::string& path) const;
+  std::string reference_path(const std::string& file) const;
+
+  const Communicator& comm_;
+  std::string data_dir_;
+  std::map<std::string, LayerCollaboration> matrices_;
+  std::map<std::string, LayerCollaborativeLists> lists_;
+  std::map<std::string, PlacementFile> placements_;
+};
+
+}  // namespace c2r
