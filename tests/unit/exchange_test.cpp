@@ -4,12 +4,39 @@
 
 #include <cmath>
 
+#include "bench/layer_steps.hpp"
 #include "collectives/strategy.hpp"
 #include "common/rng.hpp"
 #include "kernels/cpu/expert_ffn.hpp"
 
 namespace c2r {
 namespace {
+
+// A strategy's steps under the layer runner (bench/layer_steps.hpp, the one place the step order
+// is written), on expert ids the test chooses: no gate.
+class StrategySteps final : public LayerSteps {
+ public:
+  StrategySteps(ExchangeStrategy& strategy, const LayerInputs& in, const ExpertBank& bank,
+                const Communicator& comm, float* scratch, float* y)
+      : s_(strategy), in_(in), bank_(bank), comm_(comm), scratch_(scratch), y_(y) {}
+  void gate() override {}
+  void pack() override { s_.pack(in_); }
+  void dispatch() override { layout_ = &s_.dispatch(comm_); }
+  void regroup() override { s_.regroup(); }
+  void compute_experts() override { s_.compute_experts(bank_, scratch_); }
+  void reduce() override { s_.reduce(); }
+  void combine() override { s_.combine(comm_, *layout_); }
+  void unpack() override { s_.unpack(in_, y_); }
+
+ private:
+  ExchangeStrategy& s_;
+  const LayerInputs& in_;
+  const ExpertBank& bank_;
+  const Communicator& comm_;
+  float* scratch_;
+  float* y_;
+  const ExchangeLayout* layout_ = nullptr;
+};
 
 struct OneRankLayer {
   int experts = 4, k = 2, hidden = 24, ffn = 16;
@@ -40,14 +67,11 @@ struct OneRankLayer {
     ExpertBank bank;
     for (auto& f : ffns) bank.local.push_back(&f);
     std::vector<float> y(tokens * hidden), scratch(ffn_scratch_floats(ffn));
+    StrategySteps steps(*strategy_, in, bank, comm, scratch.data(), y.data());
+    PhaseClock clock;
     for (int repeat = 0; repeat < 2; ++repeat) {  // the second run reuses the sized buffers
-      strategy_->pack(in);
-      const ExchangeLayout& layout = strategy_->dispatch(comm);
-      strategy_->regroup();
-      strategy_->compute_experts(bank, scratch.data());
-      strategy_->reduce();
-      strategy_->combine(comm, layout);
-      strategy_->unpack(in, y.data());
+      clock.start();
+      run_layer(steps, comm, clock);
     }
     if (keep) *keep = strategy_.get();
     return y;
