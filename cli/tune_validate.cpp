@@ -125,12 +125,13 @@ Validation validate_predictions(const ValidationRequest& request, const Communic
     point.measured.rank_imbalance = result.load.value().rank_imbalance;
     predicted_layer.push_back(point.predicted.at(Phase::kLayer));
     measured_layer.push_back(point.measured.at(Phase::kLayer));
+    // The point is the cell the result names.
     point.layer = cell.layer;
-    point.routing = to_string(cell.routing);
-    if (cell.routing == RoutingMode::kC2R) point.top_t = cell.top_t;
-    point.strategy = to_string(cell.strategy);
-    point.placement = cell.placement;
-    point.baseline = cell.baseline;
+    point.routing = result.routing;
+    point.top_t = result.top_t;
+    point.strategy = result.strategy;
+    point.placement = result.placement;
+    point.baseline = result.baseline;
     point.expert_rank = result.expert_rank;
     record_gain(cell, point.measured, gains[cell.layer]);
     v.points.push_back(point);
