@@ -218,7 +218,12 @@ json to_json(const PhaseTimes& t) {
   for (Phase phase : kReportedPhases) {
     j[std::string(phase_name(phase)) + "_us"] = number_or_null(t.at(phase));
   }
-  j["remote_bytes"] = number_or_null(t.remote_bytes);
+  // A measurement's bytes were counted: an integer in the file, as the run's report has them.
+  const bool counted = !t.dropped_fraction && std::isfinite(t.remote_bytes) &&
+                       t.remote_bytes == std::floor(t.remote_bytes) &&
+                       std::abs(t.remote_bytes) < 9e18;
+  j["remote_bytes"] =
+      counted ? json(static_cast<int64_t>(t.remote_bytes)) : number_or_null(t.remote_bytes);
   j["rank_imbalance"] = number_or_null(t.rank_imbalance);
   put_optional(j, "dropped_fraction", t.dropped_fraction);
   return j;

@@ -26,7 +26,7 @@ struct PhaseTimes {
   std::array<double, kNumResultPhases> us{};  // [Phase]; only kReportedPhases are in the file
   double remote_bytes = 0.0;
   double rank_imbalance = 0.0;
-  std::optional<double> dropped_fraction;  // predictions only
+  std::optional<double> dropped_fraction;  // predictions only: a measurement counts its bytes
   double& at(Phase phase) { return us[static_cast<int>(phase)]; }
   double at(Phase phase) const { return us[static_cast<int>(phase)]; }
   double exchange_us() const { return at(Phase::kDispatch) + at(Phase::kCombine); }
