@@ -67,7 +67,7 @@ int report_command(const ReportArgs& args, const Communicator& comm) {
   on_every_rank_alike([&] {
     std::vector<Report> reports;
     for (const auto& file : args.files) reports.push_back(load_report(file));
-    nlohmann::json tuning;
+    std::optional<Tuning> tuning;
     if (!args.tuning.empty()) {
       tuning = parse_report_tuning(read_text_file(args.tuning), args.tuning);
     }

@@ -305,10 +305,10 @@ void predict_layers(std::vector<TunedLayer>& layers, const CostModel& tuned_mode
 }
 
 // Rank 0: the tables, the tuning file, and the `run` line that uses it.
-void print_and_write_tuning(const json& tuning, const std::string& out_path,
+void print_and_write_tuning(const Tuning& tuning, const std::string& out_path,
                             const TopTChoice& choice, const std::string& strategy) {
   print_tuning(std::cout, tuning);
-  write_file_atomically(out_path, tuning.dump(1) + "\n", false);
+  write_file_atomically(out_path, to_json(tuning).dump(1) + "\n", false);
   std::cout << "# tuning file: " << out_path << "  (use: c2rbench run --placement " << out_path
             << (choice.routing == RoutingMode::kC2R
                     ? " --routing c2r --top-t " + std::to_string(choice.top_t)
@@ -380,15 +380,15 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
                       o.capacity_factors, o.max_drop);
 
   const TuneRequestEcho echo{o.workload.tokens, o.strategy, o.max_imbalance, o.max_drop};
-  json tuning =
-      tuning_json(echo, s.model, s.workload, cluster, profile_json, layers, choice, capacity);
-  tuning["created"] = {{"argv", argv}, {"version", C2R_VERSION}, {"git_sha", C2R_GIT_SHA}};
-  tuning["search_seconds"] = search_seconds;
+  Tuning tuning =
+      make_tuning(echo, s.model, s.workload, cluster, profile_json, layers, choice, capacity);
+  tuning.created = TuningCreated{argv, C2R_VERSION, C2R_GIT_SHA};
+  tuning.search_seconds = search_seconds;
   if (o.validate) {
     const ValidationRequest request{o, s, *s.strategy, layers, choice, cluster};
-    tuning["validation"] = validate_predictions(request, comm);
+    tuning.validation = validate_predictions(request, comm);
   }
-  tuning["total_seconds"] = seconds_since(started);
+  tuning.total_seconds = seconds_since(started);
   on_every_rank(comm, [&] {
     if (comm.rank() == 0) print_and_write_tuning(tuning, out_path, choice, o.strategy);
   });

@@ -11,8 +11,6 @@
 
 namespace c2r {
 
-using nlohmann::json;
-
 namespace {
 
 constexpr int kRandomPlacements = 3;
@@ -64,22 +62,29 @@ void add_validation_placements(LayerSuite& suite, const ValidationRequest& reque
 }
 
 // The measured gain of a layer: its baseline, tuned and contiguous cells' exchange and layer time.
-void record_gain(const Cell& cell, const json& measured, json& gain) {
-  const double exchange =
-      measured["dispatch_us"].get<double>() + measured["combine_us"].get<double>();
-  gain["layer"] = cell.layer;
-  const std::string which = cell.baseline                    ? "baseline"
-                            : cell.placement == "tuned"      ? "tuned"
-                            : cell.placement == "contiguous" ? "contiguous"
-                                                             : "";
-  if (which.empty()) return;
-  gain[which + "_dispatch_combine_us"] = exchange;
-  gain[which + "_layer_us"] = measured["layer_us"];
+void record_gain(const Cell& cell, const PhaseTimes& measured, MeasuredGain& gain) {
+  gain.layer = cell.layer;
+  std::optional<double>* exchange = nullptr;
+  std::optional<double>* layer = nullptr;
+  if (cell.baseline) {
+    exchange = &gain.baseline_dispatch_combine_us;
+    layer = &gain.baseline_layer_us;
+  } else if (cell.placement == "tuned") {
+    exchange = &gain.tuned_dispatch_combine_us;
+    layer = &gain.tuned_layer_us;
+  } else if (cell.placement == "contiguous") {
+    exchange = &gain.contiguous_dispatch_combine_us;
+    layer = &gain.contiguous_layer_us;
+  } else {
+    return;
+  }
+  *exchange = measured.exchange_us();
+  *layer = measured.at(Phase::kLayer);
 }
 
 }  // namespace
 
-json validate_predictions(const ValidationRequest& request, const Communicator& comm) {
+Validation validate_predictions(const ValidationRequest& request, const Communicator& comm) {
   const TuneOptions& o = request.options;
   const RunConfig config = validation_config(request, comm.size());
   DataStore data(comm, request.setup.data_dir);
@@ -89,10 +94,12 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
   std::map<int, const TunedLayer*> by_layer;
   for (const auto& layer : request.layers) by_layer[layer.layer] = &layer;
 
-  json points = json::array();
+  Validation v;
+  v.iterations = config.loops.iterations;
+  v.warmup = config.loops.warmup;
   std::vector<double> predicted_layer, measured_layer;
   std::map<std::string, double> abs_error;
-  std::map<int, json> gains;
+  std::map<int, MeasuredGain> gains;
   for (size_t i = 0; i < config.cells.size(); ++i) {
     const Cell& cell = config.cells[i];
     if (comm.rank() == 0 && !o.process.quiet) {
@@ -106,47 +113,36 @@ json validate_predictions(const ValidationRequest& request, const Communicator& 
                                       : layer.routings[request.choice.index];
     const CostModel cost(request.cluster, request.setup.model, o.workload.tokens, *cell.strategy,
                          1.0, o.workload.tokens * comm.size());
-    const json predicted = cost.predict(routing.sample, result.expert_rank).to_json();
-    json measured;
+    ValidationPoint point;
+    point.predicted = phase_times(cost.predict(routing.sample, result.expert_rank));
     for (Phase phase : kReportedPhases) {
-      const std::string name = phase_name(phase);
-      const double p = predicted[name + "_us"];
+      const double p = point.predicted.at(phase);
       const double m = result.median_us(phase);
-      measured[name + "_us"] = m;
-      abs_error[name] += m > 0 ? std::abs(p - m) / m : 0.0;
+      point.measured.at(phase) = m;
+      abs_error[phase_name(phase)] += m > 0 ? std::abs(p - m) / m : 0.0;
     }
-    measured["remote_bytes"] = result.traffic.value().remote_bytes_total;
-    measured["rank_imbalance"] = result.load.value().rank_imbalance;
-    predicted_layer.push_back(predicted["layer_us"]);
-    measured_layer.push_back(measured["layer_us"]);
-    points.push_back({{"layer", cell.layer},
-                      {"routing", to_string(cell.routing)},
-                      {"top_t", cell.routing == RoutingMode::kC2R ? json(cell.top_t) : json()},
-                      {"strategy", to_string(cell.strategy)},
-                      {"placement", cell.placement},
-                      {"baseline", cell.baseline},
-                      {"expert_rank", result.expert_rank},
-                      {"predicted", predicted},
-                      {"measured", measured}});
-    record_gain(cell, measured, gains[cell.layer]);
+    point.measured.remote_bytes = result.traffic.value().remote_bytes_total;
+    point.measured.rank_imbalance = result.load.value().rank_imbalance;
+    predicted_layer.push_back(point.predicted.at(Phase::kLayer));
+    measured_layer.push_back(point.measured.at(Phase::kLayer));
+    // The point is the cell the result names.
+    point.layer = cell.layer;
+    point.routing = result.routing;
+    point.top_t = result.top_t;
+    point.strategy = result.strategy;
+    point.placement = result.placement;
+    point.baseline = result.baseline;
+    point.expert_rank = result.expert_rank;
+    record_gain(cell, point.measured, gains[cell.layer]);
+    v.points.push_back(point);
   }
-  json mae;
   for (Phase phase : kReportedPhases) {
-    mae[phase_name(phase)] = abs_error[phase_name(phase)] / points.size();
+    v.mean_abs_error[phase_name(phase)] = abs_error[phase_name(phase)] / v.points.size();
   }
-  json measured_gain = json::array();
-  for (const auto& [layer, gain] : gains) measured_gain.push_back(gain);
-  const double rho = spearman(predicted_layer, measured_layer);
-  return {{"iterations", config.loops.iterations},
-          {"warmup", config.loops.warmup},
-          {"points", points},
-          {"spearman_layer", rho},
-          {"mean_abs_error", mae},
-          {"measured_gain", measured_gain},
-          {"targets",
-           {{"spearman_min", 0.8},
-            {"layer_mae_max", 0.2},
-            {"met", rho >= 0.8 && mae["layer"].get<double>() <= 0.2}}}};
+  for (const auto& [layer, gain] : gains) v.measured_gain.push_back(gain);
+  v.spearman_layer = spearman(predicted_layer, measured_layer);
+  v.met = v.spearman_layer >= v.spearman_min && v.mean_abs_error.at("layer") <= v.layer_mae_max;
+  return v;
 }
 
 }  // namespace c2r

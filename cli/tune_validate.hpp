@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/tune_command.hpp"
 #include "common/communicator.hpp"
 #include "tuner/tuning.hpp"
@@ -25,7 +23,7 @@ struct ValidationRequest {
   const ClusterModel& cluster;
 };
 
-// Collective. Returns the "validation" object of the tuning file.
-nlohmann::json validate_predictions(const ValidationRequest& request, const Communicator& comm);
+// Collective. Returns the "validation" of the tuning file.
+Validation validate_predictions(const ValidationRequest& request, const Communicator& comm);
 
 }  // namespace c2r

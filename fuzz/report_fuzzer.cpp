@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       c2r::print_comparison(out, comparison, format);
     }
     c2r::print_run_table(out, report.config, report.results);
-    out << c2r::render_html({report}, {source}, nlohmann::json());
+    out << c2r::render_html({report}, {source}, std::nullopt);
   });
   return 0;
 }

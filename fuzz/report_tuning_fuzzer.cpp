@@ -9,7 +9,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text = c2r::fuzz::input_text(data, size);
   c2r::fuzz::refused_by_name([&] {
-    const nlohmann::json tuning = c2r::parse_report_tuning(text, c2r::fuzz::kSource);
+    const c2r::Tuning tuning = c2r::parse_report_tuning(text, c2r::fuzz::kSource);
     c2r::render_html({}, {}, tuning);
   });
   return 0;

@@ -267,15 +267,15 @@ void size_plot(std::ostream& out, const std::vector<Report>& reports, const char
   out << "</svg>\n";
 }
 
-void tuning_scatter(std::ostream& out, const json& tuning) {
-  if (!tuning.is_object() || !tuning.contains("validation")) return;
-  const json& points = tuning["validation"]["points"];
+void tuning_scatter(std::ostream& out, const std::optional<Tuning>& tuning) {
+  if (!tuning || !tuning->validation) return;
+  const Validation& validation = *tuning->validation;
   // Both axes span the same range around the points, so the diagonal is a perfect prediction.
   double lo = INFINITY, hi = 0.0;
-  for (const auto& p : points) {
-    for (const char* side : {"predicted", "measured"}) {
-      lo = std::min(lo, p[side]["layer_us"].get<double>());
-      hi = std::max(hi, p[side]["layer_us"].get<double>());
+  for (const auto& p : validation.points) {
+    for (const PhaseTimes* side : {&p.predicted, &p.measured}) {
+      lo = std::min(lo, side->at(Phase::kLayer));
+      hi = std::max(hi, side->at(Phase::kLayer));
     }
   }
   const double pad = (hi - lo) * 0.05 + 1e-9;
@@ -284,57 +284,32 @@ void tuning_scatter(std::ostream& out, const json& tuning) {
   const int size = 360;
   auto at = [&](double v) { return hi > lo ? (v - lo) / (hi - lo) * size : 0.0; };
   out << "<h2>Tuner: predicted vs measured layer time</h2><p>Spearman "
-      << format_fixed(tuning["validation"].value("spearman_layer", 0.0), 3) << "; axes "
-      << format_fixed(lo, 0) << " to " << format_fixed(hi, 0)
+      << format_fixed(validation.spearman_layer, 3) << "; axes " << format_fixed(lo, 0) << " to "
+      << format_fixed(hi, 0)
       << " us (x measured, y predicted); the diagonal is a perfect prediction; red: tuned.</p>\n"
       << "<svg class=\"scatter\" width=\"" << size + 20 << "\" height=\"" << size + 20 << "\">\n"
       << "<rect x=\"10\" y=\"10\" width=\"" << size << "\" height=\"" << size
       << "\" fill=\"none\" stroke=\"#ccc\"/>\n<line x1=\"10\" y1=\"" << size + 10 << "\" x2=\""
       << size + 10 << "\" y2=\"10\" stroke=\"#999\"/>\n";
-  for (const auto& p : points) {
-    const double x = at(p["measured"]["layer_us"].get<double>());
-    const double y = at(p["predicted"]["layer_us"].get<double>());
+  for (const auto& p : validation.points) {
+    const double x = at(p.measured.at(Phase::kLayer));
+    const double y = at(p.predicted.at(Phase::kLayer));
     out << "<circle class=\"scatter-point\" cx=\"" << format_fixed(10 + x, 2) << "\" cy=\""
         << format_fixed(size + 10 - y, 2) << "\" r=\"4\" fill=\""
-        << (p.value("placement", "") == "tuned" ? "#d62728" : "#4e79a7") << "\"><title>"
-        << escape(p.value("placement", "") + " layer " + p["layer"].dump())
-        << "</title></circle>\n";
+        << (p.placement == "tuned" ? "#d62728" : "#4e79a7") << "\"><title>"
+        << escape(p.placement + " layer " + std::to_string(p.layer)) << "</title></circle>\n";
   }
   out << "</svg>\n";
 }
 
 }  // namespace
 
-json parse_report_tuning(const std::string& text, const std::string& source) {
-  json tuning = parse_json_text(text, source);
-  C2R_CHECK(tuning.is_object() && string_field(tuning, "schema", "", source) == "c2rbench.tuning",
-            source << ": not a tuning file (expected \"schema\": \"c2rbench.tuning\")");
-  if (!tuning.contains("validation")) return tuning;
-  const json& validation = tuning["validation"];
-  C2R_CHECK(
-      validation.is_object() && validation.contains("points") && validation["points"].is_array(),
-      source << ": validation must be an object with an array \"points\"");
-  C2R_CHECK(
-      !validation.contains("spearman_layer") || is_finite_number(validation["spearman_layer"]),
-      source << ": validation.spearman_layer must be a number");
-  const json& points = validation["points"];
-  for (size_t i = 0; i < points.size(); ++i) {
-    const json& p = points[i];
-    const std::string where = source + ": validation.points[" + std::to_string(i) + "]";
-    C2R_CHECK(p.is_object() && p.contains("layer") && is_int(p["layer"]),
-              where << " needs an integer \"layer\"");
-    string_field(p, "placement", "", where);
-    for (const char* side : {"predicted", "measured"}) {
-      C2R_CHECK(p.contains(side) && p[side].is_object() && p[side].contains("layer_us") &&
-                    is_finite_number(p[side]["layer_us"]),
-                where << "." << side << ".layer_us must be a number");
-    }
-  }
-  return tuning;
+Tuning parse_report_tuning(const std::string& text, const std::string& source) {
+  return tuning_from_json(parse_json_text(text, source), source);
 }
 
 std::string render_html(const std::vector<Report>& reports, const std::vector<std::string>& sources,
-                        const json& tuning) {
+                        const std::optional<Tuning>& tuning) {
   std::ostringstream out;
   out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>c2rbench report</title>\n"
          "<style>body{font-family:sans-serif;margin:20px;}svg text{font-size:12px;}"

@@ -3,13 +3,13 @@
 
 #include <ostream>
 
-#include <nlohmann/json.hpp>
+#include "results/tuning_file.hpp"
 
 namespace c2r {
 
 // Tables of a tuning file: per layer, Top-T, capacity factor, validation (when present).
-void print_tuning(std::ostream& out, const nlohmann::json& tuning);
+void print_tuning(std::ostream& out, const Tuning& tuning);
 // Predicted against measured, per validation point, with the rank correlation and errors.
-void print_validation(std::ostream& out, const nlohmann::json& validation);
+void print_validation(std::ostream& out, const Validation& validation);
 
 }  // namespace c2r

@@ -15,6 +15,12 @@ double exchange_seconds(const Prediction& p) {
   return p.time.dispatch + p.time.combine;
 }
 
+// The file's "top_t": C2R's T, none for vanilla.
+std::optional<int> c2r_top_t(RoutingMode routing, int top_t) {
+  if (routing != RoutingMode::kC2R) return std::nullopt;
+  return top_t;
+}
+
 }  // namespace
 
 TopTChoice choose_top_t(const std::vector<TunedLayer>& layers, double max_imbalance) {
@@ -33,13 +39,9 @@ TopTChoice choose_top_t(const std::vector<TunedLayer>& layers, double max_imbala
       worst_imbalance = std::max(worst_imbalance, p.rank_imbalance);
     }
     const TunedRouting& r = layers.front().routings[i];
-    choice.table.push_back({{"routing", to_string(r.routing)},
-                            {"top_t", r.routing == RoutingMode::kC2R ? json(r.top_t) : json()},
-                            {"layer_us", time * 1e6},
-                            {"dispatch_combine_us", exchange * 1e6},
-                            {"remote_bytes", remote},
-                            {"max_rank_imbalance", worst_imbalance},
-                            {"within_limit", worst_imbalance <= max_imbalance}});
+    choice.table.push_back({to_string(r.routing), c2r_top_t(r.routing, r.top_t), time * 1e6,
+                            exchange * 1e6, remote, worst_imbalance,
+                            worst_imbalance <= max_imbalance, false});
     // Vanilla is the comparison row; it is chosen only when it is the only candidate.
     const bool candidate = r.routing == RoutingMode::kC2R || count == 1;
     if (!candidate) continue;
@@ -56,7 +58,7 @@ TopTChoice choose_top_t(const std::vector<TunedLayer>& layers, double max_imbala
   choice.index = choice.within_limit ? best : most_balanced;
   choice.routing = layers.front().routings[choice.index].routing;
   choice.top_t = layers.front().routings[choice.index].top_t;
-  for (size_t i = 0; i < count; ++i) choice.table[i]["chosen"] = i == choice.index;
+  for (size_t i = 0; i < count; ++i) choice.table[i].chosen = i == choice.index;
   return choice;
 }
 
@@ -86,48 +88,81 @@ CapacityChoice choose_capacity(const std::vector<TunedLayer>& layers, size_t rou
       choice.within_limit = true;
       choice.factor = factor;
     }
-    choice.table.push_back({{"capacity_factor", factor},
-                            {"max_dropped_fraction", worst_drop},
-                            {"mean_dropped_fraction", mean_drop},
-                            {"layer_us", time * 1e6},
-                            {"dispatch_combine_us", exchange * 1e6},
-                            {"within_limit", ok}});
+    choice.table.push_back({factor, worst_drop, mean_drop, time * 1e6, exchange * 1e6, ok, false});
   }
   if (!choice.within_limit) choice.factor = sorted.back();
-  for (auto& row : choice.table) row["chosen"] = row["capacity_factor"] == choice.factor;
+  for (auto& row : choice.table) row.chosen = row.capacity_factor == choice.factor;
   return choice;
 }
 
-json tuning_json(const TuneRequestEcho& request, const ModelConfig& model,
-                 const WorkloadSpec& workload, const ClusterModel& cluster, const json& profile,
-                 const std::vector<TunedLayer>& layers, const TopTChoice& choice,
-                 const CapacityChoice& capacity) {
-  json j_layers = json::array();
+PhaseTimes phase_times(const Prediction& p) {
+  PhaseTimes t;
+  t.at(Phase::kGate) = p.time.gate * 1e6;
+  t.at(Phase::kPermute) = p.time.permute * 1e6;
+  t.at(Phase::kDispatch) = p.time.dispatch * 1e6;
+  t.at(Phase::kExpert) = p.time.expert * 1e6;
+  t.at(Phase::kCombine) = p.time.combine * 1e6;
+  t.at(Phase::kUnpermute) = p.time.unpermute * 1e6;
+  t.at(Phase::kLayer) = p.time.layer() * 1e6;
+  t.remote_bytes = p.remote_bytes;
+  t.rank_imbalance = p.rank_imbalance;
+  t.dropped_fraction = p.dropped_fraction;
+  return t;
+}
+
+Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
+                   const WorkloadSpec& workload, const ClusterModel& cluster, const json& profile,
+                   const std::vector<TunedLayer>& layers, const TopTChoice& choice,
+                   const CapacityChoice& capacity) {
+  Tuning t;
+  t.model = model.to_json();
+  t.model_preset = model.preset;
+  t.top_k = model.top_k;
+  t.experts = model.experts;
+  t.ranks = cluster.ranks;
+  t.tokens_per_rank = request.tokens_per_rank;
+  t.workload = workload.to_json();
+  t.strategy = request.strategy;
+  t.routing = to_string(choice.routing);
+  t.top_t = c2r_top_t(choice.routing, choice.top_t);
+  t.top_t_within_limit = choice.within_limit;
+  t.capacity_factor = capacity.factor;
+  t.capacity_within_limit = capacity.within_limit;
+  t.max_imbalance = request.max_imbalance;
+  t.max_drop = request.max_drop;
+  t.cluster = {cluster.name,
+               cluster.origin,
+               cluster.ranks,
+               cluster.nodes(),
+               cluster.node_of_rank,
+               {cluster.intra.latency_s * 1e6, cluster.intra.bandwidth_Bps / 1e9},
+               {cluster.inter.latency_s * 1e6, cluster.inter.bandwidth_Bps / 1e9},
+               cluster.rates.expert_flops_per_s / 1e9,
+               cluster.rates.router_flops_per_s / 1e9,
+               cluster.rates.copy_Bps / 1e9,
+               cluster.rates.source,
+               cluster.sources};
+  t.profile = profile;
   double base = 0, contiguous = 0, tuned = 0, base_x = 0, contiguous_x = 0, tuned_x = 0;
   for (const auto& layer : layers) {
     const TunedRouting& r = layer.routings[choice.index];
-    json routings = json::array();
+    TuningLayer entry;
+    entry.layer = layer.layer;
+    entry.expert_rank = r.search.expert_rank;
+    entry.method = r.search.method;
+    entry.candidates = r.search.candidates;
+    entry.search_ms = r.search_s * 1e3;
+    if (r.search.method != "exhaustive") entry.seed_objective_us = r.search.seed_objective * 1e6;
+    entry.baseline = phase_times(layer.baseline);
+    entry.contiguous = phase_times(r.contiguous);
+    entry.tuned = phase_times(r.search.prediction);
     for (const auto& other : layer.routings) {
-      routings.push_back(
-          {{"routing", to_string(other.routing)},
-           {"top_t", other.routing == RoutingMode::kC2R ? json(other.top_t) : json()},
-           {"expert_rank", other.search.expert_rank},
-           {"method", other.search.method},
-           {"tuned", other.search.prediction.to_json()},
-           {"contiguous", other.contiguous.to_json()}});
+      entry.routings.push_back({to_string(other.routing), c2r_top_t(other.routing, other.top_t),
+                                other.search.expert_rank, other.search.method,
+                                phase_times(other.search.prediction),
+                                phase_times(other.contiguous)});
     }
-    json entry = {{"layer", layer.layer},
-                  {"expert_rank", r.search.expert_rank},
-                  {"method", r.search.method},
-                  {"candidates", r.search.candidates},
-                  {"search_ms", r.search_s * 1e3},
-                  {"predicted",
-                   {{"baseline", layer.baseline.to_json()},
-                    {"contiguous", r.contiguous.to_json()},
-                    {"tuned", r.search.prediction.to_json()}}},
-                  {"routings", routings}};
-    if (r.search.method != "exhaustive") entry["seed_objective_us"] = r.search.seed_objective * 1e6;
-    j_layers.push_back(entry);
+    t.layers.push_back(entry);
     base += layer.baseline.time.layer();
     contiguous += r.contiguous.time.layer();
     tuned += r.search.prediction.time.layer();
@@ -135,35 +170,18 @@ json tuning_json(const TuneRequestEcho& request, const ModelConfig& model,
     contiguous_x += exchange_seconds(r.contiguous);
     tuned_x += exchange_seconds(r.search.prediction);
   }
-  return {{"schema", "c2rbench.tuning"},
-          {"schema_version", 1},
-          {"model", model.to_json()},
-          {"experts", model.experts},
-          {"ranks", cluster.ranks},
-          {"tokens_per_rank", request.tokens_per_rank},
-          {"workload", workload.to_json()},
-          {"strategy", request.strategy},
-          {"routing", to_string(choice.routing)},
-          {"top_t", choice.routing == RoutingMode::kC2R ? json(choice.top_t) : json()},
-          {"top_t_within_limit", choice.within_limit},
-          {"capacity_factor", capacity.factor},
-          {"capacity_within_limit", capacity.within_limit},
-          {"limits", {{"max_imbalance", request.max_imbalance}, {"max_drop", request.max_drop}}},
-          {"cluster", cluster.to_json()},
-          {"profile", profile},
-          {"layers", j_layers},
-          {"top_t_table", choice.table},
-          {"capacity_table", capacity.table},
-          {"summary",
-           {{"layers", layers.size()},
-            {"baseline_layer_us", base * 1e6},
-            {"contiguous_layer_us", contiguous * 1e6},
-            {"tuned_layer_us", tuned * 1e6},
-            {"baseline_dispatch_combine_us", base_x * 1e6},
-            {"contiguous_dispatch_combine_us", contiguous_x * 1e6},
-            {"tuned_dispatch_combine_us", tuned_x * 1e6},
-            {"predicted_speedup_vs_baseline", tuned > 0 ? base / tuned : 0.0},
-            {"predicted_speedup_vs_contiguous", tuned > 0 ? contiguous / tuned : 0.0}}}};
+  t.top_t_table = choice.table;
+  t.capacity_table = capacity.table;
+  t.summary = {static_cast<int>(layers.size()),
+               base * 1e6,
+               contiguous * 1e6,
+               tuned * 1e6,
+               base_x * 1e6,
+               contiguous_x * 1e6,
+               tuned_x * 1e6,
+               tuned > 0 ? base / tuned : 0.0,
+               tuned > 0 ? contiguous / tuned : 0.0};
+  return t;
 }
 
 }  // namespace c2r

@@ -9,6 +9,7 @@
 
 #include "kernels/cpu/gating.hpp"
 #include "model/workload.hpp"
+#include "results/tuning_file.hpp"
 #include "tuner/search.hpp"
 
 namespace c2r {
@@ -33,8 +34,8 @@ struct TopTChoice {
   size_t index = 0;  // into TunedLayer::routings
   RoutingMode routing = RoutingMode::kVanilla;
   int top_t = 0;
-  bool within_limit = true;  // false: no candidate met --max-imbalance; the most balanced is kept
-  nlohmann::json table;      // one row per routing: model totals and the worst layer's imbalance
+  bool within_limit = true;    // false: no candidate met --max-imbalance; the most balanced is kept
+  std::vector<TopTRow> table;  // one per routing: model totals and the worst layer's imbalance
 };
 
 // The C2R Top-T with the lowest predicted model time (sum over layers) among those whose every
@@ -43,8 +44,8 @@ TopTChoice choose_top_t(const std::vector<TunedLayer>& layers, double max_imbala
 
 struct CapacityChoice {
   double factor = 0.0;
-  bool within_limit = true;  // false: no factor met --max-drop; the largest is kept
-  nlohmann::json table;      // one row per factor: dropped fractions and predicted padded time
+  bool within_limit = true;        // false: no factor met --max-drop; the largest is kept
+  std::vector<CapacityRow> table;  // one per factor: dropped fractions and predicted padded time
 };
 
 // The smallest capacity factor whose padded exchange drops at most `max_drop` of the pairs of
@@ -54,15 +55,18 @@ CapacityChoice choose_capacity(const std::vector<TunedLayer>& layers, size_t rou
                                int64_t tokens_per_rank, int64_t sample_tokens,
                                const std::vector<double>& factors, double max_drop);
 
+// The tuner's prediction as the tuning file holds it.
+PhaseTimes phase_times(const Prediction& prediction);
+
 // The tuning file, without the "created", "validation" and timing fields the command adds.
 struct TuneRequestEcho {
   int64_t tokens_per_rank = 0;
   std::string strategy;
   double max_imbalance = 0, max_drop = 0;
 };
-nlohmann::json tuning_json(const TuneRequestEcho& request, const ModelConfig& model,
-                           const WorkloadSpec& workload, const ClusterModel& cluster,
-                           const nlohmann::json& profile, const std::vector<TunedLayer>& layers,
-                           const TopTChoice& choice, const CapacityChoice& capacity);
+Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
+                   const WorkloadSpec& workload, const ClusterModel& cluster,
+                   const nlohmann::json& profile, const std::vector<TunedLayer>& layers,
+                   const TopTChoice& choice, const CapacityChoice& capacity);
 
 }  // namespace c2r

@@ -195,8 +195,7 @@ TEST(FuzzFindings, RunTableOfAReportWithoutTrafficOrLoad) {
   options.resamples = 100;
   const nlohmann::json c = compare_reports({report, report}, {"peer.json", "peer.json"}, options);
   EXPECT_EQ(c["regressions"], 0);
-  EXPECT_NE(render_html({report}, {"peer.json"}, nlohmann::json()).find("</html>"),
-            std::string::npos);
+  EXPECT_NE(render_html({report}, {"peer.json"}, std::nullopt).find("</html>"), std::string::npos);
 }
 
 // The HTML page's tuning scatter read every point's predicted and measured layer time with const
@@ -209,7 +208,7 @@ TEST(FuzzFindings, TuningValidationPointsAreChecked) {
                  "validation.points[0].measured.layer_us must be a number");
   expect_refused(kReportTuning, head + "{\"points\":[{\"predicted\":{}}]}}",
                  "validation.points[0] needs an integer \"layer\"");
-  const nlohmann::json ok = parse_report_tuning(
+  const Tuning ok = parse_report_tuning(
       head +
           "{\"points\":[{\"layer\":0,\"placement\":\"tuned\",\"predicted\":{\"layer_us\":1},"
           "\"measured\":{\"layer_us\":2}}]}}",

@@ -398,6 +398,35 @@ TEST(TuningFile, IsAPlacementFileForItsModelOnly) {
                Error);  // no model
 }
 
+// A Tuning as `tune` builds it: the tuner's choices over one layer, with the tuner's own echoes,
+// written as the file holds them and read back unchanged.
+TEST(TuningFile, TunerOutputReadsBack) {
+  const ClusterModel cluster = test_cluster(1, 2);
+  const ModelConfig model = test_model(2, 1);
+  TunedRouting vanilla;
+  vanilla.sample = sample_of(2, 1, {0, 0, 0, 1, 0, 1, 0, 1});
+  vanilla.search.expert_rank = {0, 1};
+  vanilla.search.method = "exhaustive";
+  vanilla.search.candidates = 1;
+  const CostModel cost(cluster, model, 4, baseline_strategy(), 1.0, 8);
+  vanilla.search.prediction = cost.predict(vanilla.sample, vanilla.search.expert_rank);
+  vanilla.contiguous = vanilla.search.prediction;
+  TunedLayer layer;
+  layer.layer = 3;
+  layer.baseline = vanilla.search.prediction;
+  layer.routings = {vanilla};
+  const TopTChoice choice = choose_top_t({layer}, 1.5);
+  const CapacityChoice capacity =
+      choose_capacity({layer}, 0, cluster, model, 4, 8, {1.0, 2.0}, 0.0);
+  const Tuning tuning = make_tuning({4, "dedup", 1.5, 0.0}, model, WorkloadSpec{}, cluster,
+                                    nlohmann::json(), {layer}, choice, capacity);
+  const nlohmann::json written = to_json(tuning);
+  EXPECT_EQ(written["cluster"], cluster.to_json());
+  EXPECT_EQ(written["layers"][0]["predicted"]["tuned"], vanilla.search.prediction.to_json());
+  EXPECT_TRUE(written["top_t"].is_null());
+  EXPECT_EQ(to_json(tuning_from_json(nlohmann::json::parse(written.dump(1)), "t.json")), written);
+}
+
 TEST(TuningChoices, TopTRespectsTheImbalanceLimitAndCapacityTheDropLimit) {
   // Two routings: vanilla, then C2R T=1 that is faster but less balanced.
   auto routing = [](RoutingMode mode, int t, double layer_s, double imbalance) {

@@ -1,0 +1,138 @@
+// The tuning file as a value: to_json and tuning_from_json are inverse on a seeded Tuning, and
+// refuse a field of the wrong type by name. (A Tuning the tuner builds: tests/unit/tuner_test.cpp.)
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "common/error.hpp"
+#include "common/rng.hpp"
+#include "results/tuning_file.hpp"
+#include "results/tuning_tables.hpp"
+
+namespace c2r {
+namespace {
+
+// Every reported phase, the traffic and the load non-zero and distinct.
+PhaseTimes seeded_times(Rng& rng, bool predicted) {
+  PhaseTimes t;
+  for (Phase phase : kReportedPhases) t.at(phase) = 1.0 + rng.uniform() * 100.0;
+  t.remote_bytes = 1.0 + rng.uniform() * 1e6;
+  t.rank_imbalance = 1.0 + rng.uniform();
+  if (predicted) t.dropped_fraction = rng.uniform();
+  return t;
+}
+
+Tuning seeded_tuning(uint64_t seed) {
+  Rng rng(seed, Stream::kPlacement, 0);
+  Tuning t;
+  t.model = {{"preset", "llama-moe-3.5b"}, {"top_k", 2}, {"experts", 8}};
+  t.model_preset = "llama-moe-3.5b";
+  t.top_k = 2;
+  t.experts = 8;
+  t.ranks = 2;
+  t.tokens_per_rank = 4096;
+  t.workload = {{"seed", 7}};
+  t.strategy = "dedup";
+  t.routing = "c2r";
+  t.top_t = 2;
+  t.top_t_within_limit = false;
+  t.capacity_factor = 1.25;
+  t.capacity_within_limit = false;
+  t.max_imbalance = 1.3;
+  t.max_drop = 0.01;
+  t.cluster = {
+      "test",       "described", 2,    1,     {0, 0},      {5.5, 100.5},
+      {20.5, 10.5}, 50.5,        40.5, 900.5, "described", nlohmann::json::array({"a figure"})};
+  t.profile = {{"ranks", 2}};
+  for (int layer : {0, 5}) {
+    TuningLayer l;
+    l.layer = layer;
+    l.expert_rank = {0, 1, 0, 1, 1, 0, 1, 0};
+    l.method = layer == 0 ? "exhaustive" : "metis+swap";
+    l.candidates = 35;
+    l.search_ms = rng.uniform() * 10;
+    if (layer != 0) l.seed_objective_us = rng.uniform() * 100;
+    l.baseline = seeded_times(rng, true);
+    l.contiguous = seeded_times(rng, true);
+    l.tuned = seeded_times(rng, true);
+    l.routings = {{"vanilla",
+                   std::nullopt,
+                   {0, 0, 0, 0, 1, 1, 1, 1},
+                   "exhaustive",
+                   seeded_times(rng, true),
+                   seeded_times(rng, true)},
+                  {"c2r", 2, l.expert_rank, l.method, l.tuned, l.contiguous}};
+    t.layers.push_back(l);
+  }
+  t.top_t_table = {{"vanilla", std::nullopt, 10.5, 4.5, 1e5, 1.1, true, false},
+                   {"c2r", 2, 8.5, 3.5, 5e4, 1.4, false, true}};
+  t.capacity_table = {{1.0, 0.2, 0.1, 9.5, 4.5, false, false},
+                      {1.25, 0.05, 0.02, 10.5, 5.5, false, true}};
+  t.summary = {2, 20.5, 18.5, 16.5, 9.5, 8.5, 7.5, 1.25, 1.125};
+  t.created = TuningCreated{{"c2rbench", "tune", "--validate"}, "1.0", "abc123"};
+  t.search_seconds = 0.125;
+  t.total_seconds = 3.5;
+  Validation v;
+  v.iterations = 2;
+  v.warmup = 1;
+  for (const char* placement : {"contiguous", "tuned"}) {
+    ValidationPoint p;
+    p.layer = 5;
+    p.routing = "c2r";
+    p.top_t = 2;
+    p.strategy = "dedup";
+    p.placement = placement;
+    p.expert_rank = {1, 0, 1, 0, 0, 1, 0, 1};
+    p.predicted = seeded_times(rng, true);
+    p.measured = seeded_times(rng, false);
+    v.points.push_back(p);
+  }
+  v.spearman_layer = 0.5;
+  for (Phase phase : kReportedPhases) v.mean_abs_error[phase_name(phase)] = rng.uniform();
+  MeasuredGain gain;
+  gain.layer = 5;
+  gain.tuned_dispatch_combine_us = 3.5;
+  gain.tuned_layer_us = 9.5;
+  gain.contiguous_dispatch_combine_us = 4.5;  // no baseline cell: absent, printed "-"
+  v.measured_gain = {gain};
+  v.met = false;
+  t.validation = v;
+  return t;
+}
+
+TEST(TuningFile, RoundTripsThroughJson) {
+  const nlohmann::json written = to_json(seeded_tuning(42));
+  EXPECT_EQ(written["schema"], "c2rbench.tuning");
+  EXPECT_EQ(written["schema_version"], 1);
+  const Tuning read = tuning_from_json(nlohmann::json::parse(written.dump(1)), "t.json");
+  EXPECT_EQ(to_json(read), written);
+  ASSERT_TRUE(read.validation);
+  EXPECT_EQ(read.validation->points.size(), 2u);
+  EXPECT_FALSE(read.validation->measured_gain[0].baseline_layer_us);
+  EXPECT_EQ(read.layers[1].routings[1].top_t, 2);
+  std::ostringstream a, b;
+  print_tuning(a, seeded_tuning(42));
+  print_tuning(b, read);
+  EXPECT_EQ(a.str(), b.str());
+  EXPECT_NE(a.str().find("layer 5: dispatch+combine tuned 3.5 us vs contiguous 4.5 us vs "
+                         "baseline - us"),
+            std::string::npos)
+      << a.str();
+}
+
+TEST(TuningFile, RefusesWrongTypesByName) {
+  nlohmann::json written = to_json(seeded_tuning(7));
+  written["layers"][1]["search_ms"] = "fast";
+  try {
+    tuning_from_json(written, "t.json");
+    FAIL() << "accepted a string search_ms";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("t.json.layers[1]: \"search_ms\" must be a number"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace c2r
