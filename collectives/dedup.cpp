@@ -201,24 +201,22 @@ void DedupExchange::unpack(const LayerInputs& in, float* y) {
                      hidden_, y);
 }
 
+// Packs the sent rows, then gathers each local expert's rows; reduces one sum per received row
+// and unpacks one per sent row.
+CopyBytes dedup_copies(const CopyVolume& v) {
+  return {v.sent_rows * v.dispatch_row_bytes + v.expert_rows * v.hidden_row_bytes,
+          (v.expert_rows + v.sent_rows) * v.hidden_row_bytes};
+}
+
 }  // namespace
 
 StrategyDescriptor dedup_strategy() {
-  StrategyDescriptor d;
-  d.name = "dedup";
-  d.help =
-      "C2R: one row per (token, destination rank) carrying its local expert ids and weights; "
-      "the destination sums its experts' weighted outputs and returns one row";
-  d.rules.rows = RowRule::kPerDestinationRank;
-  d.rules.inline_floats_per_slot = 2;  // the slot's local expert id and its gate weight
-  // Packs the sent rows, then gathers each local expert's rows; reduces one sum per received row
-  // and unpacks one per sent row.
-  d.rules.copy_bytes = [](const CopyVolume& v) {
-    return CopyBytes{v.sent_rows * v.dispatch_row_bytes + v.expert_rows * v.hidden_row_bytes,
-                     (v.expert_rows + v.sent_rows) * v.hidden_row_bytes};
-  };
-  d.make_cpu = [] { return std::make_unique<DedupExchange>(); };
-  return d;
+  // Inline per slot: its local expert id and its gate weight.
+  return {"dedup",
+          "C2R: one row per (token, destination rank) carrying its local expert ids and weights; "
+          "the destination sums its experts' weighted outputs and returns one row",
+          {RowRule::kPerDestinationRank, 2, dedup_copies},
+          [] { return std::make_unique<DedupExchange>(); }};
 }
 
 }  // namespace c2r

@@ -121,22 +121,20 @@ void DroplessExchange::unpack(const LayerInputs& in, float* y) {
                      in.top_k, hidden_, y);
 }
 
+// Packs one row per pair; the experts compute on the received rows in place; the unpack sums a
+// weighted row per pair.
+CopyBytes dropless_copies(const CopyVolume& v) {
+  return {v.pairs * v.hidden_row_bytes, v.pairs * v.hidden_row_bytes};
+}
+
 }  // namespace
 
 StrategyDescriptor dropless_strategy() {
-  StrategyDescriptor d;
-  d.name = "dropless";
-  d.help =
-      "MegaBlocks: one row per (token, expert) pair, variable counts, nothing dropped (the "
-      "baseline)";
-  d.rules.rows = RowRule::kPerPair;
-  // Packs one row per pair; the experts compute on the received rows in place; the unpack sums a
-  // weighted row per pair.
-  d.rules.copy_bytes = [](const CopyVolume& v) {
-    return CopyBytes{v.pairs * v.hidden_row_bytes, v.pairs * v.hidden_row_bytes};
-  };
-  d.make_cpu = [] { return std::make_unique<DroplessExchange>(); };
-  return d;
+  return {"dropless",
+          "MegaBlocks: one row per (token, expert) pair, variable counts, nothing dropped (the "
+          "baseline)",
+          {RowRule::kPerPair, 0, dropless_copies},
+          [] { return std::make_unique<DroplessExchange>(); }};
 }
 
 }  // namespace c2r

@@ -113,21 +113,19 @@ void PaddedExchange::unpack(const LayerInputs& in, float* y) {
                      in.top_k, hidden_, y);
 }
 
+// Packs every capacity slot, padding included; the unpack sums a weighted row per pair.
+CopyBytes padded_copies(const CopyVolume& v) {
+  return {v.sent_rows * v.hidden_row_bytes, v.pairs * v.hidden_row_bytes};
+}
+
 }  // namespace
 
 StrategyDescriptor padded_strategy() {
-  StrategyDescriptor d;
-  d.name = "padded";
-  d.help =
-      "GShard/Tutel: ceil(cf * tokens * k / E) slots per (source rank, expert), overflow "
-      "dropped in token order, fixed-size all2all";
-  d.rules.rows = RowRule::kCapacitySlots;
-  // Packs every capacity slot, padding included; the unpack sums a weighted row per pair.
-  d.rules.copy_bytes = [](const CopyVolume& v) {
-    return CopyBytes{v.sent_rows * v.hidden_row_bytes, v.pairs * v.hidden_row_bytes};
-  };
-  d.make_cpu = [] { return std::make_unique<PaddedExchange>(); };
-  return d;
+  return {"padded",
+          "GShard/Tutel: ceil(cf * tokens * k / E) slots per (source rank, expert), overflow "
+          "dropped in token order, fixed-size all2all",
+          {RowRule::kCapacitySlots, 0, padded_copies},
+          [] { return std::make_unique<PaddedExchange>(); }};
 }
 
 }  // namespace c2r

@@ -9,9 +9,9 @@ namespace c2r {
 
 namespace {
 
-class DeviceDropless final : public DeviceExchange {
+class DeviceDropless final : public DevicePairExchange {
  public:
-  using DeviceExchange::DeviceExchange;
+  using DevicePairExchange::DevicePairExchange;
 
   void pack(const DeviceLayerInputs& in) override {
     const int slots = in.ranks * in.local;  // send order: (destination rank, local expert)
@@ -67,17 +67,6 @@ class DeviceDropless final : public DeviceExchange {
                              scratch_.data());
   }
 
-  void combine(const ExchangeLayout& layout) override {
-    tools_.nccl.alltoallv_rows(expert_out_.data(), returned_.data(), layout.combine,
-                               layout.combine_row_bytes);
-  }
-
-  // Each pair's returned row sits where the pair was sent from.
-  void unpack(const DeviceLayerInputs& in, float* y) override {
-    cuda::weighted_unpermute(returned_.data(), in.hidden, position_.data(), in.weights, in.tokens,
-                             in.k, in.hidden, y);
-  }
-
   DeviceCeilingBuffers ceiling_buffers() override {
     return {recv_.data(), layout_.total_recv_rows(), send_.data(),
             recv_.data(), expert_out_.data(),        returned_.data()};
@@ -87,16 +76,13 @@ class DeviceDropless final : public DeviceExchange {
   cuda::DeviceBuffer<int32_t> keys_;         // [T x k] send slot of each pair
   cuda::DeviceBuffer<int64_t> offsets_;      // [R x El + 1]
   cuda::DeviceBuffer<int64_t> order_;        // [T x k] pairs in send order
-  cuda::DeviceBuffer<int64_t> position_;     // [T x k] send row of each pair
   cuda::DeviceBuffer<int64_t> send_counts_;  // [R x El]
   cuda::DeviceBuffer<int64_t> recv_counts_;  // [R x El]
   std::vector<int64_t> received_;            // [R x El] host copy of recv_counts_
   AlltoallvLayout layout_;
-  cuda::DeviceBuffer<float> send_;        // [T x k x H]
-  cuda::DeviceBuffer<float> recv_;        // [received rows x H], source-major, expert within
-  cuda::DeviceBuffer<float> expert_out_;  // same layout as recv_
-  cuda::DeviceBuffer<float> returned_;    // same layout as send_
-  cuda::DeviceBuffer<float> scratch_;     // FFN scratch of the largest block
+  cuda::DeviceBuffer<float> send_;     // [T x k x H]
+  cuda::DeviceBuffer<float> recv_;     // [received rows x H], source-major, expert within
+  cuda::DeviceBuffer<float> scratch_;  // FFN scratch of the largest block
   std::vector<const cuda::DeviceFfnWeights*> blocks_;  // [R x El] expert of each block
   std::vector<int64_t> block_offsets_;                 // [R x El + 1]
 };

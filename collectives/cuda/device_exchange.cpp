@@ -27,6 +27,16 @@ const DeviceExchangeFactory& device_exchange_factory(const StrategyDescriptor& s
   throw Error("strategy '" + strategy.name + "' has no device steps (the CPU backend runs it)");
 }
 
+void DevicePairExchange::combine(const ExchangeLayout& layout) {
+  tools_.nccl.alltoallv_rows(expert_out_.data(), returned_.data(), layout.combine,
+                             layout.combine_row_bytes);
+}
+
+void DevicePairExchange::unpack(const DeviceLayerInputs& in, float* y) {
+  cuda::weighted_unpermute(returned_.data(), in.hidden, position_.data(), in.weights, in.tokens,
+                           in.k, in.hidden, y);
+}
+
 void DeviceExchange::fill_rows(const std::vector<int64_t>& counts, int per_peer,
                                std::vector<int>& rows) {
   for (size_t p = 0; p < rows.size(); ++p) {

@@ -80,6 +80,22 @@ class DeviceExchange {
   ExchangeShape shape_;
 };
 
+// The device steps shared by strategies that send one row per (token, expert) slot (dropless,
+// padded): the experts write expert_out_ in the received layout, combine returns it into
+// returned_ (the send layout), and the unpack sums each pair's row, found at position_[pair]
+// (-1: dropped), with the pair's gate weight.
+class DevicePairExchange : public DeviceExchange {
+ public:
+  using DeviceExchange::DeviceExchange;
+  void combine(const ExchangeLayout& layout) override;
+  void unpack(const DeviceLayerInputs& in, float* y) override;
+
+ protected:
+  cuda::DeviceBuffer<int64_t> position_;  // [T x k] send row of each pair, -1 dropped
+  cuda::DeviceBuffer<float> expert_out_;  // [received rows x H]
+  cuda::DeviceBuffer<float> returned_;    // [sent rows x H]
+};
+
 using DeviceExchangeFactory = std::function<std::unique_ptr<DeviceExchange>(const DeviceTools&)>;
 
 // Strategies with device steps, by name: one line each in collectives/device_exchange.cpp.

@@ -10,9 +10,9 @@ namespace c2r {
 
 namespace {
 
-class DevicePadded final : public DeviceExchange {
+class DevicePadded final : public DevicePairExchange {
  public:
-  using DeviceExchange::DeviceExchange;
+  using DevicePairExchange::DevicePairExchange;
 
   void pack(const DeviceLayerInputs& in) override {
     const int slots = in.ranks * in.local;  // (destination rank, local expert)
@@ -66,17 +66,6 @@ class DevicePadded final : public DeviceExchange {
                              scratch_.data());
   }
 
-  void combine(const ExchangeLayout& layout) override {
-    tools_.nccl.alltoallv_rows(expert_out_.data(), returned_.data(), layout.combine,
-                               layout.combine_row_bytes);
-  }
-
-  // Each kept pair's returned row sits in its slot; dropped pairs (position -1) add nothing.
-  void unpack(const DeviceLayerInputs& in, float* y) override {
-    cuda::weighted_unpermute(returned_.data(), in.hidden, position_.data(), in.weights, in.tokens,
-                             in.k, in.hidden, y);
-  }
-
   std::vector<bool> kept(const DeviceLayerInputs& in) const override {
     std::vector<bool> kept(in.pairs);
     const std::vector<int64_t> placed = position_.download();
@@ -94,12 +83,9 @@ class DevicePadded final : public DeviceExchange {
   cuda::DeviceBuffer<int64_t> offsets_;    // [R x El + 1]
   cuda::DeviceBuffer<int64_t> order_;      // [T x k] pairs sorted by slot
   cuda::DeviceBuffer<int64_t> sorted_at_;  // [T x k]
-  cuda::DeviceBuffer<int64_t> position_;   // [T x k] send row of each pair, -1 dropped
   AlltoallvLayout layout_;
   cuda::DeviceBuffer<float> send_;                     // [R x El x C x H]
   cuda::DeviceBuffer<float> recv_;                     // [R sources x El x C x H]
-  cuda::DeviceBuffer<float> expert_out_;               // same layout as recv_
-  cuda::DeviceBuffer<float> returned_;                 // same layout as send_
   cuda::DeviceBuffer<float> scratch_;                  // FFN scratch of C rows
   std::vector<const cuda::DeviceFfnWeights*> blocks_;  // [R x El]
   std::vector<int64_t> block_offsets_;                 // [R x El + 1]
