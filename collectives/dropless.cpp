@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "collectives/pair_exchange.hpp"
 #include "collectives/strategy.hpp"
 #include "common/error.hpp"
 #include "kernels/cpu/permute.hpp"
@@ -11,29 +12,25 @@ namespace c2r {
 
 namespace {
 
-class DroplessExchange : public ExchangeStrategy {
+class DroplessExchange : public PairExchange {
  public:
   void pack(const LayerInputs& in) override;
   const ExchangeLayout& dispatch(const Communicator& comm) override;
   void compute_experts(const ExpertBank& bank, float* scratch) override;
   void combine(const Communicator& comm, const ExchangeLayout& layout) override;
-  void unpack(const LayerInputs& in, float* y) override;
 
  private:
   int ranks_ = 0;
-  int experts_per_rank_ = 0;  // El
-  int hidden_ = 0;
+  int experts_per_rank_ = 0;           // El
   std::vector<int32_t> slot_of_pair_;  // [T_r*k] destination slot = rank * El + local expert
   std::vector<int64_t> slot_offsets_;  // [R*El + 1] first send row of each slot
   std::vector<int64_t> pair_order_;    // [T_r*k] pairs in send order
-  std::vector<int64_t> row_of_pair_;   // [T_r*k] send row of each pair
   std::vector<int> send_counts_;       // [R x El] rows for each (destination, its local expert)
   std::vector<int> recv_counts_;       // [R x El] rows from each (source, my local expert)
   AlltoallvLayout layout_;
   std::vector<float> send_;          // [T_r*k x H]
   std::vector<float> recv_;          // [received rows x H], source-major, expert within
   std::vector<float> expert_out_;    // [received rows x H], same layout as recv_
-  std::vector<float> returned_;      // [T_r*k x H], same layout as send_
   std::vector<ExpertGroup> groups_;  // [El], one block per source rank
 };
 
@@ -114,11 +111,6 @@ void DroplessExchange::combine(const Communicator& comm, const ExchangeLayout& l
   returned_.resize(send_.size());
   comm.alltoallv_rows(expert_out_.data(), returned_.data(), layout.combine,
                       row_type(layout.combine_row_bytes));
-}
-
-void DroplessExchange::unpack(const LayerInputs& in, float* y) {
-  weighted_unpermute(returned_.data(), hidden_, row_of_pair_.data(), in.weights, in.tokens,
-                     in.top_k, hidden_, y);
 }
 
 // Packs one row per pair; the experts compute on the received rows in place; the unpack sums a

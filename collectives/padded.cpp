@@ -5,35 +5,31 @@
 #include <algorithm>
 #include <cstring>
 
+#include "collectives/pair_exchange.hpp"
 #include "collectives/strategy.hpp"
-#include "kernels/cpu/permute.hpp"
 
 namespace c2r {
 
 namespace {
 
-class PaddedExchange : public ExchangeStrategy {
+class PaddedExchange : public PairExchange {
  public:
   void pack(const LayerInputs& in) override;
   const ExchangeLayout& dispatch(const Communicator& comm) override;
   void compute_experts(const ExpertBank& bank, float* scratch) override;
   void combine(const Communicator& comm, const ExchangeLayout& layout) override;
-  void unpack(const LayerInputs& in, float* y) override;
   bool pair_kept(int64_t pair) const override { return row_of_pair_[pair] >= 0; }
 
  private:
   int ranks_ = 0;
-  int experts_per_rank_ = 0;  // El
-  int hidden_ = 0;
-  int64_t capacity_ = 0;              // C, slots per (source rank, expert)
-  AlltoallvLayout layout_;            // every peer: El*C rows each way
-  std::vector<int64_t> filled_;       // [R*El] slots used per destination slot (rank, local expert)
-  std::vector<int64_t> row_of_pair_;  // [T_r*k] send row of each pair, -1 if dropped
-  std::vector<float> send_;           // [R x El x C x H]
-  std::vector<float> recv_;           // [R sources x El x C x H]
-  std::vector<float> expert_out_;     // same layout as recv_
-  std::vector<float> returned_;       // same layout as send_
-  std::vector<ExpertGroup> groups_;   // [El], one block of C rows per source rank
+  int experts_per_rank_ = 0;         // El
+  int64_t capacity_ = 0;             // C, slots per (source rank, expert)
+  AlltoallvLayout layout_;           // every peer: El*C rows each way
+  std::vector<int64_t> filled_;      // [R*El] slots used per destination slot (rank, local expert)
+  std::vector<float> send_;          // [R x El x C x H]
+  std::vector<float> recv_;          // [R sources x El x C x H]
+  std::vector<float> expert_out_;    // same layout as recv_
+  std::vector<ExpertGroup> groups_;  // [El], one block of C rows per source rank
 };
 
 void PaddedExchange::pack(const LayerInputs& in) {
@@ -106,11 +102,6 @@ void PaddedExchange::combine(const Communicator& comm, const ExchangeLayout& lay
   returned_.resize(send_.size());
   comm.alltoall_rows(expert_out_.data(), static_cast<int>(experts_per_rank_ * capacity_),
                      returned_.data(), row_type(layout.combine_row_bytes));
-}
-
-void PaddedExchange::unpack(const LayerInputs& in, float* y) {
-  weighted_unpermute(returned_.data(), hidden_, row_of_pair_.data(), in.weights, in.tokens,
-                     in.top_k, hidden_, y);
 }
 
 // Packs every capacity slot, padding included; the unpack sums a weighted row per pair.
