@@ -171,8 +171,10 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   r.ceilings = build_ceilings(m.expert_ceiling, m.dispatch_ceiling, m.combine_ceiling);
   if (r.ceilings) r.efficiency = build_efficiency(*r.ceilings, r);
 
-  r.check = config_.check ? build_check(comm_, m.y, reference(m.kept), tokens, model.hidden,
-                                        config_.tolerance)
+  // The reference assumes the drops the capacity rule makes, worked out independently of the
+  // strategy, so a strategy that drops the wrong pairs fails the check.
+  r.check = config_.check ? build_check(comm_, m.y, reference(expected_kept(*cell.strategy)),
+                                        tokens, model.hidden, config_.tolerance)
                           : OutputCheck{};
   return r;
 }

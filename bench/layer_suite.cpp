@@ -93,6 +93,18 @@ Placement LayerSuite::make_placement(const std::string& name, int layer, CollabS
   return data_.placement_file(name).for_layer(layer, experts, comm_.size(), config_.model.preset);
 }
 
+std::vector<bool> LayerSuite::expected_kept(const StrategyDescriptor& strategy) const {
+  const ModelConfig& model = config_.model;
+  std::vector<bool> kept(group_.expert_ids.size(), true);
+  if (!strategy.rules.capacity_limited()) return kept;
+  // Every rank sizes the slots from the largest rank's tokens (config_.tokens_per_rank).
+  const int64_t capacity =
+      padded_capacity(config_.capacity_factor, config_.tokens_per_rank, model.top_k, model.experts);
+  std::vector<int64_t> taken(model.experts, 0);  // [E] this rank's pairs placed so far
+  for (size_t p = 0; p < kept.size(); ++p) kept[p] = taken[group_.expert_ids[p]]++ < capacity;
+  return kept;
+}
+
 const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
   for (const auto& [mask, output] : group_.references) {
     if (mask == kept) return output;
@@ -170,9 +182,6 @@ CellResult LayerSuite::run_cell(const Cell& cell) {
   if (config_.ceilings) time_ceilings(dense_weights, m);
   m.flops_per_row = dense_weights.flops_per_row();
   m.y = std::move(layer.output());
-  const int64_t pairs = group_.batch.tokens * config_.model.top_k;
-  m.kept.resize(pairs);
-  for (int64_t p = 0; p < pairs; ++p) m.kept[p] = layer.strategy().pair_kept(p);
   return cell_result(cell, placement, search, m);
 }
 

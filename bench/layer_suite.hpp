@@ -59,7 +59,6 @@ struct CellMeasurement {
   std::vector<double> expert_ceiling, dispatch_ceiling, combine_ceiling;
   double flops_per_row = 0.0;  // of one routed expert row
   std::vector<float> y;        // [T_r x H] the layer output
-  std::vector<bool> kept;      // [T_r x k] pairs that reached their expert
 };
 
 class LayerSuite {
@@ -100,6 +99,10 @@ class LayerSuite {
   // `search` is filled for the collab placement.
   Placement make_placement(const std::string& name, int layer, CollabSearch* search);
   const std::vector<float>& reference(const std::vector<bool>& kept);
+  // [T_r x k] the pairs that should reach their expert, worked out here from the routing alone,
+  // not from the strategy's own bookkeeping: every pair, except under a capacity-limited
+  // strategy, where each expert takes this rank's pairs in token order up to its capacity.
+  std::vector<bool> expected_kept(const StrategyDescriptor& strategy) const;
   // The same-run ceilings of a measured cell: the dense GEMMs of its expert rows, a plain
   // MPI_Alltoallv of its dispatch and combine layouts.
   void time_ceilings(const FfnWeights& dense_weights, CellMeasurement& m);

@@ -135,8 +135,7 @@ CellResult CudaLayerSuite::run_cell(const Cell& cell) {
   CellMeasurement m;
   m.samples = time_layer(comm_, config_.loops, layer);
   m.shape = layer.exchange().shape();
-  m.kept = layer.exchange().kept(in);
-  for (bool kept : m.kept) m.shape.pairs_dropped += !kept;
+  for (bool kept : layer.exchange().kept(in)) m.shape.pairs_dropped += !kept;
   m.flops_per_row = 6.0 * in.hidden * in.ffn;
   m.y = layer.y.download();
   time_ceilings(layer, m);
