@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "bench/cpu_layer.hpp"
@@ -179,13 +180,14 @@ CellResult LayerSuite::run_cell(const Cell& cell) {
   m.samples = time_layer(comm_, config_.loops, layer);
   m.shape = layer.strategy().shape();
   const FfnWeights& dense_weights = *setup.bank.local.front();
-  if (config_.ceilings) time_ceilings(dense_weights, m);
+  if (config_.ceilings) time_ceilings(*cell.strategy, dense_weights, m);
   m.flops_per_row = dense_weights.flops_per_row();
   m.y = std::move(layer.output());
   return cell_result(cell, placement, search, m);
 }
 
-void LayerSuite::time_ceilings(const FfnWeights& dense_weights, CellMeasurement& m) {
+void LayerSuite::time_ceilings(const StrategyDescriptor& strategy, const FfnWeights& dense_weights,
+                               CellMeasurement& m) {
   const ModelConfig& model = config_.model;
   const int hidden = model.hidden;
   const TokenBatch& batch = group_.batch;
@@ -215,17 +217,30 @@ void LayerSuite::time_ceilings(const FfnWeights& dense_weights, CellMeasurement&
         }
       },
       flush);
-  // Dispatch / combine: a plain MPI_Alltoallv of the same rows, row size and layout.
-  auto alltoallv_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
+  // Dispatch / combine: the plain collective of the same rows, row size and layout
+  // (MPI_Alltoallv; MPI_Alltoall for a fixed-size exchange), sending a buffer written just
+  // before, as the layer's pack and expert steps write theirs (no cache flush in between).
+  const bool fixed_size = !strategy.rules.exchanges_counts();
+  auto exchange_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
     std::vector<char> send(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
     std::vector<char> recv(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
     const RowType row(row_bytes);
+    char value = 0;
+    const auto write_send = [&] { std::memset(send.data(), ++value, send.size()); };
     return time_interval(
-        comm_, config_.loops, [&] { comm_.alltoallv_rows(send.data(), recv.data(), layout, row); },
-        flush);
+        comm_, config_.loops,
+        [&] {
+          if (fixed_size) {
+            comm_.alltoall_rows(send.data(), layout.send_rows.empty() ? 0 : layout.send_rows[0],
+                                recv.data(), row);
+          } else {
+            comm_.alltoallv_rows(send.data(), recv.data(), layout, row);
+          }
+        },
+        write_send);
   };
-  m.dispatch_ceiling = alltoallv_ceiling(shape.dispatch, shape.dispatch_row_bytes);
-  m.combine_ceiling = alltoallv_ceiling(shape.combine, shape.combine_row_bytes);
+  m.dispatch_ceiling = exchange_ceiling(shape.dispatch, shape.dispatch_row_bytes);
+  m.combine_ceiling = exchange_ceiling(shape.combine, shape.combine_row_bytes);
 }
 
 }  // namespace c2r

@@ -103,9 +103,10 @@ class LayerSuite {
   // not from the strategy's own bookkeeping: every pair, except under a capacity-limited
   // strategy, where each expert takes this rank's pairs in token order up to its capacity.
   std::vector<bool> expected_kept(const StrategyDescriptor& strategy) const;
-  // The same-run ceilings of a measured cell: the dense GEMMs of its expert rows, a plain
-  // MPI_Alltoallv of its dispatch and combine layouts.
-  void time_ceilings(const FfnWeights& dense_weights, CellMeasurement& m);
+  // The same-run ceilings of a measured cell: the dense GEMMs of its expert rows, the plain
+  // collective of its dispatch and combine layouts.
+  void time_ceilings(const StrategyDescriptor& strategy, const FfnWeights& dense_weights,
+                     CellMeasurement& m);
 
   const RunConfig& config_;
   const Communicator& comm_;
