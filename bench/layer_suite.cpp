@@ -218,15 +218,20 @@ void LayerSuite::time_ceilings(const StrategyDescriptor& strategy, const FfnWeig
       },
       flush);
   // Dispatch / combine: the plain collective of the same rows, row size and layout
-  // (MPI_Alltoallv; MPI_Alltoall for a fixed-size exchange), sending a buffer written just
-  // before, as the layer's pack and expert steps write theirs (no cache flush in between).
+  // (MPI_Alltoallv; MPI_Alltoall for a fixed-size exchange), in the layer's cache state: the
+  // caches flushed (the layer's expert GEMMs stream its weights through them, evicting the
+  // receive buffers), then the send buffer written, as the layer's pack and expert steps write
+  // theirs just before the exchange.
   const bool fixed_size = !strategy.rules.exchanges_counts();
   auto exchange_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
     std::vector<char> send(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
     std::vector<char> recv(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
     const RowType row(row_bytes);
     char value = 0;
-    const auto write_send = [&] { std::memset(send.data(), ++value, send.size()); };
+    const auto flush_then_write_send = [&] {
+      flusher.flush();
+      std::memset(send.data(), ++value, send.size());
+    };
     return time_interval(
         comm_, config_.loops,
         [&] {
@@ -237,7 +242,7 @@ void LayerSuite::time_ceilings(const StrategyDescriptor& strategy, const FfnWeig
             comm_.alltoallv_rows(send.data(), recv.data(), layout, row);
           }
         },
-        write_send);
+        flush_then_write_send);
   };
   m.dispatch_ceiling = exchange_ceiling(shape.dispatch, shape.dispatch_row_bytes);
   m.combine_ceiling = exchange_ceiling(shape.combine, shape.combine_row_bytes);
