@@ -142,6 +142,8 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   const ModelConfig& model = config_.model;
   const int64_t tokens = config_.rank_tokens[comm_.rank()];
   const double global_tokens = static_cast<double>(config_.total_tokens());
+  RoutingGroup& g = group(cell);
+  const CellSamples& samples = *m.samples;
 
   CellResult r;
   r.routing = to_string(cell.routing);
@@ -154,12 +156,13 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   r.expert_rank = placement.expert_rank();
   if (cell.placement == "collab")
     r.placement_search = PlacementSearch{search.method, search.candidates};
-  if (cell.routing == RoutingMode::kC2R) r.top_t_source = group_.c2r_list_source;
-  if (group_.trace_match >= 0) r.trace_match = group_.trace_match;
-  r.phases = build_phases(m.samples);
+  if (cell.routing == RoutingMode::kC2R) r.top_t_source = g.c2r_list_source;
+  if (g.trace_match >= 0) r.trace_match = g.trace_match;
+  r.phases = build_phases(samples.layer);
+  r.round_positions = samples.round_positions;
 
   r.traffic = build_traffic(comm_, m.shape, global_tokens, r.median_us(Phase::kDispatch));
-  r.load = build_load(comm_, group_, placement, m.shape, model.top_k, global_tokens);
+  r.load = build_load(comm_, g, placement, m.shape, model.top_k, global_tokens);
 
   // Rate of the expert phase: the busiest rank's FLOPs over the critical-path time.
   const double expert_us = r.median_us(Phase::kExpert);
@@ -168,12 +171,12 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   const double max_flops = comm_.allreduce_max(my_flops);
   r.expert_gflops = expert_us > 0 ? max_flops / (expert_us * 1e-6) / 1e9 : 0.0;
 
-  r.ceilings = build_ceilings(m.expert_ceiling, m.dispatch_ceiling, m.combine_ceiling);
+  r.ceilings = build_ceilings(samples.ceilings[0], samples.ceilings[1], samples.ceilings[2]);
   if (r.ceilings) r.efficiency = build_efficiency(*r.ceilings, r);
 
   // The reference assumes the drops the capacity rule makes, worked out independently of the
   // strategy, so a strategy that drops the wrong pairs fails the check.
-  r.check = config_.check ? build_check(comm_, m.y, reference(expected_kept(*cell.strategy)),
+  r.check = config_.check ? build_check(comm_, m.y, reference(g, expected_kept(g, *cell.strategy)),
                                         tokens, model.hidden, config_.tolerance)
                           : OutputCheck{};
   return r;

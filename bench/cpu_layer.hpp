@@ -40,6 +40,7 @@ class CpuLayer final : public LayerSteps {
   void unpack() override;
 
   const ExchangeStrategy& strategy() const { return *strategy_; }
+  const ExpertBank& bank() const { return setup_.bank; }
   std::vector<float>& output() { return y_; }  // [T x H] the layer output
 
  private:

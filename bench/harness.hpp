@@ -1,7 +1,8 @@
 #pragma once
 // The timing harness every suite shares: fixed warm-up and iteration counts on every rank, a
 // barrier before each iteration, phases timed per rank and reduced to the maximum over ranks per
-// iteration (the critical path). Warm-up iterations are run in full and discarded.
+// iteration (the critical path). Warm-up iterations are run in full and discarded. The order in
+// which cells' iterations run is the schedule's (bench/cell_schedule.hpp).
 
 #include <array>
 #include <functional>
@@ -20,7 +21,8 @@ class PhaseClock {
   void start();
   void lap(Phase phase);
   double phase_seconds(Phase phase) const { return seconds_[static_cast<int>(phase)]; }
-  double total_seconds() const;
+  double total_seconds() const;    // start() to the last lap
+  double elapsed_seconds() const;  // start() to now
 
  private:
   double last_ = 0.0;
@@ -39,15 +41,11 @@ struct PhaseSamples {
   std::vector<double> layer_us;  // whole layer (start() to last lap), max over ranks
 };
 
-PhaseSamples time_phases(const Communicator& comm, const LoopCounts& counts,
-                         const std::function<void(PhaseClock&)>& body,
-                         const std::function<void()>& untimed_before = {});
-
-// One timed interval per iteration (the ceilings), max over ranks, microseconds. `untimed_before`,
-// when given, runs before each iteration's barrier.
-std::vector<double> time_interval(const Communicator& comm, const LoopCounts& counts,
-                                  const std::function<void()>& body,
-                                  const std::function<void()>& untimed_before = {});
+// One timed iteration of `body`: `prepare` (untimed, e.g. a cache flush), a barrier so that every
+// rank starts together, then the clock started and the body run.
+void time_iteration(const Communicator& comm, PhaseClock& clock,
+                    const std::function<void(PhaseClock&)>& body,
+                    const std::function<void()>& prepare = {});
 
 // Evicts the caches by writing a buffer larger than any last-level cache, so that a ceiling loop
 // starts each iteration as cold as the layer's phases do after the expert GEMMs stream their

@@ -36,8 +36,4 @@ void run_layer(LayerSteps& steps, const Communicator& comm, PhaseClock& clock) {
   }
 }
 
-PhaseSamples time_layer(const Communicator& comm, const LoopCounts& counts, LayerSteps& steps) {
-  return time_phases(comm, counts, [&](PhaseClock& clock) { run_layer(steps, comm, clock); });
-}
-
 }  // namespace c2r

@@ -1,7 +1,8 @@
 #pragma once
 // The steps of one MoE layer, written once for every backend: their order, the phase each is
 // charged to, and the barrier before each exchange. A backend (CPU: OpenBLAS + MPI; CUDA: device
-// kernels + NCCL) implements the steps of one cell; time_layer() runs them under the harness.
+// kernels + NCCL) implements the steps of one cell as a CellRun (bench/cell_run.hpp); the schedule
+// (bench/cell_schedule.hpp) times its iterations.
 //
 //   gate -> pack -> | dispatch -> regroup -> compute_experts -> reduce -> | combine -> unpack
 //   gate    permute    dispatch    permute    expert             unpermute   combine    unpermute
@@ -30,8 +31,5 @@ class LayerSteps {
 
 // One layer: every step in order, each charged to its phase on `clock`.
 void run_layer(LayerSteps& steps, const Communicator& comm, PhaseClock& clock);
-
-// The harness's timed loop over run_layer: warm-up, barriers, per-iteration max over ranks.
-PhaseSamples time_layer(const Communicator& comm, const LoopCounts& counts, LayerSteps& steps);
 
 }  // namespace c2r

@@ -43,71 +43,78 @@ bool LayerSuite::has_added_placement(const std::string& name, int layer) const {
   return added_placements_.count({name, layer}) > 0;
 }
 
-void LayerSuite::prepare_group(const Cell& cell) {
-  if (group_.layer == cell.layer && group_.routing == cell.routing && group_.top_t == cell.top_t) {
-    return;
-  }
+RoutingGroup& LayerSuite::group(const Cell& cell) {
+  const auto key = std::make_tuple(cell.layer, static_cast<int>(cell.routing), cell.top_t);
+  auto found = groups_.find(key);
+  if (found != groups_.end()) return *found->second;
+  // A sequential run holds one group at a time (the cells before it are done).
+  if (config_.order == CellOrder::kSequential) groups_.clear();
   const ModelConfig& model = config_.model;
   const int k = model.top_k;
   const int64_t tokens = config_.rank_tokens[comm_.rank()];
-  group_ = RoutingGroup{};
-  group_.layer = cell.layer;
-  group_.routing = cell.routing;
-  group_.top_t = cell.top_t;
+  auto made = std::make_unique<RoutingGroup>();
+  RoutingGroup& g = *made;
+  g.layer = cell.layer;
+  g.routing = cell.routing;
+  g.top_t = cell.top_t;
 
-  group_.gate = routing_.gate(cell.layer, cell.routing, cell.top_t, &group_.c2r_list_source);
-  group_.batch = routing_.batch(cell.layer, cell.routing, cell.top_t);
+  g.gate = routing_.gate(cell.layer, cell.routing, cell.top_t, &g.c2r_list_source);
+  g.batch = routing_.batch(cell.layer, cell.routing, cell.top_t);
 
   std::vector<float> logits(tokens * model.experts);
-  group_.expert_ids.resize(tokens * k);
-  group_.weights.resize(tokens * k);
-  std::vector<float> shared_scale(group_.batch.w_shared_gate.empty() ? 0 : tokens);
-  run_gate(group_.batch, model, group_.gate, logits.data(), group_.expert_ids.data(),
-           group_.weights.data(), shared_scale);
+  g.expert_ids.resize(tokens * k);
+  g.weights.resize(tokens * k);
+  std::vector<float> shared_scale(g.batch.w_shared_gate.empty() ? 0 : tokens);
+  run_gate(g.batch, model, g.gate, logits.data(), g.expert_ids.data(), g.weights.data(),
+           shared_scale);
 
   if (routing_.pair_trace()) {  // collective: decided alike on every rank, whatever its tokens
     int64_t matched = 0;
     for (int64_t t = 0; t < tokens; ++t) {
-      matched += group_.expert_ids[t * k] == group_.batch.trace_pair[t * 2] &&
-                 group_.expert_ids[t * k + 1] == group_.batch.trace_pair[t * 2 + 1];
+      matched += g.expert_ids[t * k] == g.batch.trace_pair[t * 2] &&
+                 g.expert_ids[t * k + 1] == g.batch.trace_pair[t * 2 + 1];
     }
-    group_.trace_match = static_cast<double>(comm_.allreduce_sum(matched)) / config_.total_tokens();
+    g.trace_match = static_cast<double>(comm_.allreduce_sum(matched)) / config_.total_tokens();
   }
-  group_.coactivation = coactivation_counts(group_.expert_ids, k, model.experts);
-  comm_.allreduce_sum(group_.coactivation.counts);
-  group_.tokens_per_expert.assign(model.experts, 0);
-  for (int32_t e : group_.expert_ids) ++group_.tokens_per_expert[e];
-  comm_.allreduce_sum(group_.tokens_per_expert);
+  g.coactivation = coactivation_counts(g.expert_ids, k, model.experts);
+  comm_.allreduce_sum(g.coactivation.counts);
+  g.tokens_per_expert.assign(model.experts, 0);
+  for (int32_t e : g.expert_ids) ++g.tokens_per_expert[e];
+  comm_.allreduce_sum(g.tokens_per_expert);
+  return *groups_.emplace(key, std::move(made)).first->second;
 }
 
 void LayerSuite::add_placement(const std::string& name, int layer, const Placement& placement) {
   added_placements_.insert_or_assign({name, layer}, placement);
 }
 
-Placement LayerSuite::make_placement(const std::string& name, int layer, CollabSearch* search) {
+Placement LayerSuite::make_placement(const std::string& name, int layer, const RoutingGroup& group,
+                                     CollabSearch* search) {
   const int experts = config_.model.experts;
   auto added = added_placements_.find({name, layer});
   if (added != added_placements_.end()) return added->second;
   if (name == "contiguous") return contiguous_placement(experts, comm_.size());
   if (name == "round-robin") return round_robin_placement(experts, comm_.size());
-  if (name == "collab") return collab_placement(group_.coactivation, comm_.size(), search);
+  if (name == "collab") return collab_placement(group.coactivation, comm_.size(), search);
   return data_.placement_file(name).for_layer(layer, experts, comm_.size(), config_.model.preset);
 }
 
-std::vector<bool> LayerSuite::expected_kept(const StrategyDescriptor& strategy) const {
+std::vector<bool> LayerSuite::expected_kept(const RoutingGroup& group,
+                                            const StrategyDescriptor& strategy) const {
   const ModelConfig& model = config_.model;
-  std::vector<bool> kept(group_.expert_ids.size(), true);
+  std::vector<bool> kept(group.expert_ids.size(), true);
   if (!strategy.rules.capacity_limited()) return kept;
   // Every rank sizes the slots from the largest rank's tokens (config_.tokens_per_rank).
   const int64_t capacity =
       padded_capacity(config_.capacity_factor, config_.tokens_per_rank, model.top_k, model.experts);
   std::vector<int64_t> taken(model.experts, 0);  // [E] this rank's pairs placed so far
-  for (size_t p = 0; p < kept.size(); ++p) kept[p] = taken[group_.expert_ids[p]]++ < capacity;
+  for (size_t p = 0; p < kept.size(); ++p) kept[p] = taken[group.expert_ids[p]]++ < capacity;
   return kept;
 }
 
-const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
-  for (const auto& [mask, output] : group_.references) {
+const std::vector<float>& LayerSuite::reference(RoutingGroup& group,
+                                                const std::vector<bool>& kept) {
+  for (const auto& [mask, output] : group.references) {
     if (mask == kept) return output;
   }
   // y_t = sum over kept chosen experts e of w_te * FFN_e(x_t) (+ the shared expert), computed per
@@ -115,7 +122,7 @@ const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
   const ModelConfig& model = config_.model;
   const int k = model.top_k;
   const int hidden = model.hidden;
-  const TokenBatch& batch = group_.batch;
+  const TokenBatch& batch = group.batch;
   std::vector<float> y(batch.tokens * hidden, 0.0f);
   std::vector<float> scratch(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
   std::vector<int64_t> rows;
@@ -123,7 +130,7 @@ const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
   for (int e = 0; e < model.experts; ++e) {
     rows.clear();
     for (int64_t p = 0; p < batch.tokens * k; ++p) {
-      if (group_.expert_ids[p] == e && kept[p]) rows.push_back(p);
+      if (group.expert_ids[p] == e && kept[p]) rows.push_back(p);
     }
     if (rows.empty()) continue;
     x_rows.resize(rows.size() * hidden);
@@ -136,7 +143,7 @@ const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
         RowBlock{x_rows.data(), hidden, out_rows.data(), hidden, static_cast<int64_t>(rows.size())},
         scratch.data());
     for (size_t i = 0; i < rows.size(); ++i) {
-      const float w = group_.weights[rows[i]];
+      const float w = group.weights[rows[i]];
       float* out = &y[(rows[i] / k) * hidden];
       for (int h = 0; h < hidden; ++h) out[h] += w * out_rows[i * hidden + h];
     }
@@ -155,97 +162,150 @@ const std::vector<float>& LayerSuite::reference(const std::vector<bool>& kept) {
       for (int h = 0; h < hidden; ++h) y[t * hidden + h] += scale * shared_out[t * hidden + h];
     }
   }
-  group_.references.emplace_back(kept, std::move(y));
-  return group_.references.back().second;
+  group.references.emplace_back(kept, std::move(y));
+  return group.references.back().second;
 }
 
-CellResult LayerSuite::run_cell(const Cell& cell) {
-  prepare_group(cell);
-  CollabSearch search;
-  const Placement placement = make_placement(cell.placement, cell.layer, &search);
+// One cell on the CPU: its placement, its layer (steps and buffers) and, once the layer has run,
+// its ceilings' buffers.
+class LayerSuite::CpuCellRun final : public CellRun {
+ public:
+  CpuCellRun(LayerSuite& suite, const Cell& cell)
+      : suite_(suite),
+        cell_(cell),
+        group_(suite.group(cell)),
+        placement_(suite.make_placement(cell.placement, cell.layer, group_, &search_)),
+        layer_(setup(suite, cell, group_, placement_), suite.comm_) {}
 
-  CpuLayerSetup setup;
-  setup.model = &config_.model;
-  setup.batch = &group_.batch;
-  setup.gate = &group_.gate;
-  setup.placement = &placement;
-  setup.strategy = cell.strategy;
-  for (int e : placement.local_experts(comm_.rank())) setup.bank.local.push_back(&experts_.get(e));
-  setup.shared = shared_expert();
-  setup.capacity_factor = config_.capacity_factor;
-  setup.capacity_tokens = config_.tokens_per_rank;
-  CpuLayer layer(setup, comm_);
+  void layer(PhaseClock& clock) override { run_layer(layer_, suite_.comm_, clock); }
 
-  CellMeasurement m;
-  m.samples = time_layer(comm_, config_.loops, layer);
-  m.shape = layer.strategy().shape();
-  const FfnWeights& dense_weights = *setup.bank.local.front();
-  if (config_.ceilings) time_ceilings(*cell.strategy, dense_weights, m);
-  m.flops_per_row = dense_weights.flops_per_row();
-  m.y = std::move(layer.output());
-  return cell_result(cell, placement, search, m);
-}
+  std::optional<CellCeilings> ceilings() override;
 
-void LayerSuite::time_ceilings(const StrategyDescriptor& strategy, const FfnWeights& dense_weights,
-                               CellMeasurement& m) {
-  const ModelConfig& model = config_.model;
+  CellResult result(const CellSamples& samples) override {
+    CellMeasurement m;
+    m.samples = &samples;
+    m.shape = layer_.strategy().shape();
+    m.flops_per_row = expert_weights().front()->flops_per_row();
+    m.y = std::move(layer_.output());
+    return suite_.cell_result(cell_, placement_, search_, m);
+  }
+
+ private:
+  static CpuLayerSetup setup(LayerSuite& suite, const Cell& cell, const RoutingGroup& group,
+                             const Placement& placement) {
+    CpuLayerSetup s;
+    s.model = &suite.config_.model;
+    s.batch = &group.batch;
+    s.gate = &group.gate;
+    s.placement = &placement;
+    s.strategy = cell.strategy;
+    for (int e : placement.local_experts(suite.comm_.rank())) {
+      s.bank.local.push_back(&suite.experts_.get(e));
+    }
+    s.shared = suite.shared_expert();
+    s.capacity_factor = suite.config_.capacity_factor;
+    s.capacity_tokens = suite.config_.tokens_per_rank;
+    return s;
+  }
+  const std::vector<const FfnWeights*>& expert_weights() const { return layer_.bank().local; }
+
+  LayerSuite& suite_;
+  const Cell cell_;
+  const RoutingGroup& group_;
+  CollabSearch search_;  // filled for the collab placement
+  const Placement placement_;
+  CpuLayer layer_;
+  // The ceilings' buffers, sized from the layer's rows once it has run.
+  std::vector<float> dense_x_, dense_out_;   // [routed rows x H]
+  std::vector<float> shared_out_, scratch_;  // [T x H]; FFN scratch
+  struct ExchangeBuffers {
+    std::vector<char> send, recv;  // [rows x row bytes] each way of the layout
+    std::unique_ptr<RowType> row;
+  };
+  ExchangeBuffers dispatch_, combine_;
+  char written_ = 0;  // the value the send buffers were last written with
+};
+
+std::optional<CellCeilings> LayerSuite::CpuCellRun::ceilings() {
+  if (!suite_.config_.ceilings) return std::nullopt;
+  if (!suite_.flusher_) suite_.flusher_.emplace();
+  CacheFlusher& flusher = *suite_.flusher_;
+  const Communicator& comm = suite_.comm_;
+  const ModelConfig& model = suite_.config_.model;
   const int hidden = model.hidden;
   const TokenBatch& batch = group_.batch;
-  const ExchangeShape& shape = m.shape;
+  const ExchangeShape& shape = layer_.strategy().shape();
+  const FfnWeights* shared = suite_.shared_expert();
   const int64_t routed_rows = std::accumulate(shape.rows_per_local_expert.begin(),
                                               shape.rows_per_local_expert.end(), int64_t{0});
-  std::vector<float> scratch(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
-  std::vector<float> shared_out(shared_expert_ ? batch.tokens * hidden : 0);  // [T x H]
-  // Expert: the same FLOPs as dense GEMMs on one contiguous batch per FFN width.
-  std::vector<float> dense_x(std::max<int64_t>(routed_rows, 1) * hidden);
-  // Any values will do; this rank's tokens repeated (a rank may have none: then zeros, which
-  // cost a GEMM the same).
-  for (size_t i = 0; i < dense_x.size() && !batch.x.empty(); ++i) {
-    dense_x[i] = batch.x[i % batch.x.size()];
-  }
-  std::vector<float> dense_out(dense_x.size());
-  CacheFlusher flusher;
-  const auto flush = [&] { flusher.flush(); };
-  m.expert_ceiling = time_interval(
-      comm_, config_.loops,
-      [&] {
-        dense_ffn_gemms(dense_weights, dense_x.data(), routed_rows, scratch.data(),
-                        dense_out.data());
-        if (shared_expert_) {
-          dense_ffn_gemms(*shared_expert_, batch.x.data(), batch.tokens, scratch.data(),
-                          shared_out.data());
-        }
-      },
-      flush);
+  scratch_.resize(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
+  shared_out_.resize(shared ? batch.tokens * hidden : 0);
+  dense_x_.resize(std::max<int64_t>(routed_rows, 1) * hidden);
+  dense_out_.resize(dense_x_.size());
+  CellCeilings c;
+  // Expert: the same FLOPs as dense GEMMs, the routed rows split evenly over this rank's experts
+  // so that as many experts' weights stream through the caches as in the layer, on an activation
+  // written just before (as the dispatch writes the rows the layer's experts read), after the
+  // caches were flushed (the previous layer step's weights are gone).
+  c[0].prepare = [this, &flusher, &batch] {
+    flusher.flush();
+    ++written_;
+    for (size_t i = 0; i < dense_x_.size(); ++i) {
+      dense_x_[i] = batch.x.empty() ? 0.0f : batch.x[i % batch.x.size()] + 1e-3f * written_;
+    }
+  };
+  c[0].run = [this, routed_rows, hidden, shared, &batch] {
+    const std::vector<const FfnWeights*>& experts = expert_weights();
+    const int64_t count = static_cast<int64_t>(experts.size());
+    int64_t first = 0;
+    for (int64_t e = 0; e < count; ++e) {
+      const int64_t rows = routed_rows / count + (e < routed_rows % count ? 1 : 0);
+      if (rows > 0) {
+        dense_ffn_gemms(*experts[e], &dense_x_[first * hidden], rows, scratch_.data(),
+                        &dense_out_[first * hidden]);
+      }
+      first += rows;
+    }
+    if (shared) {
+      dense_ffn_gemms(*shared, batch.x.data(), batch.tokens, scratch_.data(), shared_out_.data());
+    }
+  };
   // Dispatch / combine: the plain collective of the same rows, row size and layout
   // (MPI_Alltoallv; MPI_Alltoall for a fixed-size exchange), in the layer's cache state: the
   // caches flushed (the layer's expert GEMMs stream its weights through them, evicting the
   // receive buffers), then the send buffer written, as the layer's pack and expert steps write
   // theirs just before the exchange.
-  const bool fixed_size = !strategy.rules.exchanges_counts();
-  auto exchange_ceiling = [&](const AlltoallvLayout& layout, int64_t row_bytes) {
-    std::vector<char> send(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
-    std::vector<char> recv(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
-    const RowType row(row_bytes);
-    char value = 0;
-    const auto flush_then_write_send = [&] {
+  const bool fixed_size = !cell_.strategy->rules.exchanges_counts();
+  auto exchange = [&, fixed_size](const AlltoallvLayout& layout, int64_t row_bytes,
+                                  ExchangeBuffers& buffers) {
+    std::vector<char>& send = buffers.send;
+    std::vector<char>& recv = buffers.recv;
+    send.resize(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
+    recv.resize(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
+    buffers.row = std::make_unique<RowType>(row_bytes);
+    const RowType& row = *buffers.row;
+    TimedBody body;
+    body.prepare = [this, &flusher, &send] {
       flusher.flush();
-      std::memset(send.data(), ++value, send.size());
+      std::memset(send.data(), ++written_, send.size());
     };
-    return time_interval(
-        comm_, config_.loops,
-        [&] {
-          if (fixed_size) {
-            comm_.alltoall_rows(send.data(), layout.send_rows.empty() ? 0 : layout.send_rows[0],
-                                recv.data(), row);
-          } else {
-            comm_.alltoallv_rows(send.data(), recv.data(), layout, row);
-          }
-        },
-        flush_then_write_send);
+    body.run = [&comm, &layout, &send, &recv, &row, fixed_size] {
+      if (fixed_size) {
+        comm.alltoall_rows(send.data(), layout.send_rows.empty() ? 0 : layout.send_rows[0],
+                           recv.data(), row);
+      } else {
+        comm.alltoallv_rows(send.data(), recv.data(), layout, row);
+      }
+    };
+    return body;
   };
-  m.dispatch_ceiling = exchange_ceiling(shape.dispatch, shape.dispatch_row_bytes);
-  m.combine_ceiling = exchange_ceiling(shape.combine, shape.combine_row_bytes);
+  c[1] = exchange(shape.dispatch, shape.dispatch_row_bytes, dispatch_);
+  c[2] = exchange(shape.combine, shape.combine_row_bytes, combine_);
+  return c;
+}
+
+std::unique_ptr<CellRun> LayerSuite::start_cell(const Cell& cell) {
+  return std::make_unique<CpuCellRun>(*this, cell);
 }
 
 }  // namespace c2r

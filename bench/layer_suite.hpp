@@ -1,13 +1,16 @@
 #pragma once
-// The MoE layer suite: runs one grid cell (routing, Top-T, strategy, placement, layer) end to end
-// on this rank's tokens under the shared harness, measures its same-run ceilings, counts its
-// traffic and load, and checks its output against a serial reference.
+// The MoE layer suite: sets up one grid cell (routing, Top-T, strategy, placement, layer) on this
+// rank's tokens as a CellRun (its layer steps and same-run ceilings, timed by the schedule), and
+// turns what was measured into the cell's result: traffic, load, efficiencies and the check
+// against a serial reference.
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <vector>
 
+#include "bench/cell_run.hpp"
 #include "bench/harness.hpp"
 #include "bench/routing_source.hpp"
 #include "bench/run_config.hpp"
@@ -35,6 +38,7 @@ class ExpertCache {
 };
 
 // Everything cells with the same (layer, routing, Top-T) share: tokens, gate, routing statistics.
+// Kept while any of its cells runs (all of a run's cells when they are interleaved).
 struct RoutingGroup {
   int layer = -1;
   RoutingMode routing = RoutingMode::kVanilla;
@@ -51,22 +55,21 @@ struct RoutingGroup {
   std::vector<std::pair<std::vector<bool>, std::vector<float>>> references;
 };
 
-// What a backend's timed loop measured and moved for one cell (this rank's view).
+// What a backend measured and moved for one cell (this rank's view).
 struct CellMeasurement {
-  PhaseSamples samples;
-  ExchangeShape shape;  // layouts, row bytes, rows per local expert, dropped pairs
-  // Same-run ceilings, per iteration (us); empty when not measured.
-  std::vector<double> expert_ceiling, dispatch_ceiling, combine_ceiling;
-  double flops_per_row = 0.0;  // of one routed expert row
-  std::vector<float> y;        // [T_r x H] the layer output
+  const CellSamples* samples = nullptr;  // the layer's and its ceilings' per-iteration times
+  ExchangeShape shape;                   // layouts, row bytes, rows per local expert, dropped pairs
+  double flops_per_row = 0.0;            // of one routed expert row
+  std::vector<float> y;                  // [T_r x H] the layer output
 };
 
 class LayerSuite {
  public:
   LayerSuite(const RunConfig& config, const Communicator& comm, DataStore& data);
 
-  // Collective: every rank calls it with the same cell. Returns the cell's result.
-  CellResult run_cell(const Cell& cell);
+  // Collective: every rank calls it with the same cell. The cell's layer on the CPU (OpenBLAS,
+  // MPI) with its buffers allocated, ready for the schedule to time.
+  std::unique_ptr<CellRun> start_cell(const Cell& cell);
 
   // Where the cells' tokens and gates come from, and whether `name` was added for `layer`.
   const RoutingSource& routing() const { return routing_; }
@@ -75,14 +78,12 @@ class LayerSuite {
   // A placement the caller made (the tuner's), used by cells whose placement is `name`.
   void add_placement(const std::string& name, int layer, const Placement& placement);
 
-  // For other backends' timed loops: the cell's tokens, gate and routing (collective), its
+  // For other backends' cells: the cell's tokens, gate and routing (collective; kept while the
+  // suite lives, or until a cell of another group is prepared in a sequential run), its
   // placement, and expert weights.
-  const RoutingGroup& prepare(const Cell& cell) {
-    prepare_group(cell);
-    return group_;
-  }
+  const RoutingGroup& prepare(const Cell& cell) { return group(cell); }
   Placement placement_for(const Cell& cell, CollabSearch* search) {
-    return make_placement(cell.placement, cell.layer, search);
+    return make_placement(cell.placement, cell.layer, group(cell), search);
   }
   const FfnWeights& expert_weights(int expert) { return experts_.get(expert); }
   // The shared expert every token uses, or null.
@@ -95,18 +96,18 @@ class LayerSuite {
                          const CellMeasurement& measured);
 
  private:
-  void prepare_group(const Cell& cell);
+  class CpuCellRun;  // one cell's CPU layer and ceilings (layer_suite.cpp)
+
+  RoutingGroup& group(const Cell& cell);
   // `search` is filled for the collab placement.
-  Placement make_placement(const std::string& name, int layer, CollabSearch* search);
-  const std::vector<float>& reference(const std::vector<bool>& kept);
+  Placement make_placement(const std::string& name, int layer, const RoutingGroup& group,
+                           CollabSearch* search);
+  const std::vector<float>& reference(RoutingGroup& group, const std::vector<bool>& kept);
   // [T_r x k] the pairs that should reach their expert, worked out here from the routing alone,
   // not from the strategy's own bookkeeping: every pair, except under a capacity-limited
   // strategy, where each expert takes this rank's pairs in token order up to its capacity.
-  std::vector<bool> expected_kept(const StrategyDescriptor& strategy) const;
-  // The same-run ceilings of a measured cell: the dense GEMMs of its expert rows, the plain
-  // collective of its dispatch and combine layouts.
-  void time_ceilings(const StrategyDescriptor& strategy, const FfnWeights& dense_weights,
-                     CellMeasurement& m);
+  std::vector<bool> expected_kept(const RoutingGroup& group,
+                                  const StrategyDescriptor& strategy) const;
 
   const RunConfig& config_;
   const Communicator& comm_;
@@ -114,7 +115,10 @@ class LayerSuite {
   RoutingSource routing_;
   ExpertCache experts_;
   std::optional<FfnWeights> shared_expert_;
-  RoutingGroup group_;
+  // (layer, routing, Top-T) -> its group; the pointers stay valid while the entry lives.
+  std::map<std::tuple<int, int, int>, std::unique_ptr<RoutingGroup>> groups_;
+  // The cache flush of the CPU ceilings, one for every cell (it is large); made on first use.
+  std::optional<CacheFlusher> flusher_;
   std::map<std::pair<std::string, int>, Placement> added_placements_;  // (name, layer) ->
 };
 

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "bench/harness.hpp"
 #include "common/error.hpp"
@@ -19,14 +21,18 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
   const double pairs = tokens * m.top_k;
   const double ranks = std::max(config.ranks, 1);
   const double hidden_row = m.hidden * f;
-  // Largest exchange of any strategy in the grid, by its own rules: received rows can reach every
+  // The exchange of each strategy in the grid, by its own rules: received rows can reach every
   // rank's pairs (skewed routing), or the capacity slots of a capacity-limited strategy when
   // those are more; each row as large as the strategy's dispatch row; four such buffers (sent,
-  // received, expert output, returned).
+  // received, expert output, returned). Interleaved cells all keep their buffers (summed); cells
+  // run one after another free theirs (the largest counts).
+  const bool interleaved = config.order == CellOrder::kInterleaved;
   const double skew_rows =
       pairs * std::min(ranks, 2.0);  // a 2x margin for skew, more with more ranks
-  double rows = 0.0, exchange_bytes = 0.0;
+  double exchange_bytes = 0.0, ceiling_bytes = 0.0;
+  std::set<std::tuple<int, int, int>> groups;  // (layer, routing, Top-T): tokens and gate each
   for (const Cell& cell : config.cells) {
+    groups.insert({cell.layer, static_cast<int>(cell.routing), cell.top_t});
     const ExchangeRules& rules = cell.strategy->rules;
     double cell_rows = skew_rows;
     if (rules.capacity_limited()) {
@@ -34,10 +40,17 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
           padded_capacity(config.capacity_factor, config.tokens_per_rank, m.top_k, m.experts));
       cell_rows = std::max(cell_rows, capacity * m.experts);
     }
-    rows = std::max(rows, cell_rows);
-    exchange_bytes = std::max(exchange_bytes,
-                              cell_rows * rules.dispatch_row_floats(m.hidden, m.top_k) * f * 4.0);
+    const double cell_exchange = cell_rows * rules.dispatch_row_floats(m.hidden, m.top_k) * f * 4.0;
+    // Ceilings: the dense GEMM's input and output, and a send and receive buffer each way.
+    const double cell_ceiling =
+        config.ceilings ? cell_rows * hidden_row * 2.0 + cell_exchange : 0.0;
+    exchange_bytes =
+        interleaved ? exchange_bytes + cell_exchange : std::max(exchange_bytes, cell_exchange);
+    ceiling_bytes =
+        interleaved ? ceiling_bytes + cell_ceiling : std::max(ceiling_bytes, cell_ceiling);
   }
+  const double groups_held = interleaved ? static_cast<double>(groups.size()) : 1.0;
+  const double cells_held = interleaved ? static_cast<double>(config.cells.size()) : 1.0;
   bool several_placements = false;
   for (const Cell& cell : config.cells) several_placements |= cell.placement != "contiguous";
   const double experts_held =
@@ -48,14 +61,14 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
   e.items = {
       {"expert weights",
        experts_held * expert_bytes + (m.shared_ffn > 0 ? 3.0 * m.hidden * m.shared_ffn * f : 0.0)},
-      {"tokens, output and router", tokens * hidden_row * (3.0 + (m.shared_ffn > 0 ? 1.0 : 0.0)) +
-                                        tokens * m.experts * f + pairs * 8.0 +
-                                        static_cast<double>(m.hidden) * m.experts * f},
+      {"tokens, output and router",
+       groups_held * (tokens * hidden_row * (1.0 + (m.shared_ffn > 0 ? 1.0 : 0.0)) +
+                      static_cast<double>(m.hidden) * m.experts * f + pairs * 8.0) +
+           cells_held * (tokens * hidden_row * 2.0 + tokens * m.experts * f + pairs * 8.0)},
       {"exchange buffers", exchange_bytes},
       {"FFN scratch", ffn_scratch_floats(std::max(m.ffn, m.shared_ffn)) * f},
-      {"ceilings (cache flush, dense GEMM input)",
-       (config.ceilings ? static_cast<double>(CacheFlusher::kBytes) + rows * hidden_row * 2.0
-                        : 0.0)},
+      {"ceilings (cache flush, dense GEMM input, exchange buffers)",
+       config.ceilings ? static_cast<double>(CacheFlusher::kBytes) + ceiling_bytes : 0.0},
       {"serial reference", config.check ? tokens * hidden_row * 2.0 : 0.0},
   };
   std::sort(e.items.begin(), e.items.end(),

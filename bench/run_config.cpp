@@ -96,10 +96,14 @@ nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
                         {"capacity_factor", capacity_factor},
                         {"warmup", loops.warmup},
                         {"iterations", loops.iterations},
+                        {"order", to_string(order)},
                         {"check", check},
                         {"tolerance", tolerance},
                         {"blas_threads", process.blas_threads}};
   if (uneven()) out["rank_tokens"] = rank_tokens;
+  // Interleaved: each of the `iterations` rounds ran every cell once, in an order shuffled from
+  // the workload's seed (each result's round_positions).
+  if (order == CellOrder::kInterleaved) out["rounds"] = loops.iterations;
   return out;
 }
 

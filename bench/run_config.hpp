@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/cell_schedule.hpp"
 #include "bench/harness.hpp"
 #include "collectives/strategy.hpp"
 #include "kernels/cpu/gating.hpp"
@@ -65,6 +66,7 @@ struct RunConfig {
   std::vector<Cell> cells;  // grouped by (layer, routing, top_t, placement)
   double capacity_factor = 1.25;
   LoopCounts loops;
+  CellOrder order = CellOrder::kInterleaved;  // of the cells' iterations (bench/cell_schedule.hpp)
   bool check = false;
   double tolerance = 1e-4;
   bool ceilings = true;  // time the same-run ceilings (`tune --validate` skips them)
@@ -73,6 +75,10 @@ struct RunConfig {
   // Rank r owns global tokens [first_token(r), first_token(r) + rank_tokens[r]).
   int64_t first_token(int rank) const;
   int64_t total_tokens() const;
+
+  // How the schedule runs the cells: the order, the loop counts, and the workload's seed for the
+  // rounds' shuffles.
+  ScheduleOptions schedule() const { return {order, loops, workload.seed}; }
 
   // The report's "config", with the process settings it ran under.
   nlohmann::json to_json(const ProcessOptions& process) const;

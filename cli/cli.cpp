@@ -106,6 +106,11 @@ void add_run_options(CLI::App& run, c2r::RunOptions& o) {
   run.add_option("--warmup", o.warmup, "Warm-up iterations per cell (not timed)")
       ->capture_default_str();
   run.add_option("--iters", o.iters, "Timed iterations per cell")->capture_default_str();
+  run.add_option("--order", o.order,
+                 "interleaved: each round runs every cell once, in a seeded shuffled order (drift "
+                 "lands on all cells alike; ratios paired by round); sequential: one cell's "
+                 "iterations after another's")
+      ->capture_default_str();
   run.add_flag("--check", o.check,
                "Compare every cell's output with the serial reference; exit 1 on a wrong row");
   run.add_option("--tolerance", o.tolerance, "--check: largest relative L2 error of a row")
@@ -168,6 +173,8 @@ void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
       ->capture_default_str();
   tune.add_option("--iters", o.iters, "--validate: timed iterations per placement")
       ->capture_default_str();
+  tune.add_option("--order", o.order, "--validate: interleaved | sequential (as for run)")
+      ->capture_default_str();
   tune.add_option("--out", o.process.out,
                   "Tuning file (default: results/c2rbench-tune-<timestamp>.json); never "
                   "overwritten");
@@ -200,7 +207,7 @@ c2r::BackendFactory cuda_backend() {
 #ifdef C2R_HAVE_CUDA_BACKEND
   return [](const c2r::RunConfig& config, const c2r::Communicator& mpi, c2r::LayerSuite& suite) {
     auto device = std::make_shared<c2r::CudaLayerSuite>(config, mpi, suite);
-    return c2r::CellRunner([device](const c2r::Cell& cell) { return device->run_cell(cell); });
+    return c2r::CellStarter([device](const c2r::Cell& cell) { return device->start_cell(cell); });
   };
 #else
   return {};

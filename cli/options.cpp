@@ -175,6 +175,7 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
   c.capacity_factor = o.capacity_factor;
   c.loops.warmup = o.warmup;
   c.loops.iterations = o.iters;
+  c.order = parse_cell_order(o.order);
   c.check = o.check;
   c.tolerance = o.tolerance;
   return c;

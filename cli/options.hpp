@@ -44,6 +44,7 @@ struct RunOptions {
   double capacity_factor = 1.25;
   int warmup = 2;
   int iters = 10;
+  std::string order = "interleaved";  // of the cells' iterations: interleaved | sequential
   bool check = false;
   double tolerance = 1e-4;
   std::string sweep;         // "tokens=512,1024,...": the grid once per tokens-per-rank value

@@ -19,6 +19,7 @@
 #include "model/data_store.hpp"
 #include "results/report.hpp"
 #include "results/table.hpp"
+#include "results/verdict.hpp"
 
 namespace c2r {
 
@@ -33,34 +34,10 @@ std::string default_report_path() {
   return path;
 }
 
-// Cells are compared with the baseline of their layer and (in a sweep) their tokens per rank.
-std::pair<int, int64_t> baseline_key(const CellResult& r) {
-  return {r.layer.value_or(0), r.tokens_per_rank.value_or(0)};
-}
-
-std::map<std::pair<int, int64_t>, const CellResult*> baselines(
-    const std::vector<CellResult>& results) {
-  std::map<std::pair<int, int64_t>, const CellResult*> baseline_of_layer;
-  for (const auto& r : results) {
-    if (r.baseline) baseline_of_layer[baseline_key(r)] = &r;
-  }
-  return baseline_of_layer;
-}
-
-void add_speedups(std::vector<CellResult>& results) {
-  const auto baseline_of_layer = baselines(results);
-  for (auto& r : results) {
-    const CellResult& base = *baseline_of_layer.at(baseline_key(r));
-    const double mine = r.median_us(Phase::kLayer);
-    const double theirs = base.median_us(Phase::kLayer);
-    r.speedup_vs_baseline = mine > 0 ? theirs / mine : 0.0;
-  }
-}
-
 }  // namespace
 
 std::vector<LayerSummary> summarize_layers(const std::vector<CellResult>& results) {
-  const auto baseline_of_layer = baselines(results);
+  const auto bases = baselines(results);
   std::vector<std::string> order;
   std::map<std::string, LayerSummary> sums;  // by cell key without layer; ratios summed
   auto exchange_us = [](const CellResult& r) {
@@ -68,7 +45,7 @@ std::vector<LayerSummary> summarize_layers(const std::vector<CellResult>& result
   };
   for (const auto& r : results) {
     if (!r.in_grid) continue;
-    const CellResult& base = *baseline_of_layer.at(baseline_key(r));
+    const CellResult& base = baseline_of(r, bases);
     const std::string key = cell_key(r, {/*layer=*/false, /*sizes=*/false});
     if (!sums.count(key)) {
       order.push_back(key);
@@ -204,27 +181,21 @@ std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& pr
     const RunConfig& config = plan.passes[pass];
     LayerSuite suite(config, comm, data);
     check_run_inputs(config, suite, data, comm.size());
-    CellRunner run_cell = [&suite](const Cell& cell) { return suite.run_cell(cell); };
+    CellStarter start = [&suite](const Cell& cell) { return suite.start_cell(cell); };
     if (process.backend == "cuda") {
-      on_every_rank(comm, [&] { run_cell = cuda_backend(config, comm, suite); });
+      on_every_rank(comm, [&] { start = cuda_backend(config, comm, suite); });
     }
-    for (size_t i = 0; i < config.cells.size(); ++i) {
+    const auto label = [&](size_t i) {
       const Cell& cell = config.cells[i];
-      const std::string label =
-          (passes > 1 ? "tokens " + std::to_string(config.tokens_per_rank) + " " : "") + "layer " +
-          std::to_string(cell.layer) + " " + to_string(cell.routing) +
-          (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "") + " " +
-          to_string(cell.strategy) + " " + cell.placement;
-      set_activity("run cell " + std::to_string(i + 1) + "/" + std::to_string(config.cells.size()) +
-                   ": " + label);
-      if (progress) {
-        std::cerr << "[" << i + 1 << "/" << config.cells.size() << "]"
-                  << (passes > 1
-                          ? " (" + std::to_string(pass + 1) + "/" + std::to_string(passes) + ")"
-                          : "")
-                  << " " << label << std::endl;
-      }
-      CellResult result = run_cell(cell);
+      return (passes > 1 ? "pass " + std::to_string(pass + 1) + "/" + std::to_string(passes) +
+                               " tokens " + std::to_string(config.tokens_per_rank) + " "
+                         : "") +
+             "layer " + std::to_string(cell.layer) + " " + to_string(cell.routing) +
+             (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "") + " " +
+             to_string(cell.strategy) + " " + cell.placement;
+    };
+    for (CellResult& result :
+         run_cells(comm, config.cells, start, config.schedule(), label, progress)) {
       if (!plan.sweep.empty()) result.tokens_per_rank = config.tokens_per_rank;
       results.push_back(std::move(result));
     }
@@ -251,6 +222,7 @@ void print_and_write(const Report& report, const RunPlan& plan, const std::strin
     }
   }
   if (report.summary) print_layer_summary(std::cout, *report.summary);
+  print_verdicts(std::cout, verdicts(report.results));
   write_report(out_path, to_json(report));
   std::cout << "# report: " << out_path << "\n";
   if (plan.config.check) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cell_run.hpp"
 #include "cli/options.hpp"
 #include "common/communicator.hpp"
 #include "results/report.hpp"
@@ -14,12 +15,11 @@ namespace c2r {
 
 class LayerSuite;
 
-// Runs one cell of the grid on a backend other than the CPU.
-using CellRunner = std::function<CellResult(const Cell&)>;
-// Collective: sets a backend up for a run (the CUDA backend lives outside the core library, so the
-// command receives it from main). Throws c2r::Error when the backend cannot run here.
+// Collective: sets a backend other than the CPU up for a run, returning what makes its cells (the
+// CUDA backend lives outside the core library, so the command receives it from main). Throws
+// c2r::Error when the backend cannot run here.
 using BackendFactory =
-    std::function<CellRunner(const RunConfig&, const Communicator&, LayerSuite&)>;
+    std::function<CellStarter(const RunConfig&, const Communicator&, LayerSuite&)>;
 
 // Returns the process exit status: 0, or 1 when a checked cell has wrong rows.
 // Throws c2r::Error (raised_on_all_ranks() for bad input) on failure. `cuda_backend` is empty

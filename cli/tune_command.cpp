@@ -128,6 +128,7 @@ Setup resolve_setup(const TuneOptions& o) {
   C2R_CHECK(o.sample_tokens >= 1, "--sample-tokens must be at least 1");
   C2R_CHECK(o.search_seconds > 0, "--search-seconds must be positive");
   C2R_CHECK(o.warmup >= 1 && o.iters >= 1, "--warmup and --iters must be at least 1");
+  parse_cell_order(o.order);
   return s;
 }
 

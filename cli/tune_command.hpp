@@ -32,6 +32,7 @@ struct TuneOptions {
   bool validate = false;
   int warmup = 1;
   int iters = 3;
+  std::string order = "interleaved";  // --validate: of the cells' iterations
 };
 
 // Returns the process exit status. Throws c2r::Error (raised_on_all_ranks() for bad input).

@@ -32,6 +32,7 @@ RunConfig validation_config(const ValidationRequest& request, int ranks) {
       make_run_config(request.setup, grid, std::vector<int64_t>(ranks, o.workload.tokens));
   config.loops.warmup = o.warmup;
   config.loops.iterations = o.iters;
+  config.order = parse_cell_order(o.order);
   config.ceilings = false;
   return config;
 }
@@ -100,13 +101,20 @@ Validation validate_predictions(const ValidationRequest& request, const Communic
   std::vector<double> predicted_layer, measured_layer;
   std::map<std::string, double> abs_error;
   std::map<int, MeasuredGain> gains;
+  // The cells interleaved round by round (unless --order sequential), as `run` does, so that
+  // drift lands on every placement alike.
+  const std::vector<CellResult> results = run_cells(
+      comm, config.cells, [&suite](const Cell& cell) { return suite.start_cell(cell); },
+      config.schedule(),
+      [&](size_t i) {
+        const Cell& cell = config.cells[i];
+        return "validate layer " + std::to_string(cell.layer) + " " + to_string(cell.strategy) +
+               " " + cell.placement;
+      },
+      comm.rank() == 0 && !o.process.quiet);
   for (size_t i = 0; i < config.cells.size(); ++i) {
     const Cell& cell = config.cells[i];
-    if (comm.rank() == 0 && !o.process.quiet) {
-      std::cerr << "[validate " << i + 1 << "/" << config.cells.size() << "] layer " << cell.layer
-                << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
-    }
-    const CellResult result = suite.run_cell(cell);
+    const CellResult& result = results[i];
     const TunedLayer& layer = *by_layer.at(cell.layer);
     const TunedRouting& routing = cell.routing == RoutingMode::kVanilla
                                       ? layer.routings.front()

@@ -21,6 +21,7 @@ enum class Stream : uint64_t {
   kSharedGate = 9,     // shared-expert sigmoid gate weights
   kSharedExpert = 10,  // shared-expert FFN weights
   kPlacement = 11,     // tuner: random validation placements
+  kCellOrder = 12,     // the schedule: each interleaved round's order of cells
 };
 
 inline uint64_t splitmix64(uint64_t x) {

@@ -179,6 +179,13 @@ json to_json(const CellResult& cell) {
   if (cell.load) j["load"] = to_json(*cell.load);
   if (cell.check) j["check"] = to_json(*cell.check);
   if (cell.speedup_vs_baseline) j["speedup_vs_baseline"] = *cell.speedup_vs_baseline;
+  if (cell.speedup_interval) {
+    j["speedup_interval"] = {{"low", cell.speedup_interval->low},
+                             {"high", cell.speedup_interval->high},
+                             {"confidence", cell.speedup_interval->confidence},
+                             {"paired", cell.speedup_interval->paired}};
+  }
+  if (!cell.round_positions.empty()) j["round_positions"] = cell.round_positions;
   return j;
 }
 
@@ -231,6 +238,14 @@ CellResult cell_result_from_json(const json& j, const std::string& source) {
   if (const json* l = section(j, "load")) cell.load = load_from_json(*l);
   if (const json* c = section(j, "check")) cell.check = check_from_json(*c);
   cell.speedup_vs_baseline = number_if(j, "speedup_vs_baseline");
+  if (const json* s = section(j, "speedup_interval")) {
+    cell.speedup_interval =
+        SpeedupInterval{number_or(*s, "low", 0.0), number_or(*s, "high", 0.0),
+                        number_or(*s, "confidence", 0.0), flag_or(*s, "paired", false)};
+  }
+  for (int64_t position : list_or_empty(j, "round_positions", integer_or_zero)) {
+    cell.round_positions.push_back(static_cast<int>(position));
+  }
   return cell;
 }
 

@@ -65,6 +65,15 @@ struct OutputCheck {
   double tolerance = 0;
 };
 
+// The speedup's percentile-bootstrap interval: from the per-iteration layer samples of the cell and
+// its baseline, resampled by round (paired) when the cells ran interleaved, independently when
+// they ran one after another.
+struct SpeedupInterval {
+  double low = 0, high = 0;
+  double confidence = 0.95;
+  bool paired = false;
+};
+
 // Absent sections and fields are std::optional: version-1 reports from other tools (the PyTorch
 // peer) have no traffic, load, efficiency or check, and readers show them as absent.
 struct CellResult {
@@ -92,6 +101,8 @@ struct CellResult {
   std::optional<Load> load;
   std::optional<OutputCheck> check;
   std::optional<double> speedup_vs_baseline;  // baseline layer time / this cell's
+  std::optional<SpeedupInterval> speedup_interval;
+  std::vector<int> round_positions;  // interleaved runs: the cell's place in each timed round
 
   const std::optional<PhaseStats>& phase(Phase p) const { return phases[static_cast<int>(p)]; }
   // The phase's median (us), 0 when the cell has no such phase.

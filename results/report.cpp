@@ -130,7 +130,8 @@ constexpr FieldSpec kCellFields[] = {{"routing", is_text, "a string"},
                                      {"tokens_per_rank", is_number, "a number"},
                                      {"ranks", is_number, "a number"},
                                      {"speedup_vs_baseline", is_number, "a number"},
-                                     {"expert_rank", is_ints, "an array of integers"}};
+                                     {"expert_rank", is_ints, "an array of integers"},
+                                     {"round_positions", is_ints, "an array of integers"}};
 constexpr FieldSpec kPhaseFields[] = {{"median_us", is_number, "a number"},
                                       {"samples_us", is_numbers, "an array of numbers"}};
 constexpr FieldSpec kTrafficFields[] = {

@@ -98,6 +98,7 @@ void print_run_table(std::ostream& out, const json& config,
                                         {"layer", "", false}};
   for (Phase phase : kReportedPhases) columns.push_back({phase_name(phase), "us"});
   columns.insert(columns.end(), {{"speedup", "x"},
+                                 {"interval", "x"},
                                  {"remote", "MB"},
                                  {"copies", "/tok"},
                                  {"imbal", "x"},
@@ -130,18 +131,26 @@ void print_run_table(std::ostream& out, const json& config,
       eff_combine = r.efficiency->combine;
     }
     const bool checked = r.check && r.check->checked;
+    // "~": the interval includes 1, the cell is not told apart from the baseline.
+    std::string speedup = fixed_or_dash(r.speedup_vs_baseline, 2), interval = "-";
+    if (const auto& i = r.speedup_interval) {
+      if (i->low < i->high) {
+        interval = "[" + format_fixed(i->low, 2) + "," + format_fixed(i->high, 2) + "]";
+        if (i->low <= 1.0 && i->high >= 1.0) speedup += "~";
+      }
+    }
     row.insert(row.end(),
-               {fixed_or_dash(r.speedup_vs_baseline, 2), fixed_or_dash(remote, 1, 1.0, 1e6),
-                fixed_or_dash(copies, 2), fixed_or_dash(imbalance, 2),
-                fixed_or_dash(dropped, 1, 100.0), fixed_or_dash(eff_expert, 0, 100.0),
-                fixed_or_dash(eff_dispatch, 0, 100.0), fixed_or_dash(eff_combine, 0, 100.0),
+               {speedup, interval, fixed_or_dash(remote, 1, 1.0, 1e6), fixed_or_dash(copies, 2),
+                fixed_or_dash(imbalance, 2), fixed_or_dash(dropped, 1, 100.0),
+                fixed_or_dash(eff_expert, 0, 100.0), fixed_or_dash(eff_dispatch, 0, 100.0),
+                fixed_or_dash(eff_combine, 0, 100.0),
                 checked ? std::to_string(r.check->wrong_rows) : "n/a"});
     table.add_row(row);
   }
   table.print(out);
   out << "# * = baseline (vanilla, dropless, contiguous); speedup = baseline layer time / cell "
-         "layer"
-         " time, same layer\n";
+         "layer time, same layer; interval: its 95% bootstrap interval (paired by round when "
+         "the cells ran interleaved); ~ = the interval includes 1\n";
 }
 
 void print_layer_summary(std::ostream& out, const std::vector<LayerSummary>& summary) {

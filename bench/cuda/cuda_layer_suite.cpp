@@ -81,13 +81,9 @@ const cuda::DeviceFfnWeights& CudaLayerSuite::expert(int e) {
   return it->second;
 }
 
-CellResult CudaLayerSuite::run_cell(const Cell& cell) {
+void CudaLayerSuite::upload(const Cell& cell, const Placement& placement, Layer& layer) {
   const RoutingGroup& group = suite_.prepare(cell);
-  CollabSearch search;
-  const Placement placement = suite_.placement_for(cell, &search);
   const ModelConfig& model = config_.model;
-
-  Layer layer(DeviceTools{blas_, sorter_, nccl_}, *cell.strategy);
   DeviceLayerInputs& in = layer.in;
   in.k = model.top_k;
   in.hidden = model.hidden;
@@ -131,44 +127,86 @@ CellResult CudaLayerSuite::run_cell(const Cell& cell) {
   in.rank_of_expert = layer.rank_of_expert.data();
   in.local_of_expert = layer.local_of_expert.data();
   in.slot_of_expert = layer.slot_of_expert.data();
-
-  CellMeasurement m;
-  m.samples = time_layer(comm_, config_.loops, layer);
-  m.shape = layer.exchange().shape();
-  for (bool kept : layer.exchange().kept(in)) m.shape.pairs_dropped += !kept;
-  m.flops_per_row = 6.0 * in.hidden * in.ffn;
-  m.y = layer.y.download();
-  time_ceilings(layer, m);
-  return suite_.cell_result(cell, placement, search, m);
 }
 
-void CudaLayerSuite::time_ceilings(Layer& layer, CellMeasurement& m) {
-  if (!config_.ceilings) return;
-  const DeviceLayerInputs& in = layer.in;
-  const DeviceCeilingBuffers rows = layer.exchange().ceiling_buffers();
-  const ExchangeShape& shape = m.shape;
-  cuda::DeviceBuffer<float> out(std::max<int64_t>(1, rows.routed_rows) * in.hidden);
-  cuda::DeviceBuffer<float> scratch(
+// One cell on the device: its placement, its layer, and its ceilings once the layer has run.
+class CudaLayerSuite::DeviceCellRun final : public CellRun {
+ public:
+  DeviceCellRun(CudaLayerSuite& suite, const Cell& cell)
+      : suite_(suite),
+        cell_(cell),
+        placement_(suite.suite_.placement_for(cell, &search_)),
+        layer_(DeviceTools{suite.blas_, suite.sorter_, suite.nccl_}, *cell.strategy) {
+    suite.upload(cell, placement_, layer_);
+  }
+
+  void layer(PhaseClock& clock) override { run_layer(layer_, suite_.comm_, clock); }
+
+  std::optional<CellCeilings> ceilings() override;
+
+  CellResult result(const CellSamples& samples) override {
+    CellMeasurement m;
+    m.samples = &samples;
+    m.shape = layer_.exchange().shape();
+    for (bool kept : layer_.exchange().kept(layer_.in)) m.shape.pairs_dropped += !kept;
+    m.flops_per_row = 6.0 * layer_.in.hidden * layer_.in.ffn;
+    m.y = layer_.y.download();
+    return suite_.suite_.cell_result(cell_, placement_, search_, m);
+  }
+
+ private:
+  CudaLayerSuite& suite_;
+  const Cell cell_;
+  CollabSearch search_;  // filled for the collab placement
+  const Placement placement_;
+  Layer layer_;
+  cuda::DeviceBuffer<float> ceiling_out_, ceiling_scratch_;  // [routed rows x H]; FFN scratch
+};
+
+std::optional<CellCeilings> CudaLayerSuite::DeviceCellRun::ceilings() {
+  if (!suite_.config_.ceilings) return std::nullopt;
+  const DeviceLayerInputs& in = layer_.in;
+  const DeviceCeilingBuffers rows = layer_.exchange().ceiling_buffers();
+  const ExchangeShape& shape = layer_.exchange().shape();
+  ceiling_out_ = cuda::DeviceBuffer<float>(std::max<int64_t>(1, rows.routed_rows) * in.hidden);
+  ceiling_scratch_ = cuda::DeviceBuffer<float>(
       cuda::ffn_scratch_floats(std::max<int64_t>(1, rows.routed_rows), in.ffn));
-  m.expert_ceiling = time_interval(comm_, config_.loops, [&] {
-    cuda::dense_ffn_gemms(blas_, *in.bank.front(), rows.routed, rows.routed_rows, false, out.data(),
-                          scratch.data());
-    if (layer.shared) {
-      cuda::dense_ffn_gemms(blas_, *layer.shared, in.x, in.tokens, false, layer.shared_out.data(),
-                            layer.shared_scratch.data());
+  CellCeilings c;
+  // Expert: the routed rows' FLOPs as dense GEMM pairs, split evenly over this rank's experts so
+  // that as many experts' weights stream as in the layer.
+  c[0].run = [this, rows] {
+    const DeviceLayerInputs& in = layer_.in;
+    const int64_t count = static_cast<int64_t>(in.bank.size());
+    int64_t first = 0;
+    for (int64_t e = 0; e < count; ++e) {
+      const int64_t n = rows.routed_rows / count + (e < rows.routed_rows % count ? 1 : 0);
+      if (n > 0) {
+        cuda::dense_ffn_gemms(suite_.blas_, *in.bank[e], rows.routed + first * in.hidden, n, false,
+                              ceiling_out_.data() + first * in.hidden, ceiling_scratch_.data());
+      }
+      first += n;
+    }
+    if (layer_.shared) {
+      cuda::dense_ffn_gemms(suite_.blas_, *layer_.shared, in.x, in.tokens, false,
+                            layer_.shared_out.data(), layer_.shared_scratch.data());
     }
     cuda::synchronize();
-  });
-  m.dispatch_ceiling = time_interval(comm_, config_.loops, [&] {
-    nccl_.alltoallv_rows(rows.dispatch_send, rows.dispatch_recv, shape.dispatch,
-                         shape.dispatch_row_bytes);
+  };
+  c[1].run = [this, rows, &shape] {
+    suite_.nccl_.alltoallv_rows(rows.dispatch_send, rows.dispatch_recv, shape.dispatch,
+                                shape.dispatch_row_bytes);
     cuda::synchronize();
-  });
-  m.combine_ceiling = time_interval(comm_, config_.loops, [&] {
-    nccl_.alltoallv_rows(rows.combine_send, rows.combine_recv, shape.combine,
-                         shape.combine_row_bytes);
+  };
+  c[2].run = [this, rows, &shape] {
+    suite_.nccl_.alltoallv_rows(rows.combine_send, rows.combine_recv, shape.combine,
+                                shape.combine_row_bytes);
     cuda::synchronize();
-  });
+  };
+  return c;
+}
+
+std::unique_ptr<CellRun> CudaLayerSuite::start_cell(const Cell& cell) {
+  return std::make_unique<DeviceCellRun>(*this, cell);
 }
 
 }  // namespace c2r

@@ -4,7 +4,7 @@
 // (CUDA kernels) and the exchange over NCCL. The steps are the shared ones
 // (bench/layer_steps.hpp), each followed by a device synchronisation so that the harness's clock
 // charges it its own time; the exchange steps are the strategy's device steps
-// (collectives/device_exchange.hpp).
+// (collectives/device_exchange.hpp). Each cell is a CellRun that the schedule times.
 
 #include <map>
 #include <optional>
@@ -26,14 +26,16 @@ class CudaLayerSuite {
   // or when a cell's strategy has no device steps.
   CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite);
 
-  // Collective: every rank calls it with the same cell. Returns the cell's result.
-  CellResult run_cell(const Cell& cell);
+  // Collective: every rank calls it with the same cell. The cell's layer on the device with its
+  // inputs uploaded, ready for the schedule to time.
+  std::unique_ptr<CellRun> start_cell(const Cell& cell);
 
  private:
-  class Layer;  // one cell's device inputs and steps
+  class Layer;          // one cell's device inputs and steps
+  class DeviceCellRun;  // one cell's layer and ceilings
   const cuda::DeviceFfnWeights& expert(int e);
-  // Times the same-run ceilings: a dense GEMM pair of the routed rows, and the exchanges' rows.
-  void time_ceilings(Layer& layer, CellMeasurement& m);
+  // The cell's tokens, router, gate, placement tables and buffers, on the device.
+  void upload(const Cell& cell, const Placement& placement, Layer& layer);
 
   const RunConfig& config_;
   const Communicator& comm_;

@@ -38,6 +38,32 @@ TEST(MemoryEstimate, GrowsWithTokensAndCountsEveryExpertWhenChecking) {
   EXPECT_GE(large.items.front().second, large.items.back().second);  // largest first
 }
 
+double item(const MemoryEstimate& e, const std::string& name) {
+  for (const auto& [what, bytes] : e.items) {
+    if (what == name) return bytes;
+  }
+  return -1.0;
+}
+
+// Interleaved cells keep their buffers for the whole run: their exchange buffers add up; cells run
+// one after another need only the largest cell's.
+TEST(MemoryEstimate, InterleavedCellsHoldEveryCellsBuffers) {
+  RunOptions o;
+  o.workload.tokens = 512;
+  o.routing = {"vanilla"};
+  o.placement = {"contiguous"};
+  o.strategy = {"dropless"};
+  o.order = "sequential";
+  const double one = item(estimate_rank_memory(resolve_run_config(o, 2)), "exchange buffers");
+  o.order = "interleaved";
+  EXPECT_DOUBLE_EQ(item(estimate_rank_memory(resolve_run_config(o, 2)), "exchange buffers"), one);
+  o.placement = {"contiguous", "round-robin", "collab"};  // three dropless cells
+  EXPECT_DOUBLE_EQ(item(estimate_rank_memory(resolve_run_config(o, 2)), "exchange buffers"),
+                   3 * one);
+  o.order = "sequential";
+  EXPECT_DOUBLE_EQ(item(estimate_rank_memory(resolve_run_config(o, 2)), "exchange buffers"), one);
+}
+
 TEST(MemoryEstimate, ParsesSizes) {
   EXPECT_DOUBLE_EQ(parse_memory_size("512MiB"), 512.0 * 1024 * 1024);
   EXPECT_DOUBLE_EQ(parse_memory_size("2G"), 2.0 * 1024 * 1024 * 1024);

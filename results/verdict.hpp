@@ -1,0 +1,50 @@
+#pragma once
+// What a run says about each cell against its baseline (vanilla, dropless, contiguous of the same
+// layer and tokens per rank): the speedup with its bootstrap interval, and one verdict per
+// (routing, Top-T, strategy, placement) over the run's layers. Intervals are paired by round when
+// both cells ran interleaved (each has round_positions), so drift shared by a round cancels.
+
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "results/bootstrap.hpp"
+#include "results/cell_result.hpp"
+
+namespace c2r {
+
+constexpr double kVerdictConfidence = 0.95;
+constexpr int kVerdictResamples = 2000;
+
+// (layer, tokens per rank) -> its baseline cell among `results`.
+std::map<std::pair<int, int64_t>, const CellResult*> baselines(
+    const std::vector<CellResult>& results);
+// The baseline `cell` is compared with; throws c2r::Error when the results lack it.
+const CellResult& baseline_of(const CellResult& cell,
+                              const std::map<std::pair<int, int64_t>, const CellResult*>& bases);
+
+// Sets every result's speedup_vs_baseline (baseline layer median / the cell's) and its interval.
+void add_speedups(std::vector<CellResult>& results);
+
+// One (routing, Top-T, strategy, placement[, tokens per rank]) of the grid against the baseline,
+// its per-iteration times summed over the run's layers: speedups (baseline / cell) of dispatch +
+// combine and of the whole layer, and whether the layer is clearly faster or slower (its interval
+// excludes 1).
+struct Verdict {
+  std::string routing;
+  std::optional<int> top_t;
+  std::string strategy, placement;
+  std::optional<int64_t> tokens_per_rank;  // a sweep's pass
+  int layers = 0;
+  bool paired = false;
+  RatioInterval exchange_speedup, layer_speedup;
+  std::string word() const;  // "faster", "slower" or "unclear"
+};
+std::vector<Verdict> verdicts(const std::vector<CellResult>& results);
+
+void print_verdicts(std::ostream& out, const std::vector<Verdict>& verdicts);
+
+}  // namespace c2r
