@@ -5,7 +5,6 @@
 #include <map>
 
 #include "common/error.hpp"
-#include "common/rng.hpp"
 #include "results/stats.hpp"
 #include "results/table.hpp"
 
@@ -44,31 +43,6 @@ void warn_on_context(const Report& a, const Report& b, const std::string& source
 }
 
 }  // namespace
-
-RatioInterval bootstrap_median_ratio(const std::vector<double>& a, const std::vector<double>& b,
-                                     double confidence, int resamples, uint64_t seed) {
-  RatioInterval r;
-  if (a.empty() || b.empty()) return r;
-  const double ma = median(a), mb = median(b);
-  if (ma <= 0.0 || mb < 0.0) return r;
-  r.ratio = mb / ma;
-  r.low = r.high = r.ratio;
-  if (a.size() < 2 && b.size() < 2) return r;  // nothing to resample
-  std::vector<double> ratios, ra(a.size()), rb(b.size());
-  ratios.reserve(resamples);
-  for (int i = 0; i < resamples; ++i) {
-    Rng rng(seed, Stream::kPlacement, static_cast<uint64_t>(i), 991);
-    for (auto& v : ra) v = a[rng.below(a.size())];
-    for (auto& v : rb) v = b[rng.below(b.size())];
-    const double resampled = median(ra);
-    if (resampled > 0.0) ratios.push_back(median(rb) / resampled);
-  }
-  std::sort(ratios.begin(), ratios.end());
-  const double tail = (1.0 - confidence) / 2.0;
-  r.low = percentile(ratios, tail);
-  r.high = percentile(ratios, 1.0 - tail);
-  return r;
-}
 
 json compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& sources,
                      const CompareOptions& options) {

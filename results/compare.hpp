@@ -10,18 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results/bootstrap.hpp"
 #include "results/report.hpp"
 
 namespace c2r {
-
-// Ratio of the medians b / a with a percentile-bootstrap confidence interval: both sample sets
-// are resampled with replacement `resamples` times (seeded, so the same inputs give the same
-// interval). Empty or non-positive medians give ratio 0 and an interval [0, 0].
-struct RatioInterval {
-  double ratio = 0.0, low = 0.0, high = 0.0;
-};
-RatioInterval bootstrap_median_ratio(const std::vector<double>& a, const std::vector<double>& b,
-                                     double confidence, int resamples, uint64_t seed);
 
 struct CompareOptions {
   double confidence = 0.95;
