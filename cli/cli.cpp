@@ -5,7 +5,8 @@
 // USAGE    mpirun -np R c2rbench run [options]      (see README.md and `c2rbench run --help`)
 //          mpirun -np R c2rbench tune [options]     (autotune placement, Top-T, capacity factor)
 //          mpirun -np R c2rbench topo [--out FILE]  (topology and measured link costs)
-//          c2rbench compare A.json B.json [...]    (per-phase ratios with bootstrap intervals)
+//          c2rbench compare A.json B.json [...]    (per-phase ratios with bootstrap intervals;
+//                   a side may be repeated runs: a1.json,a2.json,a3.json b1.json,b2.json,b3.json)
 // NOTES    Every rank must get the same arguments. Errors are printed once and stop every rank.
 
 #include <mpi.h>
@@ -223,7 +224,11 @@ void add_topo_options(CLI::App& topo, c2r::TopoArgs& a) {
 }
 
 void add_compare_options(CLI::App& compare, c2r::CompareArgs& a) {
-  compare.add_option("reports", a.files, "Reports; the first is the reference")
+  compare
+      .add_option("reports", a.files,
+                  "One argument per side, the first the reference: a report, or repeated runs "
+                  "of that side as a comma-separated list (a1.json,a2.json,a3.json; 3 or more "
+                  "runs per side let the interval include how much a whole run moves)")
       ->required()
       ->expected(2, -1);
   compare.add_option("--threshold", a.threshold,
@@ -267,7 +272,8 @@ std::vector<Subcommand> add_subcommands(CLI::App& app, CommandLine& c) {
        true,
        [&c](const c2r::Communicator& comm) { return c2r::tune_command(c.tune, c.argv, comm); }},
       {app.add_subcommand("compare",
-                          "Compare reports: per-phase ratios of medians with bootstrap intervals"),
+                          "Compare reports: per-phase ratios of medians with bootstrap intervals "
+                          "over repeated runs and their iterations"),
        false,
        [&c](const c2r::Communicator& comm) { return c2r::compare_command(c.compare, comm); }},
       {app.add_subcommand(

@@ -55,9 +55,14 @@ int compare_command(CompareArgs args, const Communicator& comm) {
     C2R_CHECK(args.format == "table" || args.format == "markdown" || args.format == "json",
               "unknown --format '" << args.format << "' (known: table, markdown, json)");
     args.options.threshold = parse_threshold(args.threshold);
-    std::vector<Report> reports;
-    for (const auto& file : args.files) reports.push_back(load_report(file));
-    comparison = compare_reports(reports, args.files, args.options);
+    std::vector<CompareSide> sides;
+    for (const auto& argument : args.files) {
+      CompareSide side;
+      side.sources = split_side(argument);
+      for (const auto& file : side.sources) side.runs.push_back(load_report(file));
+      sides.push_back(std::move(side));
+    }
+    comparison = compare_reports(sides, args.options);
     if (comm.rank() == 0) print_comparison(std::cout, comparison, args.format);
   });
   return comparison["regressions"].get<int>() > 0 ? 1 : 0;
@@ -92,6 +97,20 @@ int backends_command(const Communicator& comm) {
               << "\n";
   }
   return 0;
+}
+
+std::vector<std::string> split_side(const std::string& argument) {
+  std::vector<std::string> files;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = argument.find(',', start);
+    files.push_back(argument.substr(start, comma == std::string::npos ? comma : comma - start));
+    C2R_CHECK(!files.back().empty(), "empty report name in '"
+                                         << argument
+                                         << "' (repeated runs of a side: a1.json,a2.json)");
+    if (comma == std::string::npos) return files;
+    start = comma + 1;
+  }
 }
 
 double parse_threshold(const std::string& text) {

@@ -20,8 +20,10 @@ struct TopoArgs {
 int topo_command(const TopoArgs& args, const Communicator& comm);
 
 struct CompareArgs {
-  std::vector<std::string> files;  // the first is the reference
-  std::string threshold;           // "5%" or "0.05"; empty: no regression threshold
+  // One argument per side, the first the reference; an argument is one report or a
+  // comma-separated list of reports that are repeated runs of that side ("a1.json,a2.json").
+  std::vector<std::string> files;
+  std::string threshold;  // "5%" or "0.05"; empty: no regression threshold
   std::string format = "table";
   CompareOptions options;
 };
@@ -38,6 +40,9 @@ int report_command(const ReportArgs& args, const Communicator& comm);
 
 // Rank 0 lists every backend and whether it was built.
 int backends_command(const Communicator& comm);
+
+// "a1.json,a2.json" -> {"a1.json", "a2.json"}. Throws c2r::Error on an empty name ("a.json,").
+std::vector<std::string> split_side(const std::string& argument);
 
 // "5%" or "0.05" -> 0.05; "" -> -1 (no threshold). Throws c2r::Error naming --threshold.
 double parse_threshold(const std::string& text);

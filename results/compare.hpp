@@ -1,7 +1,8 @@
 #pragma once
-// `c2rbench compare`: cells of several reports aligned by configuration, per-phase ratios of
-// medians against the first report with a bootstrap confidence interval from the stored samples,
-// significant changes marked, context differences warned about.
+// `c2rbench compare`: sides of one or more repeated runs (reports), their cells aligned by
+// configuration, per-phase ratios of pooled medians against the first side with a two-level
+// bootstrap interval (runs, then iterations within a run: bootstrap.hpp), significant changes
+// marked, context and configuration differences warned about.
 
 #include <cstdint>
 #include <ostream>
@@ -23,10 +24,27 @@ struct CompareOptions {
   uint64_t seed = 1;
 };
 
-// reports: read reports (the first is the reference); sources: their file names.
-// Returns {"reference", "compared", "warnings", "rows": [...], "regressions": N, "unmatched":
-// [...]} where a row is one (cell, phase, report) with medians, ratio, interval and "verdict"
-// ("faster", "slower", "same" or "regression").
+// One side of a comparison: repeated runs of one configuration, one report each.
+struct CompareSide {
+  std::vector<Report> runs;          // [runs], at least one
+  std::vector<std::string> sources;  // [runs] the file each run was read from
+};
+
+// The side's name as printed and in the JSON: its sources joined by ','.
+std::string side_name(const CompareSide& side);
+
+// sides: the first is the reference. A cell is aligned across the runs of a side and across sides
+// by cell_key; a run that lacks a cell leaves it to the side's other runs. Returns
+// {"reference", "compared", "sides": [{"name", "reports"}], "confidence", "threshold",
+// "warnings", "rows": [...], "regressions": N, "unmatched": [...]} where a row is one (cell,
+// phase, compared side) with "runs": [reference runs, side runs] and "samples" (both pooled over
+// the runs that have the cell), both pooled medians, "ratio", "ci_low"/"ci_high" (null without an
+// interval) and "verdict": "faster", "slower", "same", "regression", or "n/a" with a "reason"
+// (fewer than two samples on a side, or no positive median).
+nlohmann::json compare_reports(const std::vector<CompareSide>& sides,
+                               const CompareOptions& options);
+
+// Each report a side of its own, of one run; sources: their file names.
 nlohmann::json compare_reports(const std::vector<Report>& reports,
                                const std::vector<std::string>& sources,
                                const CompareOptions& options);

@@ -1,11 +1,12 @@
 // `c2rbench compare`: verdicts, regressions beyond a threshold, cell alignment and context
-// warnings (the bootstrap intervals themselves: bootstrap_test.cpp).
+// warnings, sides of repeated runs (the bootstrap intervals themselves: bootstrap_test.cpp).
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/rng.hpp"
 #include "results/compare.hpp"
 #include "results/report.hpp"
 #include "results/stats.hpp"
@@ -57,7 +58,11 @@ TEST(Compare, VerdictsAndRegressionsBeyondTheThreshold) {
   EXPECT_EQ(c["rows"][2]["verdict"], "slower");  // significant, but within 5%
   EXPECT_EQ(c["rows"][3]["verdict"], "same");
   EXPECT_EQ(c["regressions"], 1);
-  EXPECT_TRUE(c["warnings"].empty());
+  EXPECT_EQ(c["rows"][0]["runs"], json({1, 1}));
+  ASSERT_EQ(c["warnings"].size(), 1u);  // one line: every side is a single run
+  EXPECT_NE(c["warnings"][0].get<std::string>().find("a, slower, faster, slightly, same are one "
+                                                     "run each"),
+            std::string::npos);
   std::ostringstream table, markdown;
   print_comparison(table, c, "table");
   print_comparison(markdown, c, "markdown");
@@ -74,9 +79,128 @@ TEST(Compare, UnmatchedCellsAndContextWarnings) {
                                  CompareOptions{});
   EXPECT_TRUE(c["rows"].empty());
   EXPECT_EQ(c["unmatched"].size(), 2u);  // each side's cell lacks its match
-  ASSERT_EQ(c["warnings"].size(), 1u);
-  EXPECT_NE(c["warnings"][0].get<std::string>().find("hosts differ"), std::string::npos);
+  ASSERT_EQ(c["warnings"].size(), 2u);   // single runs, then the context
+  EXPECT_NE(c["warnings"][1].get<std::string>().find("b: hosts differ from the reference's"),
+            std::string::npos);
   EXPECT_THROW(compare_reports({typed(other)}, {"b"}, CompareOptions{}), Error);
+}
+
+// Repeated runs of one side: run r's layer samples are centre * (1 + run_offsets[r]) with 1%
+// Gaussian noise, `iterations` each; the offsets are a run effect far above the noise. Sources
+// are NAME1.json, NAME2.json, ...
+CompareSide side_of(const std::string& name, double centre, const std::vector<double>& run_offsets,
+                    int iterations, uint64_t seed) {
+  CompareSide side;
+  for (size_t r = 0; r < run_offsets.size(); ++r) {
+    Rng rng(seed, Stream::kPlacement, r);
+    std::vector<double> samples;
+    for (int i = 0; i < iterations; ++i) {
+      samples.push_back(centre * (1.0 + run_offsets[r]) * (1.0 + 0.01 * rng.normal()));
+    }
+    side.runs.push_back(typed(report_with(samples)));
+    side.sources.push_back(name + std::to_string(r + 1) + ".json");
+  }
+  return side;
+}
+
+CompareOptions layer_only() {
+  CompareOptions options;
+  options.phases = {"layer"};
+  return options;
+}
+
+const std::vector<double> kRunOffsetsA = {-0.08, 0.06, -0.02, 0.09, -0.05};
+const std::vector<double> kRunOffsetsB = {0.07, -0.06, 0.01, -0.09, 0.04};
+
+// Two sides drawn from one distribution of runs: the first run of each differs by its run effect,
+// which one run each calls significant; five runs each say "same".
+TEST(Compare, RepeatedRunsOfTheSameDistributionAreTheSame) {
+  const CompareSide a = side_of("a", 100, kRunOffsetsA, 20, 1);
+  const CompareSide b = side_of("b", 100, kRunOffsetsB, 20, 2);
+  const json one_each = compare_reports(
+      std::vector<CompareSide>{{{a.runs[0]}, {a.sources[0]}}, {{b.runs[0]}, {b.sources[0]}}},
+      layer_only());
+  ASSERT_EQ(one_each["rows"].size(), 1u);
+  EXPECT_EQ(one_each["rows"][0]["verdict"], "slower");  // the run effect alone
+
+  const json c = compare_reports(std::vector<CompareSide>{a, b}, layer_only());
+  ASSERT_EQ(c["rows"].size(), 1u);
+  const json& row = c["rows"][0];
+  EXPECT_EQ(row["verdict"], "same") << row.dump();
+  EXPECT_EQ(row["runs"], json({5, 5}));
+  EXPECT_EQ(row["samples"], json({100, 100}));
+  EXPECT_LE(row["ci_low"].get<double>(), 1.0);
+  EXPECT_GE(row["ci_high"].get<double>(), 1.0);
+  EXPECT_EQ(c["reference"], "a1.json,a2.json,a3.json,a4.json,a5.json");
+  EXPECT_EQ(c["sides"][1]["reports"].size(), 5u);
+  EXPECT_TRUE(c["warnings"].empty()) << c["warnings"].dump();  // no single runs, one config
+}
+
+TEST(Compare, RepeatedRunsFindADifferenceLargerThanTheRunEffect) {
+  const CompareSide base = side_of("base", 100, kRunOffsetsA, 20, 3);
+  const CompareSide slow = side_of("slow", 130, kRunOffsetsB, 20, 4);
+  const CompareSide fast = side_of("fast", 70, kRunOffsetsB, 20, 5);
+  CompareOptions options = layer_only();
+  options.threshold = 0.1;
+  const json c = compare_reports(std::vector<CompareSide>{base, slow, fast}, options);
+  ASSERT_EQ(c["rows"].size(), 2u);
+  EXPECT_EQ(c["rows"][0]["verdict"], "regression") << c["rows"][0].dump();
+  EXPECT_EQ(c["rows"][1]["verdict"], "faster") << c["rows"][1].dump();
+  EXPECT_EQ(c["regressions"], 1);
+  EXPECT_NEAR(c["rows"][0]["ratio"].get<double>(), 1.3, 0.05);
+}
+
+// One sample on a side gives no verdict, however large the difference, and no collapsed
+// interval; a side of three runs of one sample each has three samples and gets one.
+TEST(Compare, TooFewSamplesGiveNoVerdict) {
+  CompareSide single{{typed(report_with({100.0}))}, {"single.json"}};
+  const CompareSide many = side_of("many", 200, {0.0, 0.01, -0.01}, 10, 6);
+  const json c = compare_reports(std::vector<CompareSide>{single, many}, layer_only());
+  ASSERT_EQ(c["rows"].size(), 1u);
+  const json& row = c["rows"][0];
+  EXPECT_EQ(row["verdict"], "n/a");
+  EXPECT_NE(row["reason"].get<std::string>().find("1 sample(s) in single.json"), std::string::npos)
+      << row.dump();
+  EXPECT_TRUE(row["ci_low"].is_null());
+  EXPECT_TRUE(row["ci_high"].is_null());
+  EXPECT_GT(row["ratio"].get<double>(), 1.9);  // the point ratio is still reported
+  std::ostringstream table;
+  print_comparison(table, c, "table");
+  EXPECT_NE(table.str().find("n/a (1 row(s)): 1 sample(s) in single.json"), std::string::npos)
+      << table.str();
+  // The row: no collapsed interval ("-"), no verdict.
+  const std::string text = table.str();
+  const size_t line = text.find("many1.json");
+  ASSERT_NE(line, std::string::npos) << text;
+  const std::string row_line = text.substr(line, text.find('\n', line) - line);
+  EXPECT_NE(row_line.find(" - "), std::string::npos) << row_line;
+  EXPECT_NE(row_line.find(" n/a"), std::string::npos) << row_line;
+  EXPECT_EQ(row_line.find("slower"), std::string::npos) << row_line;
+
+  CompareSide singles{
+      {typed(report_with({100.0})), typed(report_with({101.0})), typed(report_with({99.0}))},
+      {"s1.json", "s2.json", "s3.json"}};
+  const json three = compare_reports(std::vector<CompareSide>{singles, many}, layer_only());
+  EXPECT_EQ(three["rows"][0]["samples"], json({3, 30}));
+  EXPECT_EQ(three["rows"][0]["verdict"], "slower") << three["rows"][0].dump();
+}
+
+// A cell missing from one run of a side is taken from the side's other runs; repeated runs whose
+// configurations differ are warned about, by key.
+TEST(Compare, CellsMissingFromARunAndDifferingConfigurations) {
+  CompareSide a = side_of("a", 100, {0.0, 0.01, -0.01}, 10, 7);
+  const CompareSide b = side_of("b", 100, {0.01, 0.0, -0.01}, 10, 8);
+  json empty = report_with({1.0});
+  empty["results"] = json::array();
+  empty["config"]["iterations"] = 7;
+  a.runs[1] = typed(empty);
+  const json c = compare_reports(std::vector<CompareSide>{a, b}, layer_only());
+  ASSERT_EQ(c["rows"].size(), 1u);
+  EXPECT_EQ(c["rows"][0]["runs"], json({2, 3}));
+  EXPECT_TRUE(c["unmatched"].empty()) << c["unmatched"].dump();
+  ASSERT_EQ(c["warnings"].size(), 1u) << c["warnings"].dump();
+  EXPECT_EQ(c["warnings"][0],
+            "a2.json: configuration differs from a1.json's, a run of the same side (iterations)");
 }
 
 }  // namespace
