@@ -26,6 +26,14 @@ foreach(np 1 2 3 4)
     --routing vanilla,c2r --top-t 4 --strategy padded,dropless,dedup
     --placement contiguous,collab)
 endforeach()
+# The same grid with the cells one after another, and with several rounds to interleave.
+c2r_mpi_check(mpi_check_sequential_np2 2 12
+  --experts 12 --top-k 3 --workload random --tokens 64 --hidden 64 --ffn 48 --iters 3 --warmup 1
+  --routing vanilla,c2r --top-t 4 --strategy padded,dropless,dedup --placement contiguous,collab
+  --order sequential)
+c2r_mpi_check(mpi_check_interleaved_np3 3 12
+  --experts 12 --top-k 3 --workload random --tokens 64 --hidden 64 --ffn 48 --iters 4 --warmup 2
+  --routing vanilla,c2r --top-t 4 --strategy padded,dropless,dedup --placement contiguous,collab)
 # Real LLaMA-MoE routing (trace) on two layers, and Qwen with its shared expert and 60 experts.
 foreach(np 2 4)
   c2r_mpi_check(mpi_check_llama_trace_np${np} ${np} 36

@@ -34,6 +34,21 @@ for r in results:
     for phase, stats in r["phases"].items():  # the reported ones and any other timed (sync)
         assert stats["n"] == report["config"]["iterations"], f"{phase}: {stats['n']} samples"
 config = report["config"]
+# The schedule: interleaved rounds run every cell once each, in a shuffled order.
+if config["order"] == "interleaved":
+    assert config["rounds"] == config["iterations"], "rounds are the timed iterations"
+    for i in range(config["iterations"]):
+        positions = sorted(r["round_positions"][i] for r in results)
+        assert positions == list(range(len(results))), f"round {i} is no order of the cells"
+else:
+    assert config["order"] == "sequential" and "rounds" not in config
+    assert not any("round_positions" in r for r in results)
+for r in results:
+    if r["baseline"]:
+        continue
+    interval = r["speedup_interval"]
+    assert interval["paired"] == (config["order"] == "interleaved")
+    assert 0 <= interval["low"] <= interval["high"], f"speedup interval {interval}"
 ranks = config["ranks"]
 rank_tokens = config.get("rank_tokens", [config["tokens_per_rank"]] * ranks)
 total = sum(rank_tokens)
