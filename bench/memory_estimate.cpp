@@ -22,10 +22,11 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
   // Largest exchange of any strategy in the grid, by its own rules: received rows can reach every
   // rank's pairs (skewed routing), or the capacity slots of a capacity-limited strategy when
   // those are more; each row as large as the strategy's dispatch row; four such buffers (sent,
-  // received, expert output, returned).
+  // received, expert output, returned). Besides them, the strategy's expert-order buffers of as
+  // many rows of H floats (dropless and padded: the received rows regrouped by local expert).
   const double skew_rows =
       pairs * std::min(ranks, 2.0);  // a 2x margin for skew, more with more ranks
-  double rows = 0.0, exchange_bytes = 0.0;
+  double rows = 0.0, exchange_bytes = 0.0, expert_order_bytes = 0.0;
   for (const Cell& cell : config.cells) {
     const ExchangeRules& rules = cell.strategy->rules;
     double cell_rows = skew_rows;
@@ -37,6 +38,8 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
     rows = std::max(rows, cell_rows);
     exchange_bytes = std::max(exchange_bytes,
                               cell_rows * rules.dispatch_row_floats(m.hidden, m.top_k) * f * 4.0);
+    expert_order_bytes =
+        std::max(expert_order_bytes, cell_rows * hidden_row * rules.expert_order_buffers);
   }
   bool several_placements = false;
   for (const Cell& cell : config.cells) several_placements |= cell.placement != "contiguous";
@@ -52,6 +55,7 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
                                         tokens * m.experts * f + pairs * 8.0 +
                                         static_cast<double>(m.hidden) * m.experts * f},
       {"exchange buffers", exchange_bytes},
+      {"expert-order buffers", expert_order_bytes},
       {"FFN scratch", ffn_scratch_floats(std::max(m.ffn, m.shared_ffn)) * f},
       {"ceilings (cache flush, dense GEMM input)",
        (config.ceilings ? static_cast<double>(CacheFlusher::kBytes) + rows * hidden_row * 2.0
