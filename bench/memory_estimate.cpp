@@ -24,12 +24,17 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
   // The exchange of each strategy in the grid, by its own rules: received rows can reach every
   // rank's pairs (skewed routing), or the capacity slots of a capacity-limited strategy when
   // those are more; each row as large as the strategy's dispatch row; four such buffers (sent,
-  // received, expert output, returned). Interleaved cells all keep their buffers (summed); cells
-  // run one after another free theirs (the largest counts).
+  // received, expert output, returned). Besides them, the strategy's expert-order buffers of as
+  // many rows of H floats (dropless and padded: the received rows regrouped by local expert).
+  // Interleaved cells all keep their buffers (summed); cells run one after another free theirs
+  // (the largest counts).
   const bool interleaved = config.order == CellOrder::kInterleaved;
+  const auto hold = [interleaved](double& total, double cell) {
+    total = interleaved ? total + cell : std::max(total, cell);
+  };
   const double skew_rows =
       pairs * std::min(ranks, 2.0);  // a 2x margin for skew, more with more ranks
-  double exchange_bytes = 0.0, ceiling_bytes = 0.0;
+  double exchange_bytes = 0.0, expert_order_bytes = 0.0, ceiling_bytes = 0.0;
   std::set<std::tuple<int, int, int>> groups;  // (layer, routing, Top-T): tokens and gate each
   for (const Cell& cell : config.cells) {
     groups.insert({cell.layer, static_cast<int>(cell.routing), cell.top_t});
@@ -41,13 +46,10 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
       cell_rows = std::max(cell_rows, capacity * m.experts);
     }
     const double cell_exchange = cell_rows * rules.dispatch_row_floats(m.hidden, m.top_k) * f * 4.0;
+    hold(exchange_bytes, cell_exchange);
+    hold(expert_order_bytes, cell_rows * hidden_row * rules.expert_order_buffers);
     // Ceilings: the dense GEMM's input and output, and a send and receive buffer each way.
-    const double cell_ceiling =
-        config.ceilings ? cell_rows * hidden_row * 2.0 + cell_exchange : 0.0;
-    exchange_bytes =
-        interleaved ? exchange_bytes + cell_exchange : std::max(exchange_bytes, cell_exchange);
-    ceiling_bytes =
-        interleaved ? ceiling_bytes + cell_ceiling : std::max(ceiling_bytes, cell_ceiling);
+    hold(ceiling_bytes, config.ceilings ? cell_rows * hidden_row * 2.0 + cell_exchange : 0.0);
   }
   const double groups_held = interleaved ? static_cast<double>(groups.size()) : 1.0;
   const double cells_held = interleaved ? static_cast<double>(config.cells.size()) : 1.0;
@@ -66,6 +68,7 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
                       static_cast<double>(m.hidden) * m.experts * f + pairs * 8.0) +
            cells_held * (tokens * hidden_row * 2.0 + tokens * m.experts * f + pairs * 8.0)},
       {"exchange buffers", exchange_bytes},
+      {"expert-order buffers", expert_order_bytes},
       {"FFN scratch", ffn_scratch_floats(std::max(m.ffn, m.shared_ffn)) * f},
       {"ceilings (cache flush, dense GEMM input, exchange buffers)",
        config.ceilings ? static_cast<double>(CacheFlusher::kBytes) + ceiling_bytes : 0.0},

@@ -180,7 +180,7 @@ void DedupExchange::compute_experts(const ExpertBank& bank, float* scratch) {
                                      expert_out_.data() + begin * hidden_, hidden_, rows};
     shape_.rows_per_local_expert[le] = rows;
   }
-  grouped_swiglu_ffn(groups_, scratch);
+  shape_.expert_gemm_pairs = grouped_swiglu_ffn(groups_, scratch);
 }
 
 void DedupExchange::reduce() {
@@ -215,7 +215,7 @@ StrategyDescriptor dedup_strategy() {
   return {"dedup",
           "C2R: one row per (token, destination rank) carrying its local expert ids and weights; "
           "the destination sums its experts' weighted outputs and returns one row",
-          {RowRule::kPerDestinationRank, 2, dedup_copies},
+          {RowRule::kPerDestinationRank, 2, dedup_copies, /*expert_order_buffers=*/2},
           [] { return std::make_unique<DedupExchange>(); }};
 }
 

@@ -1,5 +1,7 @@
 // MegaBlocks-style dropless exchange, the baseline: one row per (token, expert) pair, ordered by
-// destination rank then expert, counts exchanged first, then one all2allv each way.
+// destination rank then expert, counts exchanged first, then one all2allv each way. The receiver
+// regroups its rows by local expert and runs one GEMM pair per expert (PairExchange), as
+// MegaBlocks does after its all2all.
 
 #include <cstring>
 
@@ -16,22 +18,16 @@ class DroplessExchange : public PairExchange {
  public:
   void pack(const LayerInputs& in) override;
   const ExchangeLayout& dispatch(const Communicator& comm) override;
-  void compute_experts(const ExpertBank& bank, float* scratch) override;
   void combine(const Communicator& comm, const ExchangeLayout& layout) override;
 
  private:
-  int ranks_ = 0;
-  int experts_per_rank_ = 0;           // El
   std::vector<int32_t> slot_of_pair_;  // [T_r*k] destination slot = rank * El + local expert
   std::vector<int64_t> slot_offsets_;  // [R*El + 1] first send row of each slot
   std::vector<int64_t> pair_order_;    // [T_r*k] pairs in send order
   std::vector<int> send_counts_;       // [R x El] rows for each (destination, its local expert)
   std::vector<int> recv_counts_;       // [R x El] rows from each (source, my local expert)
   AlltoallvLayout layout_;
-  std::vector<float> send_;          // [T_r*k x H]
-  std::vector<float> recv_;          // [received rows x H], source-major, expert within
-  std::vector<float> expert_out_;    // [received rows x H], same layout as recv_
-  std::vector<ExpertGroup> groups_;  // [El], one block per source rank
+  std::vector<float> send_;  // [T_r*k x H]
 };
 
 void DroplessExchange::pack(const LayerInputs& in) {
@@ -78,6 +74,7 @@ const ExchangeLayout& DroplessExchange::dispatch(const Communicator& comm) {
     }
   }
   layout_.compute_offsets();
+  block_rows_.assign(recv_counts_.begin(), recv_counts_.end());
   recv_.resize(layout_.total_recv_rows() * hidden_);
   const int64_t row_bytes = static_cast<int64_t>(hidden_) * sizeof(float);
   comm.alltoallv_rows(send_.data(), recv_.data(), layout_, row_type(row_bytes));
@@ -85,38 +82,17 @@ const ExchangeLayout& DroplessExchange::dispatch(const Communicator& comm) {
   return shape_;
 }
 
-void DroplessExchange::compute_experts(const ExpertBank& bank, float* scratch) {
-  expert_out_.resize(recv_.size());
-  groups_.resize(experts_per_rank_);
-  shape_.rows_per_local_expert.assign(experts_per_rank_, 0);
-  // Rows of local expert le from source s start after the source's rows of experts < le.
-  for (int le = 0; le < experts_per_rank_; ++le) {
-    ExpertGroup& group = groups_[le];
-    group.weights = bank.local[le];
-    group.blocks.resize(ranks_);
-    for (int s = 0; s < ranks_; ++s) {
-      int64_t row = layout_.recv_offsets[s];
-      for (int before = 0; before < le; ++before)
-        row += recv_counts_[s * experts_per_rank_ + before];
-      const int64_t rows = recv_counts_[s * experts_per_rank_ + le];
-      group.blocks[s] = RowBlock{recv_.data() + row * hidden_, hidden_,
-                                 expert_out_.data() + row * hidden_, hidden_, rows};
-      shape_.rows_per_local_expert[le] += rows;
-    }
-  }
-  grouped_swiglu_ffn(groups_, scratch);
-}
-
 void DroplessExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
   returned_.resize(send_.size());
-  comm.alltoallv_rows(expert_out_.data(), returned_.data(), layout.combine,
+  comm.alltoallv_rows(recv_.data(), returned_.data(), layout.combine,
                       row_type(layout.combine_row_bytes));
 }
 
-// Packs one row per pair; the experts compute on the received rows in place; the unpack sums a
-// weighted row per pair.
+// Permute: packs one row per pair, then regroups the received rows by expert. Unpermute: moves
+// the expert outputs back to the receive order, then the unpack sums a weighted row per pair.
 CopyBytes dropless_copies(const CopyVolume& v) {
-  return {v.pairs * v.hidden_row_bytes, v.pairs * v.hidden_row_bytes};
+  return {(v.pairs + v.expert_rows) * v.hidden_row_bytes,
+          (v.expert_rows + v.pairs) * v.hidden_row_bytes};
 }
 
 }  // namespace
@@ -125,7 +101,7 @@ StrategyDescriptor dropless_strategy() {
   return {"dropless",
           "MegaBlocks: one row per (token, expert) pair, variable counts, nothing dropped (the "
           "baseline)",
-          {RowRule::kPerPair, 0, dropless_copies},
+          {RowRule::kPerPair, 0, dropless_copies, /*expert_order_buffers=*/1},
           [] { return std::make_unique<DroplessExchange>(); }};
 }
 

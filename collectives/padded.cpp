@@ -1,6 +1,8 @@
 // GShard/Tutel-style padded exchange: every (source rank, expert) gets `capacity` slots; pairs past
 // it are dropped in token order; unused slots are zero padding that is sent and computed like real
-// rows; one fixed-size all2all each way, no counts.
+// rows (GShard and Tutel run the expert over the full capacity); one fixed-size all2all each way,
+// no counts. The receiver regroups the slots by local expert, R x C rows each, and runs one GEMM
+// pair per expert (PairExchange).
 
 #include <algorithm>
 #include <cstring>
@@ -16,20 +18,14 @@ class PaddedExchange : public PairExchange {
  public:
   void pack(const LayerInputs& in) override;
   const ExchangeLayout& dispatch(const Communicator& comm) override;
-  void compute_experts(const ExpertBank& bank, float* scratch) override;
   void combine(const Communicator& comm, const ExchangeLayout& layout) override;
   bool pair_kept(int64_t pair) const override { return row_of_pair_[pair] >= 0; }
 
  private:
-  int ranks_ = 0;
-  int experts_per_rank_ = 0;         // El
-  int64_t capacity_ = 0;             // C, slots per (source rank, expert)
-  AlltoallvLayout layout_;           // every peer: El*C rows each way
-  std::vector<int64_t> filled_;      // [R*El] slots used per destination slot (rank, local expert)
-  std::vector<float> send_;          // [R x El x C x H]
-  std::vector<float> recv_;          // [R sources x El x C x H]
-  std::vector<float> expert_out_;    // same layout as recv_
-  std::vector<ExpertGroup> groups_;  // [El], one block of C rows per source rank
+  int64_t capacity_ = 0;         // C, slots per (source rank, expert)
+  AlltoallvLayout layout_;       // every peer: El*C rows each way
+  std::vector<int64_t> filled_;  // [R*El] slots used per destination slot (rank, local expert)
+  std::vector<float> send_;      // [R x El x C x H]
 };
 
 void PaddedExchange::pack(const LayerInputs& in) {
@@ -70,7 +66,8 @@ void PaddedExchange::pack(const LayerInputs& in) {
 
 const ExchangeLayout& PaddedExchange::dispatch(const Communicator& comm) {
   const int64_t rows_per_peer = experts_per_rank_ * capacity_;
-  recv_.resize(send_.size());
+  recv_.resize(send_.size());  // [R sources x El x C x H]
+  block_rows_.assign(ranks_ * experts_per_rank_, capacity_);
   const int64_t row_bytes = static_cast<int64_t>(hidden_) * sizeof(float);
   comm.alltoall_rows(send_.data(), static_cast<int>(rows_per_peer), recv_.data(),
                      row_type(row_bytes));
@@ -82,31 +79,18 @@ const ExchangeLayout& PaddedExchange::dispatch(const Communicator& comm) {
   return shape_;
 }
 
-void PaddedExchange::compute_experts(const ExpertBank& bank, float* scratch) {
-  expert_out_.resize(recv_.size());
-  groups_.resize(experts_per_rank_);
-  shape_.rows_per_local_expert.assign(experts_per_rank_, ranks_ * capacity_);
-  for (int le = 0; le < experts_per_rank_; ++le) {
-    groups_[le].weights = bank.local[le];
-    groups_[le].blocks.resize(ranks_);
-    for (int s = 0; s < ranks_; ++s) {
-      const int64_t row = (static_cast<int64_t>(s) * experts_per_rank_ + le) * capacity_;
-      groups_[le].blocks[s] =
-          RowBlock{&recv_[row * hidden_], hidden_, &expert_out_[row * hidden_], hidden_, capacity_};
-    }
-  }
-  grouped_swiglu_ffn(groups_, scratch);
-}
-
 void PaddedExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
   returned_.resize(send_.size());
-  comm.alltoall_rows(expert_out_.data(), static_cast<int>(experts_per_rank_ * capacity_),
+  comm.alltoall_rows(recv_.data(), static_cast<int>(experts_per_rank_ * capacity_),
                      returned_.data(), row_type(layout.combine_row_bytes));
 }
 
-// Packs every capacity slot, padding included; the unpack sums a weighted row per pair.
+// Permute: packs every capacity slot, padding included, then regroups every received slot by
+// expert. Unpermute: moves every slot's output back to the receive order, then the unpack sums a
+// weighted row per pair.
 CopyBytes padded_copies(const CopyVolume& v) {
-  return {v.sent_rows * v.hidden_row_bytes, v.pairs * v.hidden_row_bytes};
+  return {(v.sent_rows + v.expert_rows) * v.hidden_row_bytes,
+          (v.expert_rows + v.pairs) * v.hidden_row_bytes};
 }
 
 }  // namespace
@@ -115,7 +99,7 @@ StrategyDescriptor padded_strategy() {
   return {"padded",
           "GShard/Tutel: ceil(cf * tokens * k / E) slots per (source rank, expert), overflow "
           "dropped in token order, fixed-size all2all",
-          {RowRule::kCapacitySlots, 0, padded_copies},
+          {RowRule::kCapacitySlots, 0, padded_copies, /*expert_order_buffers=*/1},
           [] { return std::make_unique<PaddedExchange>(); }};
 }
 

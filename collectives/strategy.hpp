@@ -64,6 +64,10 @@ struct ExchangeLayout {
 struct ExchangeShape : ExchangeLayout {
   std::vector<int64_t> rows_per_local_expert;  // rows each local expert computes (padding incl.)
   int64_t pairs_dropped = 0;                   // this rank's pairs that were dropped
+  // GEMM pairs (x * [W_gate|W_up], then h * W_down) the expert step ran: one per local expert with
+  // rows when each expert's rows are one block, more when they are split (by source rank, or
+  // past kFfnChunkRows rows).
+  int64_t expert_gemm_pairs = 0;
 };
 
 // The CPU steps of one strategy (OpenBLAS kernels, MPI exchange).
@@ -131,6 +135,10 @@ struct ExchangeRules {
   // Bytes packed and unpacked on one rank (permute: send buffer, regroup; unpermute: reduce,
   // unpack).
   std::function<CopyBytes(const CopyVolume&)> copy_bytes;
+  // Buffers of [expert rows x H] floats the destination holds besides the exchange's four (sent,
+  // received, expert output, returned), for the memory estimate: dropless and padded keep their
+  // received rows regrouped by local expert; dedup its gathered pairs and its per-row sums.
+  int expert_order_buffers = 0;
 
   // Variable-size exchanges all2all their row counts before the rows.
   bool exchanges_counts() const { return rows != RowRule::kCapacitySlots; }

@@ -77,8 +77,10 @@ class DeviceDedup final : public DeviceExchange {
   void compute_experts(const DeviceLayerInputs& in) override {
     int64_t largest = 1;
     shape_.rows_per_local_expert.resize(in.local);
+    shape_.expert_gemm_pairs = 0;
     for (int le = 0; le < in.local; ++le) {
       shape_.rows_per_local_expert[le] = local_offsets_[le + 1] - local_offsets_[le];
+      shape_.expert_gemm_pairs += shape_.rows_per_local_expert[le] > 0;
       largest = std::max(largest, shape_.rows_per_local_expert[le]);
     }
     expert_out_.grow(std::max<int64_t>(1, local_offsets_.back()) * in.hidden);

@@ -1,5 +1,6 @@
 // Dropless on the device: one row per (token, expert) pair sorted by (destination rank, local
-// expert); the experts compute each (source rank, local expert) block where it arrived.
+// expert); the receiver regroups its rows by local expert and runs one GEMM pair per expert
+// (DevicePairExchange), as MegaBlocks does.
 
 #include <algorithm>
 
@@ -35,10 +36,10 @@ class DeviceDropless final : public DevicePairExchange {
   // The counts travel on the device; the host then posts the row transfers.
   const ExchangeLayout& dispatch(const DeviceLayerInputs& in) override {
     tools_.nccl.exchange_counts(send_counts_.data(), recv_counts_.data(), in.local);
-    received_ = recv_counts_.download();
+    block_rows_ = recv_counts_.download();
     if (static_cast<int>(layout_.send_rows.size()) != in.ranks) layout_ = AlltoallvLayout(in.ranks);
     fill_rows(send_counts_.download(), in.local, layout_.send_rows);
-    fill_rows(received_, in.local, layout_.recv_rows);
+    fill_rows(block_rows_, in.local, layout_.recv_rows);
     layout_.compute_offsets();
     recv_.grow(std::max<int64_t>(1, layout_.total_recv_rows()) * in.hidden);
     const int64_t row_bytes = static_cast<int64_t>(in.hidden) * sizeof(float);
@@ -47,29 +48,8 @@ class DeviceDropless final : public DevicePairExchange {
     return shape_;
   }
 
-  void compute_experts(const DeviceLayerInputs& in) override {
-    blocks_.clear();
-    block_offsets_.assign(1, 0);
-    shape_.rows_per_local_expert.assign(in.local, 0);
-    int64_t largest = 1;
-    for (int s = 0; s < in.ranks; ++s) {
-      for (int le = 0; le < in.local; ++le) {
-        const int64_t rows = received_[s * in.local + le];
-        blocks_.push_back(in.bank[le]);
-        block_offsets_.push_back(block_offsets_.back() + rows);
-        largest = std::max(largest, rows);
-        shape_.rows_per_local_expert[le] += rows;
-      }
-    }
-    expert_out_.grow(std::max<int64_t>(1, block_offsets_.back()) * in.hidden);
-    scratch_.grow(cuda::ffn_scratch_floats(largest, in.ffn));
-    cuda::grouped_swiglu_ffn(tools_.blas, blocks_, block_offsets_, recv_.data(), expert_out_.data(),
-                             scratch_.data());
-  }
-
   DeviceCeilingBuffers ceiling_buffers() override {
-    return {recv_.data(), layout_.total_recv_rows(), send_.data(),
-            recv_.data(), expert_out_.data(),        returned_.data()};
+    return {grouped(), expert_rows(), send_.data(), recv_.data(), recv_.data(), returned_.data()};
   }
 
  private:
@@ -78,13 +58,8 @@ class DeviceDropless final : public DevicePairExchange {
   cuda::DeviceBuffer<int64_t> order_;        // [T x k] pairs in send order
   cuda::DeviceBuffer<int64_t> send_counts_;  // [R x El]
   cuda::DeviceBuffer<int64_t> recv_counts_;  // [R x El]
-  std::vector<int64_t> received_;            // [R x El] host copy of recv_counts_
   AlltoallvLayout layout_;
-  cuda::DeviceBuffer<float> send_;     // [T x k x H]
-  cuda::DeviceBuffer<float> recv_;     // [received rows x H], source-major, expert within
-  cuda::DeviceBuffer<float> scratch_;  // FFN scratch of the largest block
-  std::vector<const cuda::DeviceFfnWeights*> blocks_;  // [R x El] expert of each block
-  std::vector<int64_t> block_offsets_;                 // [R x El + 1]
+  cuda::DeviceBuffer<float> send_;  // [T x k x H]
 };
 
 }  // namespace

@@ -81,19 +81,45 @@ class DeviceExchange {
 };
 
 // The device steps shared by strategies that send one row per (token, expert) slot (dropless,
-// padded): the experts write expert_out_ in the received layout, combine returns it into
-// returned_ (the send layout), and the unpack sums each pair's row, found at position_[pair]
-// (-1: dropped), with the pair's gate weight.
+// padded). Both receive their rows source-major, local expert within; like MegaBlocks they then
+// regroup them by local expert, run one SwiGLU GEMM pair per expert over its whole block, and
+// move the outputs back to the receive order, into recv_, which combine returns into returned_
+// (the send layout). The unpack sums each pair's row, found at position_[pair] (-1: dropped),
+// with the pair's gate weight.
 class DevicePairExchange : public DeviceExchange {
  public:
   using DeviceExchange::DeviceExchange;
+  // recv_ -> grouped_: one contiguous block per local expert (by local expert, then source rank).
+  void regroup(const DeviceLayerInputs& in) override;
+  void compute_experts(const DeviceLayerInputs& in) override;
+  // expert_out_ -> recv_, the receive order combine sends back.
+  void reduce(const DeviceLayerInputs& in) override;
   void combine(const ExchangeLayout& layout) override;
   void unpack(const DeviceLayerInputs& in, float* y) override;
 
  protected:
+  // The expert phase's rows, for the ceilings: [expert rows x H] in expert order.
+  const float* grouped() const { return grouped_.data(); }
+  int64_t expert_rows() const { return expert_offsets_.empty() ? 0 : expert_offsets_.back(); }
+
+  // Set by dispatch() (host): received rows of (source rank s, local expert le) at s * El + le.
+  std::vector<int64_t> block_rows_;       // [R x El]
   cuda::DeviceBuffer<int64_t> position_;  // [T x k] send row of each pair, -1 dropped
-  cuda::DeviceBuffer<float> expert_out_;  // [received rows x H]
-  cuda::DeviceBuffer<float> returned_;    // [sent rows x H]
+  // [received rows x H] in receive order (source-major, local expert within): the dispatched
+  // rows, then, after reduce(), their expert outputs, which combine sends back.
+  cuda::DeviceBuffer<float> recv_;
+  cuda::DeviceBuffer<float> returned_;  // [sent rows x H]
+
+ private:
+  // [3 x R x El]: each block's first receive row, its first row in grouped_, its rows. Uploaded
+  // only when the counts change (the same routing gives the same table every iteration).
+  std::vector<int64_t> block_table_host_;
+  cuda::DeviceBuffer<int64_t> block_table_;  // the same, on the device
+  int64_t largest_block_ = 0;                // rows of the largest (source, local expert) block
+  std::vector<int64_t> expert_offsets_;      // [El + 1] first row of each local expert in grouped_
+  cuda::DeviceBuffer<float> grouped_;        // [received rows x H], by local expert, then source
+  cuda::DeviceBuffer<float> expert_out_;     // [received rows x H], same layout as grouped_
+  cuda::DeviceBuffer<float> scratch_;        // FFN scratch of the largest expert's rows
 };
 
 using DeviceExchangeFactory = std::function<std::unique_ptr<DeviceExchange>(const DeviceTools&)>;

@@ -1,6 +1,7 @@
 // Padded on the device: capacity slots per (source rank, expert), overflow dropped in token
-// order, zero padding, the same rows to every rank; the experts compute every slot, padding
-// included.
+// order, zero padding, the same rows to every rank; the receiver regroups the slots by local
+// expert (R x C rows each) and runs one GEMM pair per expert over every slot, padding included,
+// as GShard and Tutel do (DevicePairExchange).
 
 #include <algorithm>
 
@@ -24,10 +25,8 @@ class DevicePadded final : public DevicePairExchange {
     position_.grow(pairs);
     offsets_.grow(slots + 1);
     send_.grow(rows_ * in.hidden);
-    recv_.grow(rows_ * in.hidden);
-    expert_out_.grow(rows_ * in.hidden);
+    recv_.grow(rows_ * in.hidden);  // [R sources x El x C x H]
     returned_.grow(rows_ * in.hidden);
-    scratch_.grow(cuda::ffn_scratch_floats(in.capacity, in.ffn));
     cuda::map_keys(in.ids, in.pairs, in.slot_of_expert, keys_.data());
     tools_.sorter.sort(keys_.data(), in.pairs, slots, offsets_.data(), order_.data(),
                        sorted_at_.data());
@@ -47,23 +46,9 @@ class DevicePadded final : public DevicePairExchange {
       const int64_t row_bytes = static_cast<int64_t>(in.hidden) * sizeof(float);
       shape_.set(layout_, row_bytes, row_bytes);
     }
+    block_rows_.assign(in.ranks * in.local, in.capacity);
     tools_.nccl.alltoallv_rows(send_.data(), recv_.data(), layout_, shape_.dispatch_row_bytes);
     return shape_;
-  }
-
-  // Received rows: by source rank, then local expert, `capacity` rows each.
-  void compute_experts(const DeviceLayerInputs& in) override {
-    blocks_.clear();
-    block_offsets_.assign(1, 0);
-    for (int s = 0; s < in.ranks; ++s) {
-      for (int le = 0; le < in.local; ++le) {
-        blocks_.push_back(in.bank[le]);
-        block_offsets_.push_back(block_offsets_.back() + in.capacity);
-      }
-    }
-    shape_.rows_per_local_expert.assign(in.local, in.capacity * in.ranks);
-    cuda::grouped_swiglu_ffn(tools_.blas, blocks_, block_offsets_, recv_.data(), expert_out_.data(),
-                             scratch_.data());
   }
 
   std::vector<bool> kept(const DeviceLayerInputs& in) const override {
@@ -74,7 +59,7 @@ class DevicePadded final : public DevicePairExchange {
   }
 
   DeviceCeilingBuffers ceiling_buffers() override {
-    return {recv_.data(), rows_, send_.data(), recv_.data(), expert_out_.data(), returned_.data()};
+    return {grouped(), expert_rows(), send_.data(), recv_.data(), recv_.data(), returned_.data()};
   }
 
  private:
@@ -84,11 +69,7 @@ class DevicePadded final : public DevicePairExchange {
   cuda::DeviceBuffer<int64_t> order_;      // [T x k] pairs sorted by slot
   cuda::DeviceBuffer<int64_t> sorted_at_;  // [T x k]
   AlltoallvLayout layout_;
-  cuda::DeviceBuffer<float> send_;                     // [R x El x C x H]
-  cuda::DeviceBuffer<float> recv_;                     // [R sources x El x C x H]
-  cuda::DeviceBuffer<float> scratch_;                  // FFN scratch of C rows
-  std::vector<const cuda::DeviceFfnWeights*> blocks_;  // [R x El]
-  std::vector<int64_t> block_offsets_;                 // [R x El + 1]
+  cuda::DeviceBuffer<float> send_;  // [R x El x C x H]
 };
 
 }  // namespace

@@ -35,9 +35,11 @@ void swiglu_activate(float* gate_up, int64_t rows, int ffn) {
   }
 }
 
-void ffn_chunks(const FfnWeights& w, const RowBlock& block, float* scratch, bool activate) {
+// Returns the GEMM pairs it ran.
+int64_t ffn_chunks(const FfnWeights& w, const RowBlock& block, float* scratch, bool activate) {
   const int hidden = w.hidden;
   const int ffn = w.ffn;
+  int64_t gemm_pairs = 0;
   for (int64_t begin = 0; begin < block.rows; begin += kFfnChunkRows) {
     const int rows = static_cast<int>(std::min(kFfnChunkRows, block.rows - begin));
     // scratch[rows x 2F] = x[rows x H] * gate_up[H x 2F]
@@ -49,7 +51,9 @@ void ffn_chunks(const FfnWeights& w, const RowBlock& block, float* scratch, bool
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hidden, ffn, 1.0f, scratch,
                 2 * ffn, w.down.data(), hidden, 0.0f, block.out + begin * block.ldo,
                 static_cast<int>(block.ldo));
+    ++gemm_pairs;
   }
+  return gemm_pairs;
 }
 
 }  // namespace
@@ -58,12 +62,14 @@ void swiglu_ffn(const FfnWeights& w, const RowBlock& block, float* scratch) {
   ffn_chunks(w, block, scratch, /*activate=*/true);
 }
 
-void grouped_swiglu_ffn(const std::vector<ExpertGroup>& groups, float* scratch) {
+int64_t grouped_swiglu_ffn(const std::vector<ExpertGroup>& groups, float* scratch) {
+  int64_t gemm_pairs = 0;
   for (const auto& group : groups) {
     for (const auto& block : group.blocks) {
-      if (block.rows > 0) swiglu_ffn(*group.weights, block, scratch);
+      gemm_pairs += ffn_chunks(*group.weights, block, scratch, /*activate=*/true);
     }
   }
+  return gemm_pairs;
 }
 
 void dense_ffn_gemms(const FfnWeights& w, const float* x, int64_t rows, float* scratch,

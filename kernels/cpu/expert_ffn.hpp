@@ -47,8 +47,9 @@ inline int64_t ffn_scratch_floats(int ffn) {
 // One expert on one block. scratch: at least ffn_scratch_floats(ffn) floats.
 void swiglu_ffn(const FfnWeights& w, const RowBlock& block, float* scratch);
 
-// Every group's blocks through its expert.
-void grouped_swiglu_ffn(const std::vector<ExpertGroup>& groups, float* scratch);
+// Every group's blocks through its expert. Returns the GEMM pairs it ran: one per non-empty
+// block, more for a block past kFfnChunkRows rows.
+int64_t grouped_swiglu_ffn(const std::vector<ExpertGroup>& groups, float* scratch);
 
 // The expert phase's ceiling: the same two GEMMs (x * [W_gate|W_up], then h * W_down) on `rows`
 // contiguous rows, without the activation. x, out: [rows x hidden].

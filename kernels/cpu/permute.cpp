@@ -22,6 +22,15 @@ void gather_rows(const float* src, int64_t ld_src, const int64_t* index, int64_t
   for (int64_t i = 0; i < count; ++i) std::memcpy(dst + i * ld_dst, src + index[i] * ld_src, bytes);
 }
 
+void copy_row_blocks(const float* src, const int64_t* src_row, const int64_t* rows, int64_t blocks,
+                     int width, float* dst, const int64_t* dst_row) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (rows[b] == 0) continue;
+    std::memcpy(dst + dst_row[b] * width, src + src_row[b] * width,
+                static_cast<size_t>(rows[b]) * width * sizeof(float));
+  }
+}
+
 void weighted_unpermute(const float* src, int64_t ld_src, const int64_t* position,
                         const float* weight, int64_t tokens, int k, int width, float* y) {
   for (int64_t t = 0; t < tokens; ++t) {

@@ -14,6 +14,13 @@ void stable_bucket_order(const int32_t* keys, int64_t n, int buckets, int64_t* o
 void gather_rows(const float* src, int64_t ld_src, const int64_t* index, int64_t count, int width,
                  float* dst, int64_t ld_dst);
 
+// Moves whole blocks of contiguous rows of `width` floats from one order of the same rows to
+// another: block b, rows[b] rows, goes from src row src_row[b] to dst row dst_row[b] (src and dst
+// dense, leading dimension width). One memcpy per block: the regroup by expert after an all2all
+// and its inverse before the return all2all are this call with the row tables swapped.
+void copy_row_blocks(const float* src, const int64_t* src_row, const int64_t* rows, int64_t blocks,
+                     int width, float* dst, const int64_t* dst_row);
+
 // y[t] = sum_j weight[t*k + j] * src[position[t*k + j]] over j with position >= 0.
 // src rows have leading dimension ld_src; y: [tokens x width]. When weight is null every weight
 // is 1.

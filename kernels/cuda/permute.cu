@@ -39,6 +39,18 @@ __global__ void gather_kernel(const float* src, int64_t ld_src, const int64_t* i
   for (int i = threadIdx.x; i < width; i += blockDim.x) to[i] = from[i];
 }
 
+// One CUDA block per (row of a block, block): x strides the rows, y the blocks; threads stride
+// over the row.
+__global__ void copy_blocks_kernel(const float* src, const int64_t* src_row, const int64_t* rows,
+                                   int width, float* dst, const int64_t* dst_row) {
+  const int b = blockIdx.y;
+  const int64_t r = blockIdx.x;
+  if (r >= rows[b]) return;
+  const float* from = src + (src_row[b] + r) * width;
+  float* to = dst + (dst_row[b] + r) * width;
+  for (int i = threadIdx.x; i < width; i += blockDim.x) to[i] = from[i];
+}
+
 // One block per token.
 __global__ void unpermute_kernel(const float* src, int64_t ld_src, const int64_t* position,
                                  const float* weight, int k, int width, float* y) {
@@ -133,6 +145,15 @@ void gather_rows(const float* src, int64_t ld_src, const int64_t* index, int64_t
   if (count == 0) return;
   gather_kernel<<<static_cast<unsigned>(count), kThreads>>>(src, ld_src, index, row_divisor, width,
                                                             dst, ld_dst);
+  C2R_CUDA_CHECK_LAUNCH();
+}
+
+void copy_row_blocks(const float* src, const int64_t* src_row, const int64_t* rows, int blocks,
+                     int64_t largest_rows, int width, float* dst, const int64_t* dst_row) {
+  if (blocks == 0 || largest_rows == 0) return;
+  C2R_CHECK(blocks <= 65535, "copy_row_blocks: " << blocks << " blocks exceed the grid's y extent");
+  const dim3 grid(static_cast<unsigned>(largest_rows), static_cast<unsigned>(blocks));
+  copy_blocks_kernel<<<grid, kThreads>>>(src, src_row, rows, width, dst, dst_row);
   C2R_CUDA_CHECK_LAUNCH();
 }
 

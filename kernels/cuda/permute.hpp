@@ -30,6 +30,13 @@ class PairSorter {
 void gather_rows(const float* src, int64_t ld_src, const int64_t* index, int64_t count,
                  int row_divisor, int width, float* dst, int64_t ld_dst);
 
+// As c2r::copy_row_blocks, on the device: block b, rows[b] rows of `width` floats, moves from src
+// row src_row[b] to dst row dst_row[b] (src and dst dense, leading dimension width). The tables
+// are [blocks] on the device; largest_rows: the most rows of any block. The regroup by expert
+// after the all2all and its inverse are this call with the row tables swapped.
+void copy_row_blocks(const float* src, const int64_t* src_row, const int64_t* rows, int blocks,
+                     int64_t largest_rows, int width, float* dst, const int64_t* dst_row);
+
 // y[t] = sum over j with position[t*k + j] >= 0 of weight[t*k + j] * src[position[t*k + j]];
 // weight may be null (all 1). y: [tokens x width].
 void weighted_unpermute(const float* src, int64_t ld_src, const int64_t* position,

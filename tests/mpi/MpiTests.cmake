@@ -45,6 +45,13 @@ foreach(np 2 4)
     --iters 1 --warmup 1 --routing vanilla,c2r --strategy dropless,dedup --placement contiguous)
 endforeach()
 
+# The exchanges' unit tests across ranks (tests/unit/exchange_test.cpp): every expert receives
+# rows from three source ranks, which dropless and padded regroup into one block per expert.
+add_test(NAME mpi_exchange_regroup_np3
+  COMMAND ${PROJECT_SOURCE_DIR}/scripts/mpirun.sh 3 $<TARGET_FILE:c2r_unit_tests>
+    --gtest_filter=ExchangeAcrossRanks.*)
+set_tests_properties(mpi_exchange_regroup_np3 PROPERTIES LABELS mpi PROCESSORS 3 TIMEOUT 150)
+
 # Uneven load, every strategy, checked: different token counts per rank and ranks without tokens
 # (synthetic, LLaMA trace, Qwen with its shared expert), every token routed to one expert, and one
 # rank receiving every row (itself without tokens).

@@ -1,7 +1,9 @@
 // Exchange strategies on one rank (MPI_COMM_WORLD of the unit-test binary): capacity dropping and
-// every strategy's output against a naive per-token computation.
+// every strategy's output against a naive per-token computation. ExchangeAcrossRanks runs on every
+// rank of MPI_COMM_WORLD: one in the unit-test run, three under mpirun (mpi_exchange_regroup_np3).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "bench/layer_steps.hpp"
@@ -148,6 +150,113 @@ TEST(Exchange, DedupSendsOneRowPerTokenAndRank) {
   ExchangeStrategy* dropless = nullptr;
   layer.run("dropless", 1.0, &dropless);
   EXPECT_EQ(dropless->shape().dispatch.send_rows[0], 6);
+}
+
+// One rank's tokens, drawn from (seed, rank) so that every rank can also work out what the others
+// send it: 24 + 5 * rank tokens, k distinct experts each.
+struct RankRouting {
+  int64_t tokens = 0;
+  std::vector<float> x;        // [tokens x H]
+  std::vector<int32_t> ids;    // [tokens x k]
+  std::vector<float> weights;  // [tokens x k]
+};
+
+RankRouting rank_routing(int rank, int experts, int k, int hidden) {
+  RankRouting r;
+  r.tokens = 24 + 5 * rank;
+  Rng rng(7, Stream::kHidden, static_cast<uint64_t>(rank));
+  r.x.resize(r.tokens * hidden);
+  for (auto& v : r.x) v = static_cast<float>(rng.normal());
+  for (int64_t t = 0; t < r.tokens; ++t) {
+    for (int j = 0; j < k; ++j) {
+      int32_t e;
+      do {
+        e = static_cast<int32_t>(rng.below(experts));
+      } while (std::find(r.ids.end() - j, r.ids.end(), e) != r.ids.end());
+      r.ids.push_back(e);
+      r.weights.push_back(static_cast<float>(0.1 + rng.uniform()));
+    }
+  }
+  return r;
+}
+
+// Several source ranks' rows for every expert (under mpirun): dropless and padded regroup them
+// into one block per local expert, run one GEMM pair per expert on it, and still give the serial
+// layer's output; padded drops exactly the pairs past each (source rank, expert) capacity, in
+// token order, and computes every slot of it.
+TEST(ExchangeAcrossRanks, RegroupedPairExchangesMatchTheSerialLayer) {
+  Communicator comm(MPI_COMM_WORLD);
+  const int ranks = comm.size(), rank = comm.rank();
+  const int local = 3, experts = local * ranks, k = 2, hidden = 24, ffn = 16;
+  const Placement placement = round_robin_placement(experts, ranks);
+  std::vector<RankRouting> routing;  // [R], every rank's
+  for (int r = 0; r < ranks; ++r) routing.push_back(rank_routing(r, experts, k, hidden));
+  const RankRouting& mine = routing[rank];
+  const int64_t largest_tokens = routing.back().tokens;
+  std::vector<FfnWeights> ffns;  // [E]
+  for (int e = 0; e < experts; ++e)
+    ffns.push_back(make_ffn_weights(7, Stream::kExpert, e, hidden, ffn));
+  ExpertBank bank;
+  for (int e : placement.local_experts(rank)) bank.local.push_back(&ffns[e]);
+
+  // pairs_from[s][e]: pairs rank s routes to expert e.
+  std::vector<std::vector<int64_t>> pairs_from(ranks, std::vector<int64_t>(experts, 0));
+  for (int s = 0; s < ranks; ++s) {
+    for (int32_t e : routing[s].ids) ++pairs_from[s][e];
+  }
+  for (int le = 0; le < local; ++le) {
+    const int e = placement.local_experts(rank)[le];
+    int sources = 0;
+    for (int s = 0; s < ranks; ++s) sources += pairs_from[s][e] > 0;
+    EXPECT_EQ(sources, ranks) << "expert " << e << ": the routing should reach it from every rank";
+  }
+
+  for (const char* kind : {"dropless", "padded"}) {
+    SCOPED_TRACE(kind);
+    const bool padded = std::string(kind) == "padded";
+    const double capacity_factor = 1.0;
+    const int64_t capacity = padded_capacity(capacity_factor, largest_tokens, k, experts);
+    const std::unique_ptr<ExchangeStrategy> strategy = find_strategy(kind).make_cpu();
+    LayerInputs in{mine.tokens,   hidden,          k,
+                   mine.x.data(), mine.ids.data(), mine.weights.data(),
+                   &placement,    capacity_factor, largest_tokens};
+    std::vector<float> y(mine.tokens * hidden), scratch(ffn_scratch_floats(ffn));
+    StrategySteps steps(*strategy, in, bank, comm, scratch.data(), y.data());
+    PhaseClock clock;
+    for (int repeat = 0; repeat < 2; ++repeat) {  // the second run reuses the sized buffers
+      clock.start();
+      run_layer(steps, comm, clock);
+    }
+
+    // Padded keeps the first `capacity` pairs of each expert in token order; dropless keeps all.
+    std::vector<int64_t> taken(experts, 0);
+    std::vector<float> want(mine.tokens * hidden, 0.0f), out(hidden);
+    int64_t dropped = 0;
+    for (int64_t p = 0; p < mine.tokens * k; ++p) {
+      const int e = mine.ids[p];
+      const bool kept = !padded || taken[e]++ < capacity;
+      EXPECT_EQ(strategy->pair_kept(p), kept) << "pair " << p;
+      dropped += !kept;
+      if (!kept) continue;
+      swiglu_ffn_naive(ffns[e], &mine.x[(p / k) * hidden], 1, out.data());
+      for (int h = 0; h < hidden; ++h) want[(p / k) * hidden + h] += mine.weights[p] * out[h];
+    }
+    expect_close(y, want);
+    EXPECT_EQ(strategy->shape().pairs_dropped, dropped);
+
+    // One block, hence one GEMM pair (rows stay below kFfnChunkRows), per local expert with rows.
+    std::vector<int64_t> rows_per_local_expert(local);
+    int64_t experts_with_rows = 0;
+    for (int le = 0; le < local; ++le) {
+      const int e = placement.local_experts(rank)[le];
+      for (int s = 0; s < ranks; ++s) {
+        rows_per_local_expert[le] += padded ? capacity : pairs_from[s][e];
+      }
+      experts_with_rows += rows_per_local_expert[le] > 0;
+    }
+    EXPECT_EQ(strategy->shape().rows_per_local_expert, rows_per_local_expert);
+    EXPECT_EQ(strategy->shape().expert_gemm_pairs, experts_with_rows);
+  }
 }
 
 }  // namespace

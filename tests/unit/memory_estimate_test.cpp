@@ -64,6 +64,27 @@ TEST(MemoryEstimate, InterleavedCellsHoldEveryCellsBuffers) {
   EXPECT_DOUBLE_EQ(item(estimate_rank_memory(resolve_run_config(o, 2)), "exchange buffers"), one);
 }
 
+// The destination's copies in expert order: dropless keeps its received rows regrouped by expert
+// (one buffer), dedup its gathered pairs and its per-row sums (two), of the same rows.
+TEST(MemoryEstimate, CountsEachStrategysExpertOrderBuffers) {
+  auto expert_order = [](const std::string& strategy) {
+    RunOptions o;
+    o.workload.tokens = 512;
+    o.strategy = {strategy};
+    o.routing = {"vanilla"};
+    o.placement = {"contiguous"};
+    RunConfig config = resolve_run_config(o, 2);
+    config.cells.resize(1);  // without the baseline cell the grid adds
+    for (const auto& [what, bytes] : estimate_rank_memory(config).items) {
+      if (what == "expert-order buffers") return bytes;
+    }
+    return -1.0;
+  };
+  // 512 tokens x k = 2 pairs, a 2x skew margin at 2 ranks, rows of H = 4096 floats.
+  EXPECT_DOUBLE_EQ(expert_order("dropless"), 512.0 * 2 * 2 * 4096 * 4);
+  EXPECT_DOUBLE_EQ(expert_order("dedup"), 2 * expert_order("dropless"));
+}
+
 TEST(MemoryEstimate, ParsesSizes) {
   EXPECT_DOUBLE_EQ(parse_memory_size("512MiB"), 512.0 * 1024 * 1024);
   EXPECT_DOUBLE_EQ(parse_memory_size("2G"), 2.0 * 1024 * 1024 * 1024);

@@ -1,0 +1,58 @@
+#include "collectives/pair_exchange.hpp"
+
+#include "kernels/cpu/permute.hpp"
+
+namespace c2r {
+
+void PairExchange::regroup() {
+  const int blocks = ranks_ * experts_per_rank_;
+  recv_row_of_block_.resize(blocks);
+  expert_row_of_block_.resize(blocks);
+  expert_offsets_.assign(experts_per_rank_ + 1, 0);
+  int64_t row = 0;
+  for (int b = 0; b < blocks; ++b) {
+    recv_row_of_block_[b] = row;
+    row += block_rows_[b];
+    expert_offsets_[b % experts_per_rank_ + 1] += block_rows_[b];
+  }
+  for (int le = 0; le < experts_per_rank_; ++le) expert_offsets_[le + 1] += expert_offsets_[le];
+  // Within an expert, source ranks in order.
+  for (int le = 0; le < experts_per_rank_; ++le) {
+    int64_t at = expert_offsets_[le];
+    for (int s = 0; s < ranks_; ++s) {
+      expert_row_of_block_[s * experts_per_rank_ + le] = at;
+      at += block_rows_[s * experts_per_rank_ + le];
+    }
+  }
+  grouped_.resize(row * hidden_);
+  copy_row_blocks(recv_.data(), recv_row_of_block_.data(), block_rows_.data(), blocks, hidden_,
+                  grouped_.data(), expert_row_of_block_.data());
+}
+
+void PairExchange::compute_experts(const ExpertBank& bank, float* scratch) {
+  expert_out_.resize(grouped_.size());
+  groups_.resize(experts_per_rank_);
+  shape_.rows_per_local_expert.resize(experts_per_rank_);
+  for (int le = 0; le < experts_per_rank_; ++le) {
+    const int64_t begin = expert_offsets_[le];
+    const int64_t rows = expert_offsets_[le + 1] - begin;
+    groups_[le].weights = bank.local[le];
+    groups_[le].blocks.resize(1);
+    groups_[le].blocks[0] = RowBlock{grouped_.data() + begin * hidden_, hidden_,
+                                     expert_out_.data() + begin * hidden_, hidden_, rows};
+    shape_.rows_per_local_expert[le] = rows;
+  }
+  shape_.expert_gemm_pairs = grouped_swiglu_ffn(groups_, scratch);
+}
+
+void PairExchange::reduce() {
+  copy_row_blocks(expert_out_.data(), expert_row_of_block_.data(), block_rows_.data(),
+                  ranks_ * experts_per_rank_, hidden_, recv_.data(), recv_row_of_block_.data());
+}
+
+void PairExchange::unpack(const LayerInputs& in, float* y) {
+  weighted_unpermute(returned_.data(), hidden_, row_of_pair_.data(), in.weights, in.tokens,
+                     in.top_k, hidden_, y);
+}
+
+}  // namespace c2r
