@@ -31,18 +31,8 @@ void PairExchange::regroup() {
 
 void PairExchange::compute_experts(const ExpertBank& bank, float* scratch) {
   expert_out_.resize(grouped_.size());
-  groups_.resize(experts_per_rank_);
-  shape_.rows_per_local_expert.resize(experts_per_rank_);
-  for (int le = 0; le < experts_per_rank_; ++le) {
-    const int64_t begin = expert_offsets_[le];
-    const int64_t rows = expert_offsets_[le + 1] - begin;
-    groups_[le].weights = bank.local[le];
-    groups_[le].blocks.resize(1);
-    groups_[le].blocks[0] = RowBlock{grouped_.data() + begin * hidden_, hidden_,
-                                     expert_out_.data() + begin * hidden_, hidden_, rows};
-    shape_.rows_per_local_expert[le] = rows;
-  }
-  shape_.expert_gemm_pairs = grouped_swiglu_ffn(groups_, scratch);
+  compute_expert_blocks(bank, expert_offsets_, hidden_, grouped_.data(), expert_out_.data(),
+                        scratch, groups_, shape_);
 }
 
 void PairExchange::reduce() {

@@ -22,6 +22,24 @@ const RowType& ExchangeStrategy::row_type(int64_t bytes) {
   return *type;
 }
 
+void compute_expert_blocks(const ExpertBank& bank, const std::vector<int64_t>& offsets, int hidden,
+                           const float* rows, float* out, float* scratch,
+                           std::vector<ExpertGroup>& groups, ExchangeShape& shape) {
+  const int local = static_cast<int>(offsets.size()) - 1;
+  groups.resize(local);
+  shape.rows_per_local_expert.resize(local);
+  for (int le = 0; le < local; ++le) {
+    const int64_t begin = offsets[le];
+    const int64_t count = offsets[le + 1] - begin;
+    groups[le].weights = bank.local[le];
+    groups[le].blocks.resize(1);
+    groups[le].blocks[0] =
+        RowBlock{rows + begin * hidden, hidden, out + begin * hidden, hidden, count};
+    shape.rows_per_local_expert[le] = count;
+  }
+  shape.expert_gemm_pairs = grouped_swiglu_ffn(groups, scratch);
+}
+
 int64_t padded_capacity(double capacity_factor, int64_t tokens, int top_k, int experts) {
   // The tolerance keeps rounding noise (1.1 * 100 * 2 / 4 = 55.000000000000007) from adding a slot.
   const double slots =

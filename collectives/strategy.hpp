@@ -176,6 +176,15 @@ inline const std::string& to_string(const StrategyDescriptor* strategy) {
   return strategy->name;
 }
 
+// The expert step of a strategy whose received rows are in expert order: one SwiGLU GEMM pair per
+// local expert over its contiguous block, as MegaBlocks runs one grouped GEMM per expert.
+// rows, out: [N x H], local expert le's rows at [offsets[le], offsets[le + 1]); offsets: [El + 1].
+// groups: the caller's reused [El] descriptors. Sets shape's rows_per_local_expert and
+// expert_gemm_pairs.
+void compute_expert_blocks(const ExpertBank& bank, const std::vector<int64_t>& offsets, int hidden,
+                           const float* rows, float* out, float* scratch,
+                           std::vector<ExpertGroup>& groups, ExchangeShape& shape);
+
 // Capacity slots per (source rank, expert) of a capacity-limited strategy: ceil(cf * T * k / E),
 // >= 1, with T the largest rank's tokens.
 int64_t padded_capacity(double capacity_factor, int64_t tokens, int top_k, int experts);
