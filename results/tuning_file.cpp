@@ -188,6 +188,15 @@ Validation validation_from(const json& validation, const std::string& source) {
       v.mean_abs_error[phase] = mae.number(phase.c_str());
     }
   }
+  // Files written before the counts were recorded have none: the phases then show no count.
+  if (f.has("error_points")) {
+    C2R_CHECK(f.at("error_points").is_object(),
+              source << ": validation.error_points must be an object");
+    const Fields counts = f.sub("error_points");
+    for (const auto& [phase, count] : f.at("error_points").items()) {
+      v.error_points[phase] = counts.integer(phase.c_str());
+    }
+  }
   for (size_t i = 0; i < f.count("measured_gain"); ++i) {
     const Fields g = f.element("measured_gain", i);
     MeasuredGain gain;
@@ -244,6 +253,8 @@ json to_json(const Validation& v) {
   }
   json mae = json::object();
   for (const auto& [phase, error] : v.mean_abs_error) mae[phase] = number_or_null(error);
+  json error_points = json::object();
+  for (const auto& [phase, count] : v.error_points) error_points[phase] = count;
   json gains = json::array();
   for (const auto& g : v.measured_gain) {
     json gain = {{"layer", g.layer}};
@@ -260,6 +271,7 @@ json to_json(const Validation& v) {
           {"points", points},
           {"spearman_layer", number_or_null(v.spearman_layer)},
           {"mean_abs_error", mae},
+          {"error_points", error_points},
           {"measured_gain", gains},
           {"targets",
            {{"spearman_min", number_or_null(v.spearman_min)},

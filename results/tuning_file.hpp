@@ -114,8 +114,12 @@ struct MeasuredGain {
 struct Validation {
   int iterations = 0, warmup = 0;
   std::vector<ValidationPoint> points;
-  double spearman_layer = 0.0;                   // of the layer time, over the points
-  std::map<std::string, double> mean_abs_error;  // phase name -> mean |pred - meas| / meas
+  // Of the layer time, over the points measured above 0.
+  double spearman_layer = 0.0;
+  // Phase name -> mean |pred - meas| / meas over the points whose phase was measured above 0 (a
+  // phase measured 0 has no relative error), and how many points that mean is over.
+  std::map<std::string, double> mean_abs_error;
+  std::map<std::string, int> error_points;
   std::vector<MeasuredGain> measured_gain;
   double spearman_min = 0.8, layer_mae_max = 0.2;  // "targets"
   bool met = false;

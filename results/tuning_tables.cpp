@@ -160,12 +160,21 @@ void print_validation(std::ostream& out, const Validation& v) {
          fixed(p.predicted.at(Phase::kExpert), 1), fixed(p.measured.at(Phase::kExpert), 1)});
   }
   points.print(out);
-  out << "# Spearman (layer time, " << v.points.size() << " points): " << fixed(v.spearman_layer, 3)
-      << "   mean absolute error:";
+  const auto layer_points = v.error_points.find("layer");
+  out << "# Spearman (layer time, "
+      << (layer_points != v.error_points.end() ? layer_points->second
+                                               : static_cast<int>(v.points.size()))
+      << " points): " << fixed(v.spearman_layer, 3)
+      << "   mean absolute error (over the points measured above 0):";
   for (const auto& [phase, error] : v.mean_abs_error) {
     out << " " << phase << " " << format_fixed(error * 100, 1) << "%";
+    const auto count = v.error_points.find(phase);
+    if (count != v.error_points.end()) out << " (" << count->second << ")";
   }
-  out << "\n";
+  out << "\n"
+      << "# targets: Spearman >= " << fixed(v.spearman_min, 2)
+      << ", layer error <= " << format_fixed(v.layer_mae_max * 100, 0)
+      << "%: " << (v.met ? "met" : "NOT met") << "\n";
   for (const auto& g : v.measured_gain) {
     out << "# measured, layer " << g.layer << ": dispatch+combine tuned "
         << fixed(g.tuned_dispatch_combine_us, 1) << " us vs contiguous "

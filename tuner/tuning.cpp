@@ -1,9 +1,11 @@
 #include "tuner/tuning.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.hpp"
 #include "model/placement.hpp"
+#include "results/stats.hpp"
 
 namespace c2r {
 
@@ -108,6 +110,33 @@ PhaseTimes phase_times(const Prediction& p) {
   t.rank_imbalance = p.rank_imbalance;
   t.dropped_fraction = p.dropped_fraction;
   return t;
+}
+
+void score_validation(Validation& v) {
+  v.mean_abs_error.clear();
+  v.error_points.clear();
+  for (Phase phase : kReportedPhases) {
+    double sum = 0.0;
+    int count = 0;
+    for (const ValidationPoint& p : v.points) {
+      const double measured = p.measured.at(phase);
+      if (!(measured > 0.0)) continue;  // no relative error (also skips a NaN)
+      sum += std::abs(p.predicted.at(phase) - measured) / measured;
+      ++count;
+    }
+    v.mean_abs_error[phase_name(phase)] = count > 0 ? sum / count : kNoNumber;
+    v.error_points[phase_name(phase)] = count;
+  }
+  std::vector<double> predicted, measured;
+  for (const ValidationPoint& p : v.points) {
+    if (!(p.measured.at(Phase::kLayer) > 0.0)) continue;
+    predicted.push_back(p.predicted.at(Phase::kLayer));
+    measured.push_back(p.measured.at(Phase::kLayer));
+  }
+  v.spearman_layer = predicted.empty() ? 0.0 : spearman(predicted, measured);
+  const double layer_error = v.mean_abs_error.at(phase_name(Phase::kLayer));
+  v.met =
+      !predicted.empty() && v.spearman_layer >= v.spearman_min && layer_error <= v.layer_mae_max;
 }
 
 Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,

@@ -321,6 +321,47 @@ TEST(Search, RandomPlacementsAreBalancedAndSeeded) {
   EXPECT_NO_THROW(Placement("r", a, 3));
 }
 
+ValidationPoint point_with_layer(double predicted_us, double measured_us) {
+  ValidationPoint p;
+  for (Phase phase : kReportedPhases) {
+    p.predicted.at(phase) = predicted_us;
+    p.measured.at(phase) = measured_us;
+  }
+  return p;
+}
+
+// A point measured 0 has no relative error: it is left out of the means and counts, instead of
+// counting as a perfect prediction.
+TEST(Validation, ErrorsAverageOnlyPointsMeasuredAboveZero) {
+  Validation v;
+  v.points = {point_with_layer(110, 100), point_with_layer(80, 100), point_with_layer(300, 200)};
+  v.points.push_back(point_with_layer(50, 0));
+  v.points[1].measured.at(Phase::kGate) = 0;
+  score_validation(v);
+  // |110-100|/100, |80-100|/100, |300-200|/200: (0.1 + 0.2 + 0.5) / 3.
+  EXPECT_NEAR(v.mean_abs_error.at("layer"), 0.8 / 3, 1e-12);
+  EXPECT_EQ(v.error_points.at("layer"), 3);
+  EXPECT_NEAR(v.mean_abs_error.at("gate"), 0.3, 1e-12);
+  EXPECT_EQ(v.error_points.at("gate"), 2);
+  // Ranks of the three measured layers: predicted (2, 1, 3), measured (2, 2, 3) with a tie.
+  EXPECT_NEAR(v.spearman_layer, spearman({110, 80, 300}, {100, 100, 200}), 1e-12);
+  EXPECT_FALSE(v.met);  // error 27% > 20%
+
+  Validation good;
+  good.points = {point_with_layer(105, 100), point_with_layer(190, 200),
+                 point_with_layer(290, 300)};
+  score_validation(good);
+  EXPECT_DOUBLE_EQ(good.spearman_layer, 1.0);
+  EXPECT_TRUE(good.met);
+
+  Validation unmeasured;
+  unmeasured.points = {point_with_layer(1, 0)};
+  score_validation(unmeasured);
+  EXPECT_EQ(unmeasured.error_points.at("layer"), 0);
+  EXPECT_TRUE(std::isnan(unmeasured.mean_abs_error.at("layer")));
+  EXPECT_FALSE(unmeasured.met);
+}
+
 TEST(Stats, SpearmanOnKnownSeries) {
   EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0);
   EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0);
