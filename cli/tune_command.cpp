@@ -235,6 +235,7 @@ void search_everywhere(std::vector<TunedLayer>& layers, const CostModel& model,
                       {"method", found.method},
                       {"candidates", found.candidates},
                       {"seed_objective", found.seed_objective},
+                      {"warning", found.warning},
                       {"seconds", seconds_since(start)}});
       mark_progress("placement search");  // each search is bounded by --search-seconds
     }
@@ -246,7 +247,22 @@ void search_everywhere(std::vector<TunedLayer>& layers, const CostModel& model,
       r.search.method = found["method"];
       r.search.candidates = found["candidates"];
       r.search.seed_objective = found["seed_objective"];
+      r.search.warning = found["warning"];
       r.search_s = found["seconds"];
+    }
+  }
+}
+
+// Rank 0: every search whose start was not the one its method promised (METIS declined), with
+// METIS's error, on stderr so that it is seen even with the tables redirected.
+void print_search_warnings(const std::vector<TunedLayer>& layers) {
+  for (const TunedLayer& layer : layers) {
+    for (const TunedRouting& r : layer.routings) {
+      if (r.search.warning.empty()) continue;
+      std::cerr << "warning: placement search of layer " << layer.layer << " ("
+                << to_string(r.routing)
+                << (r.routing == RoutingMode::kC2R ? " T=" + std::to_string(r.top_t) : "")
+                << "): " << r.search.warning << " (method " << r.search.method << ")" << std::endl;
     }
   }
 }
@@ -370,6 +386,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   const auto search_start = std::chrono::steady_clock::now();
   search_everywhere(layers, tuned_model, search_options, comm);
   const double search_seconds = seconds_since(search_start);
+  if (comm.rank() == 0) print_search_warnings(layers);
   predict_layers(layers, tuned_model, baseline_model);
 
   // Top-T: the best predicted model time whose every layer stays under --max-imbalance.

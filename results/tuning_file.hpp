@@ -45,10 +45,10 @@ struct TuningRouting {
 struct TuningLayer {
   int layer = 0;
   std::vector<int> expert_rank;  // [experts]
-  std::string method;            // "exhaustive" or "metis+swap"
+  std::string method;            // "exhaustive", "metis+swap" or "round-robin+swap"
   double candidates = 0.0;       // placements evaluated
   double search_ms = 0.0;
-  std::optional<double> seed_objective_us;  // metis+swap only
+  std::optional<double> seed_objective_us;  // the +swap methods only
   PhaseTimes baseline, contiguous, tuned;   // "predicted"
   std::vector<TuningRouting> routings;
 };
