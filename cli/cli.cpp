@@ -166,7 +166,11 @@ void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
                 "Run real layers for several placements and compare predicted with measured");
   tune.add_option("--warmup", o.warmup, "--validate: warm-up iterations per placement")
       ->capture_default_str();
-  tune.add_option("--iters", o.iters, "--validate: timed iterations per placement")
+  tune.add_option("--iters", o.iters, "--validate: timed iterations per placement and round")
+      ->capture_default_str();
+  tune.add_option("--rounds", o.rounds,
+                  "--validate: rounds over every placement (the median over rounds is kept, so "
+                  "that load drift lands on every placement alike)")
       ->capture_default_str();
   tune.add_option("--out", o.process.out,
                   "Tuning file (default: results/c2rbench-tune-<timestamp>.json); never "

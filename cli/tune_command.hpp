@@ -31,7 +31,8 @@ struct TuneOptions {
   double search_seconds = 60.0;   // per layer and routing, for the swap search
   bool validate = false;
   int warmup = 1;
-  int iters = 3;
+  int iters = 3;   // per placement and round
+  int rounds = 3;  // --validate: rounds over every placement, the median over rounds kept
 };
 
 // Returns the process exit status. Throws c2r::Error (raised_on_all_ranks() for bad input).

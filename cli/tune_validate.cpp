@@ -98,6 +98,18 @@ double measured_rank_imbalance(const Load& load) {
   return total > 0 ? busiest / (total / rows.size()) : 0.0;
 }
 
+// The point of one cell measured in several rounds: every phase's median over the rounds (the
+// traffic and rows, the same in every round, from the first). points: [rounds], not empty.
+ValidationPoint median_over_rounds(const std::vector<ValidationPoint>& points) {
+  ValidationPoint merged = points.front();
+  for (Phase phase : kReportedPhases) {
+    std::vector<double> measured;
+    for (const ValidationPoint& p : points) measured.push_back(p.measured.at(phase));
+    merged.measured.at(phase) = summarize(measured).median;
+  }
+  return merged;
+}
+
 }  // namespace
 
 ValidationPoint validation_point(const ValidationRequest& request, const Cell& cell,
@@ -141,16 +153,26 @@ Validation validate_predictions(const ValidationRequest& request, const Communic
   Validation v;
   v.iterations = config.loops.iterations;
   v.warmup = config.loops.warmup;
+  v.rounds = o.rounds;
+  // Round after round over every cell: a busy machine's load drifts over seconds, so cells run
+  // one after the other would each see another load and their order would be the drift's.
+  std::vector<std::vector<ValidationPoint>> rounds(config.cells.size());  // [cells][rounds]
+  for (int round = 0; round < o.rounds; ++round) {
+    for (size_t i = 0; i < config.cells.size(); ++i) {
+      const Cell& cell = config.cells[i];
+      if (comm.rank() == 0 && !o.process.quiet) {
+        std::cerr << "[validate round " << round + 1 << "/" << o.rounds << ", " << i + 1 << "/"
+                  << config.cells.size() << "] layer " << cell.layer << " "
+                  << to_string(cell.strategy) << " " << cell.placement << std::endl;
+      }
+      const CellResult result = suite.run_cell(cell);
+      rounds[i].push_back(validation_point(request, cell, result, comm.size()));
+    }
+  }
   std::map<int, MeasuredGain> gains;
   for (size_t i = 0; i < config.cells.size(); ++i) {
-    const Cell& cell = config.cells[i];
-    if (comm.rank() == 0 && !o.process.quiet) {
-      std::cerr << "[validate " << i + 1 << "/" << config.cells.size() << "] layer " << cell.layer
-                << " " << to_string(cell.strategy) << " " << cell.placement << std::endl;
-    }
-    const CellResult result = suite.run_cell(cell);
-    v.points.push_back(validation_point(request, cell, result, comm.size()));
-    record_gain(cell, v.points.back().measured, gains[cell.layer]);
+    v.points.push_back(median_over_rounds(rounds[i]));
+    record_gain(config.cells[i], v.points.back().measured, gains[config.cells[i].layer]);
   }
   for (const auto& [layer, gain] : gains) v.measured_gain.push_back(gain);
   score_validation(v);

@@ -138,6 +138,8 @@ TuningCluster cluster_from(const Fields& f) {
   c.router_gflops = rates.number("router_gflops");
   c.copy_GBps = rates.number("copy_GBps");
   c.rates_source = rates.text("source");
+  c.expert_call_us = rates.optional_number("expert_call_us");
+  c.expert_alone_gflops = rates.optional_number("expert_alone_gflops");
   c.sources = f.at("sources").is_null() ? json::array() : f.at("sources");
   return c;
 }
@@ -176,6 +178,7 @@ Validation validation_from(const json& validation, const std::string& source) {
   Validation v;
   v.iterations = f.integer("iterations");
   v.warmup = f.integer("warmup");
+  v.rounds = f.has("rounds") ? f.integer("rounds") : 1;
   const json& points = validation["points"];
   for (size_t i = 0; i < points.size(); ++i) {
     const std::string where = source + ": validation.points[" + std::to_string(i) + "]";
@@ -268,6 +271,7 @@ json to_json(const Validation& v) {
   }
   return {{"iterations", v.iterations},
           {"warmup", v.warmup},
+          {"rounds", v.rounds},
           {"points", points},
           {"spearman_layer", number_or_null(v.spearman_layer)},
           {"mean_abs_error", mae},
@@ -381,6 +385,8 @@ json to_json(const Tuning& t) {
                        {"version", t.created->version},
                        {"git_sha", t.created->git_sha}};
   }
+  put_optional(file["cluster"]["rates"], "expert_call_us", t.cluster.expert_call_us);
+  put_optional(file["cluster"]["rates"], "expert_alone_gflops", t.cluster.expert_alone_gflops);
   if (t.search_seconds) file["search_seconds"] = number_or_null(*t.search_seconds);
   if (t.validation) file["validation"] = to_json(*t.validation);
   if (t.total_seconds) file["total_seconds"] = number_or_null(*t.total_seconds);

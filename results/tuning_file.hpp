@@ -79,6 +79,11 @@ struct TuningCluster {
   double expert_gflops = 0, router_gflops = 0, copy_GBps = 0;  // "rates"
   std::string rates_source;
   nlohmann::json sources = nlohmann::json::array();  // every figure and its source, passed on
+  // "rates.expert_call_us": the fixed time of one expert's GEMMs (absent in older files).
+  std::optional<double> expert_call_us;
+  // "rates.expert_alone_gflops": the expert rate of one rank computing alone (absent in older
+  // files).
+  std::optional<double> expert_alone_gflops;
 };
 
 // Model totals (sums over layers) of the chosen routing.
@@ -112,7 +117,10 @@ struct MeasuredGain {
 
 // `tune --validate`: the cost model against measurements.
 struct Validation {
-  int iterations = 0, warmup = 0;
+  int iterations = 0, warmup = 0;  // of each cell in each round
+  // Rounds over every cell; a point's measured times are the median over its rounds' medians
+  // (absent in older files: one round).
+  int rounds = 1;
   std::vector<ValidationPoint> points;
   // Of the layer time, over the points measured above 0.
   double spearman_layer = 0.0;

@@ -31,8 +31,10 @@ void print_tuning_header(std::ostream& out, const Tuning& t) {
     out << "; inter-node " << fixed(c.inter_node.latency_us, 2) << " us + bytes / "
         << fixed(c.inter_node.bandwidth_GBps, 2) << " GB/s per rank";
   }
-  out << "\n#   expert GEMM " << fixed(c.expert_gflops, 1) << " GFLOP/s, router "
-      << fixed(c.router_gflops, 1) << " GFLOP/s, copy " << fixed(c.copy_GBps, 2)
+  out << "\n#   expert GEMM " << fixed(c.expert_gflops, 1) << " GFLOP/s";
+  if (c.expert_alone_gflops) out << " (" << fixed(*c.expert_alone_gflops, 1) << " alone)";
+  if (c.expert_call_us) out << " + " << fixed(*c.expert_call_us, 1) << " us per expert";
+  out << ", router " << fixed(c.router_gflops, 1) << " GFLOP/s, copy " << fixed(c.copy_GBps, 2)
       << " GB/s per rank\n";
 }
 
@@ -138,7 +140,9 @@ void print_tuning(std::ostream& out, const Tuning& t) {
 
 void print_validation(std::ostream& out, const Validation& v) {
   out << "# validation: predicted vs measured (median of " << v.iterations
-      << " iterations, max over ranks)\n";
+      << " iterations, max over ranks";
+  if (v.rounds > 1) out << "; median over " << v.rounds << " rounds of every cell";
+  out << ")\n";
   Table points({{"layer", ""},
                 {"routing", "", true},
                 {"strategy", "", true},

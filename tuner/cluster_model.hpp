@@ -22,7 +22,15 @@ struct LinkCost {
 
 // Per-rank compute rates the cost model turns rows and FLOPs into seconds with.
 struct ComputeRates {
-  double expert_flops_per_s = 0.0;  // SwiGLU expert FFN GEMMs
+  // SwiGLU expert FFN GEMMs: one expert's GEMMs on `rows` rows take
+  //   expert_call_s + rows * 6 H F / expert_flops_per_s
+  // (the fixed part streams and packs the expert's weights whatever its rows; 0 when unknown).
+  double expert_flops_per_s = 0.0;
+  double expert_call_s = 0.0;
+  // The per-row rate of one rank computing while the others wait (after they have finished their
+  // own rows): ranks that compute at once share memory bandwidth, caches and, on a machine with
+  // other work, cores. 0: the same as expert_flops_per_s.
+  double expert_alone_flops_per_s = 0.0;
   double router_flops_per_s = 0.0;  // router GEMM + expert selection, as FLOPs of the GEMM
   double copy_Bps = 0.0;            // row bytes gathered or scattered per second (permute)
   std::string source;               // how the rates were obtained

@@ -171,6 +171,10 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
                cluster.rates.copy_Bps / 1e9,
                cluster.rates.source,
                cluster.sources};
+  t.cluster.expert_call_us = cluster.rates.expert_call_s * 1e6;
+  if (cluster.rates.expert_alone_flops_per_s > 0) {
+    t.cluster.expert_alone_gflops = cluster.rates.expert_alone_flops_per_s / 1e9;
+  }
   t.profile = profile;
   double base = 0, contiguous = 0, tuned = 0, base_x = 0, contiguous_x = 0, tuned_x = 0;
   for (const auto& layer : layers) {

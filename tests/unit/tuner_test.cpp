@@ -86,6 +86,31 @@ TEST(CostModel, CountsRowsPerStrategyOnAHandCheckedCase) {
   EXPECT_NEAR(d.time.expert, expected, 1e-9 * expected);
 }
 
+// The expert phase on hand-checked rows: a fixed part per local expert, the rows every rank still
+// computes at the shared rate, the busiest rank's last rows at its rate alone.
+TEST(CostModel, ExpertTimeChargesFixedPartsAndTheBusiestRanksLastRowsAlone) {
+  ClusterModel cluster = test_cluster(1, 2);
+  cluster.rates.expert_flops_per_s = 1e12;
+  cluster.rates.expert_call_s = 1e-3;
+  ModelConfig model = test_model(4, 2);
+  model.shared_ffn = 0;
+  const double row_seconds = 6.0 * model.hidden * model.ffn / 1e12;
+  // 4 tokens, every pair on rank 0's experts {0,1} but one: rank 0 computes 7 rows, rank 1 one.
+  const RoutingSample sample = sample_of(4, 2, {0, 1, 0, 1, 0, 1, 0, 2});
+  const std::vector<int> owner = {0, 0, 1, 1};
+  const CostModel shared(cluster, model, 2, find_strategy("dropless"), 1.0, 4);
+  // One rate: 2 experts' fixed parts + 7 rows.
+  EXPECT_NEAR(shared.predict(sample, owner).time.expert, 2e-3 + 7 * row_seconds, 1e-12);
+  // Alone twice as fast: 1 row while both compute, then 6 rows alone.
+  cluster.rates.expert_alone_flops_per_s = 2e12;
+  const CostModel alone(cluster, model, 2, find_strategy("dropless"), 1.0, 4);
+  EXPECT_NEAR(alone.predict(sample, owner).time.expert, 2e-3 + (1 + 6 / 2.0) * row_seconds, 1e-12);
+  // Balanced rows never run alone: the second rate changes nothing.
+  const RoutingSample balanced = sample_of(4, 2, {0, 1, 0, 2, 2, 3, 1, 3});
+  EXPECT_NEAR(alone.predict(balanced, owner).time.expert,
+              shared.predict(balanced, owner).time.expert, 1e-15);
+}
+
 TEST(CostModel, ScalesTheSampleToTheDeploymentsTokens) {
   const RoutingSample sample = sample_of(4, 2, {0, 1, 0, 2, 2, 3, 1, 3});
   const ClusterModel cluster = test_cluster(1, 2);
