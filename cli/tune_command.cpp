@@ -79,10 +79,20 @@ ComputeRates calibrate_rates(const ModelConfig& model, int64_t tokens_per_rank, 
   std::vector<int64_t> index(copy_rows);
   for (int64_t i = 0; i < copy_rows; ++i) index[i] = (i * 7919) % tokens;  // scattered reads
   std::vector<float> copied(copy_rows * hidden);
-  const double copy_s = timed_everywhere(comm, kCopyRepetitions, false, [&] {
+  const double copy_s = timed_everywhere(comm, kCopyRepetitions, true, [&] {
     gather_rows(x.data(), hidden, index.data(), copy_rows, hidden, copied.data(), hidden);
   });
   rates.copy_Bps = copy_rows * hidden * sizeof(float) / copy_s;
+  // The unpermute's kernel on the gathered rows: every token sums its k rows (scattered), weighted,
+  // into its output row, which it reads and writes too.
+  std::vector<int64_t> position(copy_rows);
+  for (int64_t i = 0; i < copy_rows; ++i) position[i] = (i * 7919) % copy_rows;
+  std::vector<float> pair_weights(copy_rows, 0.5f), summed(tokens * hidden, 0.0f);
+  const double scatter_s = timed_everywhere(comm, kCopyRepetitions, true, [&] {
+    weighted_unpermute(copied.data(), hidden, position.data(), pair_weights.data(), tokens,
+                       model.top_k, hidden, summed.data());
+  });
+  rates.scatter_Bps = copy_rows * hidden * sizeof(float) / scatter_s;
 
   // One expert's GEMMs take a fixed part, reading and packing its weights (3 H F floats) whatever
   // its rows, plus a part per row: with few rows per expert (many experts, few tokens) the first
@@ -96,7 +106,7 @@ ComputeRates calibrate_rates(const ModelConfig& model, int64_t tokens_per_rank, 
       make_ffn_weights(seed, Stream::kExpert, 1, hidden, model.ffn)};
   std::vector<float> out(rows * hidden), scratch(ffn_scratch_floats(model.ffn));
   int call = 0;
-  const double ffn_s = timed_everywhere(comm, kExpertRepetitions, false, [&] {
+  const double ffn_s = timed_everywhere(comm, kExpertRepetitions, true, [&] {
     swiglu_ffn(weights[call++ % 2], RowBlock{x.data(), hidden, out.data(), hidden, rows},
                scratch.data());
   });
@@ -107,7 +117,7 @@ ComputeRates calibrate_rates(const ModelConfig& model, int64_t tokens_per_rank, 
   // The same with rank 0 computing and the others waiting, as the busiest rank computes once the
   // others are done: faster where ranks that compute at once share memory bandwidth or cores.
   if (comm.size() > 1) {
-    const double alone_s = timed_everywhere(comm, kExpertRepetitions, false, [&] {
+    const double alone_s = timed_everywhere(comm, kExpertRepetitions, true, [&] {
       if (comm.rank() != 0) return;
       swiglu_ffn(weights[call++ % 2], RowBlock{x.data(), hidden, out.data(), hidden, rows},
                  scratch.data());

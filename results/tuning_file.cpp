@@ -140,6 +140,7 @@ TuningCluster cluster_from(const Fields& f) {
   c.rates_source = rates.text("source");
   c.expert_call_us = rates.optional_number("expert_call_us");
   c.expert_alone_gflops = rates.optional_number("expert_alone_gflops");
+  c.scatter_GBps = rates.optional_number("scatter_GBps");
   c.sources = f.at("sources").is_null() ? json::array() : f.at("sources");
   return c;
 }
@@ -387,6 +388,7 @@ json to_json(const Tuning& t) {
   }
   put_optional(file["cluster"]["rates"], "expert_call_us", t.cluster.expert_call_us);
   put_optional(file["cluster"]["rates"], "expert_alone_gflops", t.cluster.expert_alone_gflops);
+  put_optional(file["cluster"]["rates"], "scatter_GBps", t.cluster.scatter_GBps);
   if (t.search_seconds) file["search_seconds"] = number_or_null(*t.search_seconds);
   if (t.validation) file["validation"] = to_json(*t.validation);
   if (t.total_seconds) file["total_seconds"] = number_or_null(*t.total_seconds);

@@ -84,6 +84,8 @@ struct TuningCluster {
   // "rates.expert_alone_gflops": the expert rate of one rank computing alone (absent in older
   // files).
   std::optional<double> expert_alone_gflops;
+  // "rates.scatter_GBps": the unpermute's weighted row sums (absent in older files).
+  std::optional<double> scatter_GBps;
 };
 
 // Model totals (sums over layers) of the chosen routing.

@@ -35,6 +35,7 @@ void print_tuning_header(std::ostream& out, const Tuning& t) {
   if (c.expert_alone_gflops) out << " (" << fixed(*c.expert_alone_gflops, 1) << " alone)";
   if (c.expert_call_us) out << " + " << fixed(*c.expert_call_us, 1) << " us per expert";
   out << ", router " << fixed(c.router_gflops, 1) << " GFLOP/s, copy " << fixed(c.copy_GBps, 2)
+      << (c.scatter_GBps ? " (weighted sums " + fixed(*c.scatter_GBps, 2) + ")" : std::string())
       << " GB/s per rank\n";
 }
 

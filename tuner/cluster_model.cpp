@@ -21,6 +21,7 @@ json ComputeRates::to_json() const {
             {"source", source}};
   // Only when measured (0: the same as the shared rate).
   if (expert_alone_flops_per_s > 0) j["expert_alone_gflops"] = expert_alone_flops_per_s / 1e9;
+  if (scatter_Bps > 0) j["scatter_GBps"] = scatter_Bps / 1e9;
   return j;
 }
 

@@ -32,8 +32,11 @@ struct ComputeRates {
   // other work, cores. 0: the same as expert_flops_per_s.
   double expert_alone_flops_per_s = 0.0;
   double router_flops_per_s = 0.0;  // router GEMM + expert selection, as FLOPs of the GEMM
-  double copy_Bps = 0.0;            // row bytes gathered or scattered per second (permute)
-  std::string source;               // how the rates were obtained
+  double copy_Bps = 0.0;            // row bytes gathered per second (permute)
+  // Row bytes summed, weighted, into their tokens' rows per second (unpermute and the destination's
+  // reduce): each output row is read and written as well. 0: copy_Bps.
+  double scatter_Bps = 0.0;
+  std::string source;  // how the rates were obtained
 
   nlohmann::json to_json() const;
 };

@@ -142,6 +142,9 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
   const double shared_seconds =
       tokens * 6.0 * model_.hidden * model_.shared_ffn / cluster_.rates.expert_flops_per_s;
 
+  const double scatter_Bps =
+      cluster_.rates.scatter_Bps > 0 ? cluster_.rates.scatter_Bps : cluster_.rates.copy_Bps;
+
   Prediction p;
   p.time.expert = expert_phase_seconds(tally.expert_rows) + expert_calls_seconds + shared_seconds;
   std::vector<double> dispatch_rank(R), combine_rank(R);
@@ -163,7 +166,7 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
     double unpermute_bytes = copies.unpermute;
     if (model_.shared_ffn > 0) unpermute_bytes += tokens * hidden_bytes;
     p.time.permute = std::max(p.time.permute, permute_bytes / cluster_.rates.copy_Bps);
-    p.time.unpermute = std::max(p.time.unpermute, unpermute_bytes / cluster_.rates.copy_Bps);
+    p.time.unpermute = std::max(p.time.unpermute, unpermute_bytes / scatter_Bps);
     mean_rank_seconds += (dispatch_rank[r] + expert + combine_rank[r]) / R;
     rows_total += rows;
     rows_max = std::max(rows_max, rows);

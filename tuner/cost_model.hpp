@@ -11,7 +11,8 @@
 //                      while other ranks still compute and the one of a rank alone after they
 //                      have finished (+ the shared expert).
 //   gate               tokens x 2 H E / router rate.
-//   permute, unpermute busiest rank's gathered and scattered row bytes / copy rate.
+//   permute, unpermute busiest rank's gathered row bytes / copy rate, and its row bytes summed
+//                      (weighted) into tokens / scatter rate.
 //   layer              the sum: the critical path of one layer.
 // docs/TUNING.md derives each term.
 

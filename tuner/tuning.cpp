@@ -172,6 +172,7 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
                cluster.rates.source,
                cluster.sources};
   t.cluster.expert_call_us = cluster.rates.expert_call_s * 1e6;
+  if (cluster.rates.scatter_Bps > 0) t.cluster.scatter_GBps = cluster.rates.scatter_Bps / 1e9;
   if (cluster.rates.expert_alone_flops_per_s > 0) {
     t.cluster.expert_alone_gflops = cluster.rates.expert_alone_flops_per_s / 1e9;
   }
