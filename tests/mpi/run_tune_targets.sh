@@ -2,10 +2,11 @@
 # Holds the cost model to its targets: `c2rbench tune --validate` on a layer whose placements
 # differ strongly in predicted and measured time must rank them like the measurement (Spearman >=
 # 0.8 over the layer times) and predict the layer time within 20% on average. LLaMA-MoE layer 0
-# routes very unevenly (its busiest expert gets about 2x the mean, one almost none), and with
-# H = F = 1024 the layer is expert-bound, so the placements' busiest-rank rows set their times: 1.0x to 1.5x the mean.
-# The exchange (a few ms here) is where a busy machine's noise lands; it stays small against the
-# expert GEMMs. Usage: run_tune_targets.sh C2RBENCH NP
+# under C2R T=2 routes very unevenly (its busiest expert gets about 2x the mean, one almost none),
+# and with H = F = 1024 the layer is expert-bound, so the placements' busiest-rank rows set their
+# times, 1.0x to 1.6x the mean. One iteration per cell in each of 9 rounds over every cell, the
+# median kept: load drift on a shared machine then lands on every placement alike.
+# Usage: run_tune_targets.sh C2RBENCH NP
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"
