@@ -172,7 +172,9 @@ void add_tune_options(CLI::App& tune, c2r::TuneOptions& o) {
                 "Run real layers for several placements and compare predicted with measured");
   tune.add_option("--warmup", o.warmup, "--validate: warm-up iterations per placement")
       ->capture_default_str();
-  tune.add_option("--iters", o.iters, "--validate: timed iterations per placement")
+  tune.add_option("--iters", o.iters,
+                  "--validate: timed iterations per placement (interleaved: rounds over every "
+                  "placement)")
       ->capture_default_str();
   tune.add_option("--order", o.order, "--validate: interleaved | sequential (as for run)")
       ->capture_default_str();

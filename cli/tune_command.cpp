@@ -1,6 +1,7 @@
 #include "cli/tune_command.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -55,6 +56,12 @@ double timed_everywhere(const Communicator& comm, int repetitions, bool cold, Bo
   return summarize(times).median;
 }
 
+// Repetitions of each calibration, the median kept: a busy machine makes single runs vary by tens
+// of percent.
+constexpr int kExpertRepetitions = 5;
+constexpr int kRouterRepetitions = 9;
+constexpr int kCopyRepetitions = 9;
+
 // The rates of this job's ranks at the model's shapes, all ranks computing at once (as in a layer).
 ComputeRates calibrate_rates(const ModelConfig& model, int64_t tokens_per_rank, int ranks,
                              uint64_t seed, const Communicator& comm) {
@@ -68,32 +75,68 @@ ComputeRates calibrate_rates(const ModelConfig& model, int64_t tokens_per_rank, 
   for (auto& v : x) v = static_cast<float>(rng.normal());
   ComputeRates rates;
 
-  const FfnWeights weights = make_ffn_weights(seed, Stream::kExpert, 0, hidden, model.ffn);
-  std::vector<float> out(rows * hidden), scratch(ffn_scratch_floats(model.ffn));
-  const double ffn_s = timed_everywhere(comm, 3, false, [&] {
-    swiglu_ffn(weights, RowBlock{x.data(), hidden, out.data(), hidden, rows}, scratch.data());
+  const int64_t copy_rows = tokens * model.top_k;
+  std::vector<int64_t> index(copy_rows);
+  for (int64_t i = 0; i < copy_rows; ++i) index[i] = (i * 7919) % tokens;  // scattered reads
+  std::vector<float> copied(copy_rows * hidden);
+  const double copy_s = timed_everywhere(comm, kCopyRepetitions, true, [&] {
+    gather_rows(x.data(), hidden, index.data(), copy_rows, hidden, copied.data(), hidden);
   });
-  rates.expert_flops_per_s = rows * weights.flops_per_row() / ffn_s;
+  rates.copy_Bps = copy_rows * hidden * sizeof(float) / copy_s;
+  // The unpermute's kernel on the gathered rows: every token sums its k rows (scattered), weighted,
+  // into its output row, which it reads and writes too.
+  std::vector<int64_t> position(copy_rows);
+  for (int64_t i = 0; i < copy_rows; ++i) position[i] = (i * 7919) % copy_rows;
+  std::vector<float> pair_weights(copy_rows, 0.5f), summed(tokens * hidden, 0.0f);
+  const double scatter_s = timed_everywhere(comm, kCopyRepetitions, true, [&] {
+    weighted_unpermute(copied.data(), hidden, position.data(), pair_weights.data(), tokens,
+                       model.top_k, hidden, summed.data());
+  });
+  rates.scatter_Bps = copy_rows * hidden * sizeof(float) / scatter_s;
+
+  // One expert's GEMMs take a fixed part, reading and packing its weights (3 H F floats) whatever
+  // its rows, plus a part per row: with few rows per expert (many experts, few tokens) the first
+  // dominates. The fixed part is the weights' bytes at the copy rate just measured (fitting it
+  // from two sizes instead is at the mercy of a busy machine's noise); what the layer's rows take
+  // beyond it gives the rate per row. Two weight sets alternate, so that every call starts on
+  // weights the previous one did not touch, as a layer moving from one local expert to the next
+  // does.
+  const std::array<FfnWeights, 2> weights = {
+      make_ffn_weights(seed, Stream::kExpert, 0, hidden, model.ffn),
+      make_ffn_weights(seed, Stream::kExpert, 1, hidden, model.ffn)};
+  std::vector<float> out(rows * hidden), scratch(ffn_scratch_floats(model.ffn));
+  int call = 0;
+  const double ffn_s = timed_everywhere(comm, kExpertRepetitions, true, [&] {
+    swiglu_ffn(weights[call++ % 2], RowBlock{x.data(), hidden, out.data(), hidden, rows},
+               scratch.data());
+  });
+  const double weight_bytes = 3.0 * hidden * model.ffn * sizeof(float);
+  // At most half of the measured call: the rest is what the rows cost.
+  rates.expert_call_s = std::min(weight_bytes / rates.copy_Bps, 0.5 * ffn_s);
+  rates.expert_flops_per_s = rows * weights[0].flops_per_row() / (ffn_s - rates.expert_call_s);
+  // The same with rank 0 computing and the others waiting, as the busiest rank computes once the
+  // others are done: faster where ranks that compute at once share memory bandwidth or cores.
+  if (comm.size() > 1) {
+    const double alone_s = timed_everywhere(comm, kExpertRepetitions, true, [&] {
+      if (comm.rank() != 0) return;
+      swiglu_ffn(weights[call++ % 2], RowBlock{x.data(), hidden, out.data(), hidden, rows},
+                 scratch.data());
+    });
+    rates.expert_alone_flops_per_s =
+        rows * weights[0].flops_per_row() / std::max(alone_s - rates.expert_call_s, 1e-9);
+  }
 
   std::vector<float> router(static_cast<size_t>(hidden) * model.experts);
   for (auto& v : router) v = static_cast<float>(rng.normal() / std::sqrt(hidden));
   std::vector<float> logits(tokens * model.experts), gate_weights(tokens * model.top_k);
   std::vector<int32_t> ids(tokens * model.top_k);
   const GateSpec gate = GateSpec::vanilla(model.experts, model.top_k, model.gate_weights);
-  const double gate_s = timed_everywhere(comm, 5, true, [&] {
+  const double gate_s = timed_everywhere(comm, kRouterRepetitions, true, [&] {
     router_logits(x.data(), tokens, hidden, router.data(), model.experts, logits.data());
     select_experts(logits.data(), tokens, gate, ids.data(), gate_weights.data());
   });
   rates.router_flops_per_s = tokens * 2.0 * hidden * model.experts / gate_s;
 
-  const int64_t copy_rows = tokens * model.top_k;
-  std::vector<int64_t> index(copy_rows);
-  for (int64_t i = 0; i < copy_rows; ++i) index[i] = (i * 7919) % tokens;  // scattered reads
-  std::vector<float> copied(copy_rows * hidden);
-  const double copy_s = timed_everywhere(comm, 5, false, [&] {
-    gather_rows(x.data(), hidden, index.data(), copy_rows, hidden, copied.data(), hidden);
-  });
-  rates.copy_Bps = copy_rows * hidden * sizeof(float) / copy_s;
   rates.source = "measured on this job's ranks (SwiGLU " + std::to_string(rows) + " rows, gate " +
                  std::to_string(tokens) + " tokens, gather " + std::to_string(copy_rows) +
                  " rows; slowest rank)";
@@ -236,6 +279,7 @@ void search_everywhere(std::vector<TunedLayer>& layers, const CostModel& model,
                       {"method", found.method},
                       {"candidates", found.candidates},
                       {"seed_objective", found.seed_objective},
+                      {"warning", found.warning},
                       {"seconds", seconds_since(start)}});
       mark_progress("placement search");  // each search is bounded by --search-seconds
     }
@@ -247,7 +291,22 @@ void search_everywhere(std::vector<TunedLayer>& layers, const CostModel& model,
       r.search.method = found["method"];
       r.search.candidates = found["candidates"];
       r.search.seed_objective = found["seed_objective"];
+      r.search.warning = found["warning"];
       r.search_s = found["seconds"];
+    }
+  }
+}
+
+// Rank 0: every search whose start was not the one its method promised (METIS declined), with
+// METIS's error, on stderr so that it is seen even with the tables redirected.
+void print_search_warnings(const std::vector<TunedLayer>& layers) {
+  for (const TunedLayer& layer : layers) {
+    for (const TunedRouting& r : layer.routings) {
+      if (r.search.warning.empty()) continue;
+      std::cerr << "warning: placement search of layer " << layer.layer << " ("
+                << to_string(r.routing)
+                << (r.routing == RoutingMode::kC2R ? " T=" + std::to_string(r.top_t) : "")
+                << "): " << r.search.warning << " (method " << r.search.method << ")" << std::endl;
     }
   }
 }
@@ -371,6 +430,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   const auto search_start = std::chrono::steady_clock::now();
   search_everywhere(layers, tuned_model, search_options, comm);
   const double search_seconds = seconds_since(search_start);
+  if (comm.rank() == 0) print_search_warnings(layers);
   predict_layers(layers, tuned_model, baseline_model);
 
   // Top-T: the best predicted model time whose every layer stays under --max-imbalance.

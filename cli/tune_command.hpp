@@ -31,7 +31,7 @@ struct TuneOptions {
   double search_seconds = 60.0;   // per layer and routing, for the swap search
   bool validate = false;
   int warmup = 1;
-  int iters = 3;
+  int iters = 3;                      // --validate: timed rounds over every placement
   std::string order = "interleaved";  // --validate: of the cells' iterations
 };
 

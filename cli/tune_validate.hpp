@@ -1,15 +1,17 @@
 #pragma once
 // `tune --validate`: runs real layers on this job's ranks for several placements of every tuned
-// layer (contiguous, round-robin, three random, the tuned one and a deliberately bad one found by
-// maximising the predicted time, plus the baseline) and sets the cost model's predictions against
-// the measurements: per phase, with Spearman's rank correlation of the layer time and the mean
-// absolute error of every phase.
+// layer (contiguous, round-robin, collaboration-aware, three seeded random balanced ones, the
+// tuned one and a deliberately bad one found by maximising the predicted time, plus the baseline)
+// and sets the cost model's predictions against the measurements: per phase, with Spearman's rank
+// correlation of the layer time and the mean absolute error of every phase.
 
 #include <string>
 #include <vector>
 
+#include "bench/run_config.hpp"
 #include "cli/tune_command.hpp"
 #include "common/communicator.hpp"
+#include "results/cell_result.hpp"
 #include "tuner/tuning.hpp"
 
 namespace c2r {
@@ -22,6 +24,12 @@ struct ValidationRequest {
   const TopTChoice& choice;
   const ClusterModel& cluster;
 };
+
+// One validation point: the cell's measured medians (and the traffic and rows per rank it
+// measured) against the cost model's prediction for the placement the cell ran. Local: what the
+// result holds is already reduced over ranks.
+ValidationPoint validation_point(const ValidationRequest& request, const Cell& cell,
+                                 const CellResult& result, int ranks);
 
 // Collective. Returns the "validation" of the tuning file.
 Validation validate_predictions(const ValidationRequest& request, const Communicator& comm);

@@ -138,6 +138,9 @@ TuningCluster cluster_from(const Fields& f) {
   c.router_gflops = rates.number("router_gflops");
   c.copy_GBps = rates.number("copy_GBps");
   c.rates_source = rates.text("source");
+  c.expert_call_us = rates.optional_number("expert_call_us");
+  c.expert_alone_gflops = rates.optional_number("expert_alone_gflops");
+  c.scatter_GBps = rates.optional_number("scatter_GBps");
   c.sources = f.at("sources").is_null() ? json::array() : f.at("sources");
   return c;
 }
@@ -176,6 +179,7 @@ Validation validation_from(const json& validation, const std::string& source) {
   Validation v;
   v.iterations = f.integer("iterations");
   v.warmup = f.integer("warmup");
+  v.rounds = f.has("rounds") ? f.integer("rounds") : 0;
   const json& points = validation["points"];
   for (size_t i = 0; i < points.size(); ++i) {
     const std::string where = source + ": validation.points[" + std::to_string(i) + "]";
@@ -186,6 +190,15 @@ Validation validation_from(const json& validation, const std::string& source) {
   if (f.has("mean_abs_error")) {
     for (const auto& [phase, error] : f.at("mean_abs_error").items()) {
       v.mean_abs_error[phase] = mae.number(phase.c_str());
+    }
+  }
+  // Files written before the counts were recorded have none: the phases then show no count.
+  if (f.has("error_points")) {
+    C2R_CHECK(f.at("error_points").is_object(),
+              source << ": validation.error_points must be an object");
+    const Fields counts = f.sub("error_points");
+    for (const auto& [phase, count] : f.at("error_points").items()) {
+      v.error_points[phase] = counts.integer(phase.c_str());
     }
   }
   for (size_t i = 0; i < f.count("measured_gain"); ++i) {
@@ -244,6 +257,8 @@ json to_json(const Validation& v) {
   }
   json mae = json::object();
   for (const auto& [phase, error] : v.mean_abs_error) mae[phase] = number_or_null(error);
+  json error_points = json::object();
+  for (const auto& [phase, count] : v.error_points) error_points[phase] = count;
   json gains = json::array();
   for (const auto& g : v.measured_gain) {
     json gain = {{"layer", g.layer}};
@@ -257,9 +272,11 @@ json to_json(const Validation& v) {
   }
   return {{"iterations", v.iterations},
           {"warmup", v.warmup},
+          {"rounds", v.rounds},
           {"points", points},
           {"spearman_layer", number_or_null(v.spearman_layer)},
           {"mean_abs_error", mae},
+          {"error_points", error_points},
           {"measured_gain", gains},
           {"targets",
            {{"spearman_min", number_or_null(v.spearman_min)},
@@ -369,6 +386,9 @@ json to_json(const Tuning& t) {
                        {"version", t.created->version},
                        {"git_sha", t.created->git_sha}};
   }
+  put_optional(file["cluster"]["rates"], "expert_call_us", t.cluster.expert_call_us);
+  put_optional(file["cluster"]["rates"], "expert_alone_gflops", t.cluster.expert_alone_gflops);
+  put_optional(file["cluster"]["rates"], "scatter_GBps", t.cluster.scatter_GBps);
   if (t.search_seconds) file["search_seconds"] = number_or_null(*t.search_seconds);
   if (t.validation) file["validation"] = to_json(*t.validation);
   if (t.total_seconds) file["total_seconds"] = number_or_null(*t.total_seconds);

@@ -45,10 +45,10 @@ struct TuningRouting {
 struct TuningLayer {
   int layer = 0;
   std::vector<int> expert_rank;  // [experts]
-  std::string method;            // "exhaustive" or "metis+swap"
+  std::string method;            // "exhaustive", "metis+swap" or "round-robin+swap"
   double candidates = 0.0;       // placements evaluated
   double search_ms = 0.0;
-  std::optional<double> seed_objective_us;  // metis+swap only
+  std::optional<double> seed_objective_us;  // the +swap methods only
   PhaseTimes baseline, contiguous, tuned;   // "predicted"
   std::vector<TuningRouting> routings;
 };
@@ -79,6 +79,13 @@ struct TuningCluster {
   double expert_gflops = 0, router_gflops = 0, copy_GBps = 0;  // "rates"
   std::string rates_source;
   nlohmann::json sources = nlohmann::json::array();  // every figure and its source, passed on
+  // "rates.expert_call_us": the fixed time of one expert's GEMMs (absent in older files).
+  std::optional<double> expert_call_us;
+  // "rates.expert_alone_gflops": the expert rate of one rank computing alone (absent in older
+  // files).
+  std::optional<double> expert_alone_gflops;
+  // "rates.scatter_GBps": the unpermute's weighted row sums (absent in older files).
+  std::optional<double> scatter_GBps;
 };
 
 // Model totals (sums over layers) of the chosen routing.
@@ -112,10 +119,17 @@ struct MeasuredGain {
 
 // `tune --validate`: the cost model against measurements.
 struct Validation {
-  int iterations = 0, warmup = 0;
+  int iterations = 0, warmup = 0;  // of each cell
+  // Interleaved rounds, each running every cell once (= iterations); 0 when the cells ran one
+  // after another (--order sequential) and in older files.
+  int rounds = 0;
   std::vector<ValidationPoint> points;
-  double spearman_layer = 0.0;                   // of the layer time, over the points
-  std::map<std::string, double> mean_abs_error;  // phase name -> mean |pred - meas| / meas
+  // Of the layer time, over the points measured above 0.
+  double spearman_layer = 0.0;
+  // Phase name -> mean |pred - meas| / meas over the points whose phase was measured above 0 (a
+  // phase measured 0 has no relative error), and how many points that mean is over.
+  std::map<std::string, double> mean_abs_error;
+  std::map<std::string, int> error_points;
   std::vector<MeasuredGain> measured_gain;
   double spearman_min = 0.8, layer_mae_max = 0.2;  // "targets"
   bool met = false;

@@ -31,8 +31,11 @@ void print_tuning_header(std::ostream& out, const Tuning& t) {
     out << "; inter-node " << fixed(c.inter_node.latency_us, 2) << " us + bytes / "
         << fixed(c.inter_node.bandwidth_GBps, 2) << " GB/s per rank";
   }
-  out << "\n#   expert GEMM " << fixed(c.expert_gflops, 1) << " GFLOP/s, router "
-      << fixed(c.router_gflops, 1) << " GFLOP/s, copy " << fixed(c.copy_GBps, 2)
+  out << "\n#   expert GEMM " << fixed(c.expert_gflops, 1) << " GFLOP/s";
+  if (c.expert_alone_gflops) out << " (" << fixed(*c.expert_alone_gflops, 1) << " alone)";
+  if (c.expert_call_us) out << " + " << fixed(*c.expert_call_us, 1) << " us per expert";
+  out << ", router " << fixed(c.router_gflops, 1) << " GFLOP/s, copy " << fixed(c.copy_GBps, 2)
+      << (c.scatter_GBps ? " (weighted sums " + fixed(*c.scatter_GBps, 2) + ")" : std::string())
       << " GB/s per rank\n";
 }
 
@@ -138,7 +141,9 @@ void print_tuning(std::ostream& out, const Tuning& t) {
 
 void print_validation(std::ostream& out, const Validation& v) {
   out << "# validation: predicted vs measured (median of " << v.iterations
-      << " iterations, max over ranks)\n";
+      << " iterations, max over ranks";
+  if (v.rounds > 0) out << "; interleaved: " << v.rounds << " rounds, each ran every cell once";
+  out << ")\n";
   Table points({{"layer", ""},
                 {"routing", "", true},
                 {"strategy", "", true},
@@ -160,12 +165,21 @@ void print_validation(std::ostream& out, const Validation& v) {
          fixed(p.predicted.at(Phase::kExpert), 1), fixed(p.measured.at(Phase::kExpert), 1)});
   }
   points.print(out);
-  out << "# Spearman (layer time, " << v.points.size() << " points): " << fixed(v.spearman_layer, 3)
-      << "   mean absolute error:";
+  const auto layer_points = v.error_points.find("layer");
+  out << "# Spearman (layer time, "
+      << (layer_points != v.error_points.end() ? layer_points->second
+                                               : static_cast<int>(v.points.size()))
+      << " points): " << fixed(v.spearman_layer, 3)
+      << "   mean absolute error (over the points measured above 0):";
   for (const auto& [phase, error] : v.mean_abs_error) {
     out << " " << phase << " " << format_fixed(error * 100, 1) << "%";
+    const auto count = v.error_points.find(phase);
+    if (count != v.error_points.end()) out << " (" << count->second << ")";
   }
-  out << "\n";
+  out << "\n"
+      << "# targets: Spearman >= " << fixed(v.spearman_min, 2)
+      << ", layer error <= " << format_fixed(v.layer_mae_max * 100, 0)
+      << "%: " << (v.met ? "met" : "NOT met") << "\n";
   for (const auto& g : v.measured_gain) {
     out << "# measured, layer " << g.layer << ": dispatch+combine tuned "
         << fixed(g.tuned_dispatch_combine_us, 1) << " us vs contiguous "

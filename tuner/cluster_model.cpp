@@ -14,10 +14,15 @@ namespace c2r {
 using nlohmann::json;
 
 json ComputeRates::to_json() const {
-  return {{"expert_gflops", expert_flops_per_s / 1e9},
-          {"router_gflops", router_flops_per_s / 1e9},
-          {"copy_GBps", copy_Bps / 1e9},
-          {"source", source}};
+  json j = {{"expert_gflops", expert_flops_per_s / 1e9},
+            {"expert_call_us", expert_call_s * 1e6},
+            {"router_gflops", router_flops_per_s / 1e9},
+            {"copy_GBps", copy_Bps / 1e9},
+            {"source", source}};
+  // Only when measured (0: the same as the shared rate).
+  if (expert_alone_flops_per_s > 0) j["expert_alone_gflops"] = expert_alone_flops_per_s / 1e9;
+  if (scatter_Bps > 0) j["scatter_GBps"] = scatter_Bps / 1e9;
+  return j;
 }
 
 int ClusterModel::nodes() const {

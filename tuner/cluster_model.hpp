@@ -22,10 +22,21 @@ struct LinkCost {
 
 // Per-rank compute rates the cost model turns rows and FLOPs into seconds with.
 struct ComputeRates {
-  double expert_flops_per_s = 0.0;  // SwiGLU expert FFN GEMMs
+  // SwiGLU expert FFN GEMMs: one expert's GEMMs on `rows` rows take
+  //   expert_call_s + rows * 6 H F / expert_flops_per_s
+  // (the fixed part streams and packs the expert's weights whatever its rows; 0 when unknown).
+  double expert_flops_per_s = 0.0;
+  double expert_call_s = 0.0;
+  // The per-row rate of one rank computing while the others wait (after they have finished their
+  // own rows): ranks that compute at once share memory bandwidth, caches and, on a machine with
+  // other work, cores. 0: the same as expert_flops_per_s.
+  double expert_alone_flops_per_s = 0.0;
   double router_flops_per_s = 0.0;  // router GEMM + expert selection, as FLOPs of the GEMM
-  double copy_Bps = 0.0;            // row bytes gathered or scattered per second (permute)
-  std::string source;               // how the rates were obtained
+  double copy_Bps = 0.0;            // row bytes gathered per second (permute)
+  // Row bytes summed, weighted, into their tokens' rows per second (unpermute and the destination's
+  // reduce): each output row is read and written as well. 0: copy_Bps.
+  double scatter_Bps = 0.0;
+  std::string source;  // how the rates were obtained
 
   nlohmann::json to_json() const;
 };

@@ -99,6 +99,29 @@ double CostModel::exchange_seconds(const std::vector<double>& send_rows,
   return worst;
 }
 
+double CostModel::expert_phase_seconds(const std::vector<double>& expert_rows) const {
+  const int R = ranks();
+  const double flops_per_row = 6.0 * model_.hidden * model_.ffn;
+  const double all = cluster_.rates.expert_flops_per_s;
+  const double alone =
+      cluster_.rates.expert_alone_flops_per_s > 0 ? cluster_.rates.expert_alone_flops_per_s : all;
+  if (alone == all || R == 1) {  // one rate: the busiest rank's rows at it
+    return *std::max_element(expert_rows.begin(), expert_rows.end()) * scale_ * flops_per_row / all;
+  }
+  // Ranks finish in the order of their rows; between the i-th and the (i+1)-th to finish, the
+  // remaining R - i ranks compute at once, at a rate between `all` (R of them) and `alone` (1).
+  std::vector<double> rows(expert_rows);  // [R], ascending below
+  std::sort(rows.begin(), rows.end());
+  double seconds = 0.0, done = 0.0;
+  for (int i = 0; i < R; ++i) {
+    const int active = R - i;
+    const double rate = alone + (all - alone) * (active - 1) / (R - 1);
+    seconds += (rows[i] * scale_ - done) * flops_per_row / rate;
+    done = rows[i] * scale_;
+  }
+  return seconds;
+}
+
 Prediction CostModel::evaluate(const TrafficTally& tally) const {
   const ExchangeRules& rules = strategy_->rules;
   const int R = ranks();
@@ -113,10 +136,17 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
   const double tokens = static_cast<double>(tokens_per_rank_);
   const double pairs = tokens * model_.top_k;
   const double flops_per_row = 6.0 * model_.hidden * model_.ffn;
+  // Every rank runs its E/R experts' GEMMs (a balanced placement), each paying the fixed part.
+  const double expert_calls_seconds =
+      static_cast<double>(model_.experts / R) * cluster_.rates.expert_call_s;
   const double shared_seconds =
       tokens * 6.0 * model_.hidden * model_.shared_ffn / cluster_.rates.expert_flops_per_s;
 
+  const double scatter_Bps =
+      cluster_.rates.scatter_Bps > 0 ? cluster_.rates.scatter_Bps : cluster_.rates.copy_Bps;
+
   Prediction p;
+  p.time.expert = expert_phase_seconds(tally.expert_rows) + expert_calls_seconds + shared_seconds;
   std::vector<double> dispatch_rank(R), combine_rank(R);
   p.time.dispatch = counts_latency + exchange_seconds(tally.send_rows, tally.recv_rows,
                                                       dispatch_row_bytes, &dispatch_rank);
@@ -127,16 +157,16 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
   for (int r = 0; r < R; ++r) {
     const double rows = tally.expert_rows[r] * scale_;
     const double sent = (tally.send_rows[2 * r] + tally.send_rows[2 * r + 1]) * scale_;
-    const double expert = rows * flops_per_row / cluster_.rates.expert_flops_per_s + shared_seconds;
+    const double expert = expert_calls_seconds +
+                          rows * flops_per_row / cluster_.rates.expert_flops_per_s + shared_seconds;
     // Permute and unpermute: the strategy's own copy rules.
     const CopyBytes copies =
         rules.copy_bytes({tokens, pairs, sent, rows, dispatch_row_bytes, hidden_bytes});
     const double permute_bytes = copies.permute;
     double unpermute_bytes = copies.unpermute;
     if (model_.shared_ffn > 0) unpermute_bytes += tokens * hidden_bytes;
-    p.time.expert = std::max(p.time.expert, expert);
     p.time.permute = std::max(p.time.permute, permute_bytes / cluster_.rates.copy_Bps);
-    p.time.unpermute = std::max(p.time.unpermute, unpermute_bytes / cluster_.rates.copy_Bps);
+    p.time.unpermute = std::max(p.time.unpermute, unpermute_bytes / scatter_Bps);
     mean_rank_seconds += (dispatch_rank[r] + expert + combine_rank[r]) / R;
     rows_total += rows;
     rows_max = std::max(rows_max, rows);

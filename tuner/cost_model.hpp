@@ -6,9 +6,13 @@
 //                      class_r = latency + max(bytes r sends, bytes r receives) / bandwidth
 //                      (self-sends travel the intra-node class), plus one latency for the counts
 //                      all2all of the variable-size strategies.
-//   expert             busiest rank's rows x FLOPs per row / GEMM rate (+ the shared expert).
+//   expert             busiest rank's E/R experts x the fixed time of one expert's GEMMs
+//                      + its rows x FLOPs per row / GEMM rate, where the rate is the shared one
+//                      while other ranks still compute and the one of a rank alone after they
+//                      have finished (+ the shared expert).
 //   gate               tokens x 2 H E / router rate.
-//   permute, unpermute busiest rank's gathered and scattered row bytes / copy rate.
+//   permute, unpermute busiest rank's gathered row bytes / copy rate, and its row bytes summed
+//                      (weighted) into tokens / scatter rate.
 //   layer              the sum: the critical path of one layer.
 // docs/TUNING.md derives each term.
 
@@ -107,6 +111,10 @@ class CostModel {
  private:
   // A capacity-limited strategy sends `capacity` rows per (source, expert) whatever the placement.
   Prediction predict_capacity_slots(const RoutingSample& sample) const;
+  // The expert phase's row part on the busiest rank: rows computed while several ranks compute at
+  // once go at the shared rate, those after the others have finished at the rate of one alone.
+  // expert_rows: [ranks] at sample scale.
+  double expert_phase_seconds(const std::vector<double>& expert_rows) const;
   // One exchange's time given per-rank rows per link class (sample scale) and its row bytes.
   double exchange_seconds(const std::vector<double>& send_rows,
                           const std::vector<double>& recv_rows, double row_bytes,

@@ -86,11 +86,25 @@ void repair_sizes(std::vector<int>& part, const std::vector<int>& experts, int p
   }
 }
 
+const char* metis_status_name(int status) {
+  switch (status) {
+    case METIS_ERROR_INPUT:
+      return "METIS_ERROR_INPUT";
+    case METIS_ERROR_MEMORY:
+      return "METIS_ERROR_MEMORY";
+    case METIS_ERROR:
+      return "METIS_ERROR";
+    default:
+      return "an unknown METIS status";
+  }
+}
+
 // METIS k-way partition of the sub-graph on `experts` into `parts` parts of equal size, balancing
-// both the expert count and the load. Returns the part of each listed expert.
+// both the expert count and the load. Returns the part of each listed expert. When METIS declines,
+// the parts are round-robin and `failure` says so (left alone otherwise).
 std::vector<int> partition_experts(const std::vector<int>& experts, int parts,
                                    const CollaborationMatrix& m, const std::vector<int64_t>& load,
-                                   uint64_t seed) {
+                                   uint64_t seed, std::string& failure) {
   const int n = static_cast<int>(experts.size());
   std::vector<int> part(n, 0);
   if (parts == 1) return part;
@@ -119,6 +133,10 @@ std::vector<int> partition_experts(const std::vector<int>& experts, int parts,
     for (int i = 0; i < n; ++i) part[i] = static_cast<int>(result[i]);
   } else {
     for (int i = 0; i < n; ++i) part[i] = i % parts;  // METIS declined: start round-robin
+    if (!failure.empty()) failure += "; ";
+    failure += "METIS_PartGraphKway returned " + std::string(metis_status_name(status)) +
+               " partitioning " + std::to_string(n) + " experts into " + std::to_string(parts) +
+               " parts";
   }
   repair_sizes(part, experts, parts, n / parts, m);
   return part;
@@ -128,8 +146,9 @@ std::vector<int> partition_experts(const std::vector<int>& experts, int parts,
 
 std::vector<int> metis_placement(const CollaborationMatrix& coactivation,
                                  const std::vector<int64_t>& tokens_per_expert,
-                                 const ClusterModel& cluster, uint64_t seed) {
+                                 const ClusterModel& cluster, uint64_t seed, std::string* failure) {
   const int experts = coactivation.experts;
+  std::string failures;
   check_experts_divide(experts, cluster.ranks);
   std::vector<std::vector<int>> by_node = ranks_by_node(cluster);
   if (by_node.empty()) {  // uneven nodes: one flat level over all ranks
@@ -140,7 +159,7 @@ std::vector<int> metis_placement(const CollaborationMatrix& coactivation,
   std::iota(all.begin(), all.end(), 0);
   const int nodes = static_cast<int>(by_node.size());
   const std::vector<int> node_part =
-      partition_experts(all, nodes, coactivation, tokens_per_expert, seed);
+      partition_experts(all, nodes, coactivation, tokens_per_expert, seed, failures);
   std::vector<int> owner(experts, -1);
   for (int node = 0; node < nodes; ++node) {
     std::vector<int> members;
@@ -148,10 +167,11 @@ std::vector<int> metis_placement(const CollaborationMatrix& coactivation,
       if (node_part[e] == node) members.push_back(e);
     }
     const int per_node = static_cast<int>(by_node[node].size());
-    const std::vector<int> rank_part =
-        partition_experts(members, per_node, coactivation, tokens_per_expert, seed + node + 1);
+    const std::vector<int> rank_part = partition_experts(
+        members, per_node, coactivation, tokens_per_expert, seed + node + 1, failures);
     for (size_t i = 0; i < members.size(); ++i) owner[members[i]] = by_node[node][rank_part[i]];
   }
+  if (failure) *failure = failures;
   return owner;
 }
 
@@ -302,9 +322,14 @@ SearchResult search_placement(const CostModel& model, const RoutingSample& sampl
       }
     });
   } else {
-    result.method = "metis+swap";
-    std::vector<int> seed =
-        metis_placement(sample.coactivation(), sample.tokens_per_expert(), cluster, options.seed);
+    std::string failure;
+    std::vector<int> seed = metis_placement(sample.coactivation(), sample.tokens_per_expert(),
+                                            cluster, options.seed, &failure);
+    // The method names the start the swaps really had.
+    result.method = failure.empty() ? "metis+swap" : "round-robin+swap";
+    if (!failure.empty()) {
+      result.warning = failure + "; the swap search started from round-robin there";
+    }
     result.seed_objective = model.predict(sample, seed).objective;
     // Swaps are tried on a subsample (each trial visits the tokens of two experts); the result
     // is judged on the whole sample and never kept if worse than its seed.

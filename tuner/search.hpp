@@ -6,6 +6,8 @@
 //                its load), hierarchically across nodes (node groups first, then the ranks of
 //                each node); sizes are repaired to exactly E/R per rank; then pairwise swaps are
 //                kept while they lower the predicted time.
+//   round-robin+swap  the same when METIS declined a partition: that part starts round-robin,
+//                and the result carries a warning naming METIS's error.
 
 #include <cstdint>
 #include <functional>
@@ -26,9 +28,10 @@ struct SearchOptions {
 
 struct SearchResult {
   std::vector<int> expert_rank;  // [experts]
-  std::string method;            // "exhaustive" or "metis+swap"
+  std::string method;            // "exhaustive", "metis+swap" or "round-robin+swap"
   double candidates = 0;         // placements evaluated
-  double seed_objective = 0;     // metis+swap: the METIS placement's objective before swaps
+  double seed_objective = 0;     // +swap: the start placement's objective before swaps
+  std::string warning;           // empty, or why the start is not METIS's (METIS's error)
   Prediction prediction;
 };
 
@@ -43,9 +46,12 @@ void for_each_balanced_placement(int experts, int ranks,
 double balanced_placement_count(int experts, int ranks);
 
 // METIS on the co-activation graph, hierarchical across nodes, repaired to E/R experts per rank.
+// A partition METIS declines is round-robin instead; `failure` (when given) then names METIS's
+// error and the partition, else it is left empty.
 std::vector<int> metis_placement(const CollaborationMatrix& coactivation,
                                  const std::vector<int64_t>& tokens_per_expert,
-                                 const ClusterModel& cluster, uint64_t seed);
+                                 const ClusterModel& cluster, uint64_t seed,
+                                 std::string* failure = nullptr);
 
 // Pairwise-swap local search from `start`: keeps a swap while it lowers (direction +1) or raises
 // (direction -1, for deliberately bad validation placements) the objective. Placement-sensitive

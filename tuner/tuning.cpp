@@ -1,9 +1,11 @@
 #include "tuner/tuning.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.hpp"
 #include "model/placement.hpp"
+#include "results/stats.hpp"
 
 namespace c2r {
 
@@ -110,6 +112,33 @@ PhaseTimes phase_times(const Prediction& p) {
   return t;
 }
 
+void score_validation(Validation& v) {
+  v.mean_abs_error.clear();
+  v.error_points.clear();
+  for (Phase phase : kReportedPhases) {
+    double sum = 0.0;
+    int count = 0;
+    for (const ValidationPoint& p : v.points) {
+      const double measured = p.measured.at(phase);
+      if (!(measured > 0.0)) continue;  // no relative error (also skips a NaN)
+      sum += std::abs(p.predicted.at(phase) - measured) / measured;
+      ++count;
+    }
+    v.mean_abs_error[phase_name(phase)] = count > 0 ? sum / count : kNoNumber;
+    v.error_points[phase_name(phase)] = count;
+  }
+  std::vector<double> predicted, measured;
+  for (const ValidationPoint& p : v.points) {
+    if (!(p.measured.at(Phase::kLayer) > 0.0)) continue;
+    predicted.push_back(p.predicted.at(Phase::kLayer));
+    measured.push_back(p.measured.at(Phase::kLayer));
+  }
+  v.spearman_layer = predicted.empty() ? 0.0 : spearman(predicted, measured);
+  const double layer_error = v.mean_abs_error.at(phase_name(Phase::kLayer));
+  v.met =
+      !predicted.empty() && v.spearman_layer >= v.spearman_min && layer_error <= v.layer_mae_max;
+}
+
 Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
                    const WorkloadSpec& workload, const ClusterModel& cluster, const json& profile,
                    const std::vector<TunedLayer>& layers, const TopTChoice& choice,
@@ -142,6 +171,11 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
                cluster.rates.copy_Bps / 1e9,
                cluster.rates.source,
                cluster.sources};
+  t.cluster.expert_call_us = cluster.rates.expert_call_s * 1e6;
+  if (cluster.rates.scatter_Bps > 0) t.cluster.scatter_GBps = cluster.rates.scatter_Bps / 1e9;
+  if (cluster.rates.expert_alone_flops_per_s > 0) {
+    t.cluster.expert_alone_gflops = cluster.rates.expert_alone_flops_per_s / 1e9;
+  }
   t.profile = profile;
   double base = 0, contiguous = 0, tuned = 0, base_x = 0, contiguous_x = 0, tuned_x = 0;
   for (const auto& layer : layers) {

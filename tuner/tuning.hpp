@@ -58,6 +58,12 @@ CapacityChoice choose_capacity(const std::vector<TunedLayer>& layers, size_t rou
 // The tuner's prediction as the tuning file holds it.
 PhaseTimes phase_times(const Prediction& prediction);
 
+// Fills the validation's figures from its points: per reported phase the mean of |pred - meas| /
+// meas over the points whose phase was measured above 0 (and how many those are), Spearman's rank
+// correlation of the layer time over the points whose layer was measured above 0, and whether the
+// targets are met (they are not when no point was measured).
+void score_validation(Validation& validation);
+
 // The tuning file, without the "created", "validation" and timing fields the command adds.
 struct TuneRequestEcho {
   int64_t tokens_per_rank = 0;

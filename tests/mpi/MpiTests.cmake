@@ -237,6 +237,12 @@ c2r_mpi_error(mpi_error_max_memory_malformed 2 "--max-memory 'lots' is not a siz
 add_test(NAME mpi_tune_validate_hot_np2 COMMAND ${C2R_MPI_DIR}/run_tune_hot.sh ${C2R_BIN} 2 4)
 set_tests_properties(mpi_tune_validate_hot_np2 PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
 
+# The cost model meets its targets (Spearman >= 0.8, layer error <= 20%) on a layer whose placements
+# differ strongly; run alone, as its measurement is a timing.
+add_test(NAME mpi_tune_targets_np2 COMMAND ${C2R_MPI_DIR}/run_tune_targets.sh ${C2R_BIN} 2)
+set_tests_properties(mpi_tune_targets_np2 PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300
+                     RUN_SERIAL TRUE)
+
 # A strategy registered by a test program (tests/strategy/reversed_dropless.cpp), nowhere else:
 # parsed, checked against the serial reference with dropless's traffic, in the memory estimate,
 # tuned for (cost model and placement search) and validated by measurement.

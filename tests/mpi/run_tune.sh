@@ -26,14 +26,29 @@ for l in t["layers"]:
 assert len(t["top_t_table"]) == 7 and sum(r["chosen"] for r in t["top_t_table"]) == 1
 assert sum(r["chosen"] for r in t["capacity_table"]) == 1
 v = t["validation"]
-# 7 placements of the chosen routing + the baseline, per layer.
-assert len(v["points"]) == 2 * 8, len(v["points"])
+# 8 placements of the chosen routing + the baseline, per layer.
+assert len(v["points"]) == 2 * 9, len(v["points"])
+for layer in (0, 5):
+    mine = {p["placement"]: p["expert_rank"] for p in v["points"]
+            if p["layer"] == layer and not p["baseline"]}
+    assert sorted(mine) == ["collab", "contiguous", "random-1", "random-2", "random-3",
+                            "round-robin", "tuned", "worst"], sorted(mine)
+    # Seeded random placements that are balanced and differ from each other.
+    randoms = [tuple(mine["random-%d" % i]) for i in (1, 2, 3)]
+    assert len(set(randoms)) == 3, randoms
 for p in v["points"]:
+    assert sorted(p["expert_rank"].count(r) for r in range(n)) == [8 // n] * n, p
+    # The measured imbalance comes from the rows every rank computed; dedup and the baseline
+    # compute every routed pair, so it must equal the routing's prediction.
     # The cost model sees exactly the run's tokens: its traffic must match the run's to the byte.
     assert p["predicted"]["remote_bytes"] == p["measured"]["remote_bytes"], p
     assert abs(p["predicted"]["rank_imbalance"] - p["measured"]["rank_imbalance"]) < 1e-9, p
     assert p["measured"]["layer_us"] > 0
-assert -1.0 <= v["spearman_layer"] <= 1.0
+# Every phase's error is a mean over the points measured above 0, and says over how many.
+for phase, count in v["error_points"].items():
+    assert 1 <= count <= len(v["points"]), (phase, count)
+    assert v["mean_abs_error"][phase] >= 0, phase
+assert v["error_points"]["layer"] == len(v["points"])
 print(t["routing"], t["top_t"] if t["top_t"] is not None else 0)
 PY
 )

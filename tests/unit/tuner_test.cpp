@@ -86,6 +86,31 @@ TEST(CostModel, CountsRowsPerStrategyOnAHandCheckedCase) {
   EXPECT_NEAR(d.time.expert, expected, 1e-9 * expected);
 }
 
+// The expert phase on hand-checked rows: a fixed part per local expert, the rows every rank still
+// computes at the shared rate, the busiest rank's last rows at its rate alone.
+TEST(CostModel, ExpertTimeChargesFixedPartsAndTheBusiestRanksLastRowsAlone) {
+  ClusterModel cluster = test_cluster(1, 2);
+  cluster.rates.expert_flops_per_s = 1e12;
+  cluster.rates.expert_call_s = 1e-3;
+  ModelConfig model = test_model(4, 2);
+  model.shared_ffn = 0;
+  const double row_seconds = 6.0 * model.hidden * model.ffn / 1e12;
+  // 4 tokens, every pair on rank 0's experts {0,1} but one: rank 0 computes 7 rows, rank 1 one.
+  const RoutingSample sample = sample_of(4, 2, {0, 1, 0, 1, 0, 1, 0, 2});
+  const std::vector<int> owner = {0, 0, 1, 1};
+  const CostModel shared(cluster, model, 2, find_strategy("dropless"), 1.0, 4);
+  // One rate: 2 experts' fixed parts + 7 rows.
+  EXPECT_NEAR(shared.predict(sample, owner).time.expert, 2e-3 + 7 * row_seconds, 1e-12);
+  // Alone twice as fast: 1 row while both compute, then 6 rows alone.
+  cluster.rates.expert_alone_flops_per_s = 2e12;
+  const CostModel alone(cluster, model, 2, find_strategy("dropless"), 1.0, 4);
+  EXPECT_NEAR(alone.predict(sample, owner).time.expert, 2e-3 + (1 + 6 / 2.0) * row_seconds, 1e-12);
+  // Balanced rows never run alone: the second rate changes nothing.
+  const RoutingSample balanced = sample_of(4, 2, {0, 1, 0, 2, 2, 3, 1, 3});
+  EXPECT_NEAR(alone.predict(balanced, owner).time.expert,
+              shared.predict(balanced, owner).time.expert, 1e-15);
+}
+
 TEST(CostModel, ScalesTheSampleToTheDeploymentsTokens) {
   const RoutingSample sample = sample_of(4, 2, {0, 1, 0, 2, 2, 3, 1, 3});
   const ClusterModel cluster = test_cluster(1, 2);
@@ -269,6 +294,7 @@ TEST(Search, MetisAndSwapsBeatContiguousOnQwenListsForManyRankCounts) {
     const CostModel cost(cluster, model, 1024, find_strategy("dedup"), 1.0, sample.tokens());
     const SearchResult found = search_placement(cost, sample, SearchOptions{});
     EXPECT_EQ(found.method, "metis+swap");
+    EXPECT_EQ(found.warning, "") << ranks;  // METIS partitioned: the start is METIS's
     const Placement placed("tuned", found.expert_rank, ranks);  // throws unless balanced
     const double contiguous =
         cost.predict(sample, contiguous_placement(60, ranks).expert_rank()).objective;
@@ -319,6 +345,47 @@ TEST(Search, RandomPlacementsAreBalancedAndSeeded) {
   EXPECT_EQ(a, b);
   EXPECT_NE(a, random_placement(12, 3, 6));
   EXPECT_NO_THROW(Placement("r", a, 3));
+}
+
+ValidationPoint point_with_layer(double predicted_us, double measured_us) {
+  ValidationPoint p;
+  for (Phase phase : kReportedPhases) {
+    p.predicted.at(phase) = predicted_us;
+    p.measured.at(phase) = measured_us;
+  }
+  return p;
+}
+
+// A point measured 0 has no relative error: it is left out of the means and counts, instead of
+// counting as a perfect prediction.
+TEST(Validation, ErrorsAverageOnlyPointsMeasuredAboveZero) {
+  Validation v;
+  v.points = {point_with_layer(110, 100), point_with_layer(80, 100), point_with_layer(300, 200)};
+  v.points.push_back(point_with_layer(50, 0));
+  v.points[1].measured.at(Phase::kGate) = 0;
+  score_validation(v);
+  // |110-100|/100, |80-100|/100, |300-200|/200: (0.1 + 0.2 + 0.5) / 3.
+  EXPECT_NEAR(v.mean_abs_error.at("layer"), 0.8 / 3, 1e-12);
+  EXPECT_EQ(v.error_points.at("layer"), 3);
+  EXPECT_NEAR(v.mean_abs_error.at("gate"), 0.3, 1e-12);
+  EXPECT_EQ(v.error_points.at("gate"), 2);
+  // Ranks of the three measured layers: predicted (2, 1, 3), measured (2, 2, 3) with a tie.
+  EXPECT_NEAR(v.spearman_layer, spearman({110, 80, 300}, {100, 100, 200}), 1e-12);
+  EXPECT_FALSE(v.met);  // error 27% > 20%
+
+  Validation good;
+  good.points = {point_with_layer(105, 100), point_with_layer(190, 200),
+                 point_with_layer(290, 300)};
+  score_validation(good);
+  EXPECT_DOUBLE_EQ(good.spearman_layer, 1.0);
+  EXPECT_TRUE(good.met);
+
+  Validation unmeasured;
+  unmeasured.points = {point_with_layer(1, 0)};
+  score_validation(unmeasured);
+  EXPECT_EQ(unmeasured.error_points.at("layer"), 0);
+  EXPECT_TRUE(std::isnan(unmeasured.mean_abs_error.at("layer")));
+  EXPECT_FALSE(unmeasured.met);
 }
 
 TEST(Stats, SpearmanOnKnownSeries) {

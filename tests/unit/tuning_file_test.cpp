@@ -44,6 +44,8 @@ Tuning seeded_tuning(uint64_t seed) {
   t.cluster = {
       "test",       "described", 2,    1,     {0, 0},      {5.5, 100.5},
       {20.5, 10.5}, 50.5,        40.5, 900.5, "described", nlohmann::json::array({"a figure"})};
+  t.cluster.expert_call_us = 812.5;
+  t.cluster.expert_alone_gflops = 60.5;
   t.profile = {{"ranks", 2}};
   for (int layer : {0, 5}) {
     TuningLayer l;
@@ -89,7 +91,10 @@ Tuning seeded_tuning(uint64_t seed) {
     v.points.push_back(p);
   }
   v.spearman_layer = 0.5;
-  for (Phase phase : kReportedPhases) v.mean_abs_error[phase_name(phase)] = rng.uniform();
+  for (Phase phase : kReportedPhases) {
+    v.mean_abs_error[phase_name(phase)] = rng.uniform();
+    v.error_points[phase_name(phase)] = 2;
+  }
   MeasuredGain gain;
   gain.layer = 5;
   gain.tuned_dispatch_combine_us = 3.5;
@@ -110,6 +115,9 @@ TEST(TuningFile, RoundTripsThroughJson) {
   ASSERT_TRUE(read.validation);
   EXPECT_EQ(read.validation->points.size(), 2u);
   EXPECT_FALSE(read.validation->measured_gain[0].baseline_layer_us);
+  EXPECT_EQ(read.validation->error_points.at("layer"), 2);
+  EXPECT_EQ(read.cluster.expert_call_us, 812.5);
+  EXPECT_EQ(read.cluster.expert_alone_gflops, 60.5);
   EXPECT_EQ(read.layers[1].routings[1].top_t, 2);
   std::ostringstream a, b;
   print_tuning(a, seeded_tuning(42));
@@ -119,6 +127,23 @@ TEST(TuningFile, RoundTripsThroughJson) {
                          "baseline - us"),
             std::string::npos)
       << a.str();
+}
+
+// Files written before the validation counted its points, ran rounds or split the expert time still
+// read, and print without them.
+TEST(TuningFile, ReadsValidationWithoutErrorPoints) {
+  nlohmann::json written = to_json(seeded_tuning(3));
+  written["validation"].erase("error_points");
+  written["validation"].erase("rounds");
+  written["cluster"]["rates"].erase("expert_call_us");
+  const Tuning read = tuning_from_json(written, "t.json");
+  ASSERT_TRUE(read.validation);
+  EXPECT_TRUE(read.validation->error_points.empty());
+  EXPECT_EQ(read.validation->rounds, 1);
+  EXPECT_FALSE(read.cluster.expert_call_us);
+  std::ostringstream out;
+  print_tuning(out, read);
+  EXPECT_NE(out.str().find("# Spearman (layer time, 2 points)"), std::string::npos) << out.str();
 }
 
 TEST(TuningFile, RefusesWrongTypesByName) {
