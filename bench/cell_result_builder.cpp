@@ -105,10 +105,29 @@ std::optional<Ceilings> build_ceilings(const std::vector<double>& expert_us,
   return Ceilings{phase_stats(expert_us), phase_stats(dispatch_us), phase_stats(combine_us)};
 }
 
+namespace {
+
+// Ceiling over phase: the median of the per-iteration ratios (each ceiling iteration runs right
+// after the layer iteration it bounds, so drift between iterations cancels), or the ratio of the
+// medians when the sample counts differ.
+double efficiency(const PhaseStats& ceiling, const CellResult& cell, Phase phase) {
+  const std::vector<double>& bound = ceiling.samples_us;
+  if (!cell.phase(phase)) return 0.0;
+  const std::vector<double>& measured = cell.phase(phase)->samples_us;
+  if (bound.empty() || bound.size() != measured.size()) {
+    return ratio(ceiling.stats.median, cell.median_us(phase));
+  }
+  std::vector<double> ratios;
+  for (size_t i = 0; i < bound.size(); ++i) ratios.push_back(ratio(bound[i], measured[i]));
+  return summarize(ratios).median;
+}
+
+}  // namespace
+
 Efficiency build_efficiency(const Ceilings& ceilings, const CellResult& cell) {
-  return {ratio(ceilings.expert_dense_gemm.stats.median, cell.median_us(Phase::kExpert)),
-          ratio(ceilings.dispatch_alltoallv.stats.median, cell.median_us(Phase::kDispatch)),
-          ratio(ceilings.combine_alltoallv.stats.median, cell.median_us(Phase::kCombine))};
+  return {efficiency(ceilings.expert_dense_gemm, cell, Phase::kExpert),
+          efficiency(ceilings.dispatch_alltoallv, cell, Phase::kDispatch),
+          efficiency(ceilings.combine_alltoallv, cell, Phase::kCombine)};
 }
 
 OutputCheck build_check(const Communicator& comm, const std::vector<float>& y,

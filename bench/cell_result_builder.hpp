@@ -28,7 +28,7 @@ Load build_load(const Communicator& comm, const RoutingGroup& group, const Place
                 const ExchangeShape& shape, int top_k, double global_tokens);
 
 // The same-run ceilings, when measured (all three sample sets non-empty), and their efficiency
-// against the cell's phase medians.
+// against the cell's phases: the median of the per-iteration ratios ceiling / phase.
 std::optional<Ceilings> build_ceilings(const std::vector<double>& expert_us,
                                        const std::vector<double>& dispatch_us,
                                        const std::vector<double>& combine_us);

@@ -17,6 +17,17 @@ namespace c2r {
 
 using nlohmann::json;
 
+namespace {
+
+// Grows `buffer` to at least `size` elements (never shrinks: the ceilings of larger cells reuse
+// it).
+template <typename T>
+void grow(std::vector<T>& buffer, size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+}
+
+}  // namespace
+
 const FfnWeights& ExpertCache::get(int expert) {
   auto& slot = weights_[expert];
   if (!slot) {
@@ -215,14 +226,7 @@ class LayerSuite::CpuCellRun final : public CellRun {
   CollabSearch search_;  // filled for the collab placement
   const Placement placement_;
   CpuLayer layer_;
-  // The ceilings' buffers, sized from the layer's rows once it has run.
-  std::vector<float> dense_x_, dense_out_;   // [routed rows x H]
-  std::vector<float> shared_out_, scratch_;  // [T x H]; FFN scratch
-  struct ExchangeBuffers {
-    std::vector<char> send, recv;  // [rows x row bytes] each way of the layout
-    std::unique_ptr<RowType> row;
-  };
-  ExchangeBuffers dispatch_, combine_;
+  std::unique_ptr<RowType> dispatch_row_, combine_row_;  // the ceilings' MPI row types
   char written_ = 0;  // the value the send buffers were last written with
 };
 
@@ -238,36 +242,41 @@ std::optional<CellCeilings> LayerSuite::CpuCellRun::ceilings() {
   const FfnWeights* shared = suite_.shared_expert();
   const int64_t routed_rows = std::accumulate(shape.rows_per_local_expert.begin(),
                                               shape.rows_per_local_expert.end(), int64_t{0});
-  scratch_.resize(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
-  shared_out_.resize(shared ? batch.tokens * hidden : 0);
-  dense_x_.resize(std::max<int64_t>(routed_rows, 1) * hidden);
-  dense_out_.resize(dense_x_.size());
+  // One set of buffers serves every cell's ceilings (one ceiling runs at a time): each prepare
+  // grows them to its needs and writes what its run reads.
+  CeilingBuffers& buffers = suite_.ceiling_buffers_;
+  const size_t dense_floats = std::max<int64_t>(routed_rows, 1) * hidden;
   CellCeilings c;
   // Expert: the same FLOPs as dense GEMMs, the routed rows split evenly over this rank's experts
   // so that as many experts' weights stream through the caches as in the layer, on an activation
   // written just before (as the dispatch writes the rows the layer's experts read), after the
   // caches were flushed (the previous layer step's weights are gone).
-  c[0].prepare = [this, &flusher, &batch] {
+  c[0].prepare = [this, &flusher, &batch, &buffers, &model, dense_floats, shared, hidden] {
+    grow(buffers.dense_x, dense_floats);
+    grow(buffers.dense_out, dense_floats);
+    grow(buffers.scratch, ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
+    grow(buffers.shared_out, shared ? batch.tokens * hidden : 0);
     flusher.flush();
     ++written_;
-    for (size_t i = 0; i < dense_x_.size(); ++i) {
-      dense_x_[i] = batch.x.empty() ? 0.0f : batch.x[i % batch.x.size()] + 1e-3f * written_;
+    for (size_t i = 0; i < dense_floats; ++i) {
+      buffers.dense_x[i] = batch.x.empty() ? 0.0f : batch.x[i % batch.x.size()] + 1e-3f * written_;
     }
   };
-  c[0].run = [this, routed_rows, hidden, shared, &batch] {
+  c[0].run = [this, routed_rows, hidden, shared, &batch, &buffers] {
     const std::vector<const FfnWeights*>& experts = expert_weights();
     const int64_t count = static_cast<int64_t>(experts.size());
     int64_t first = 0;
     for (int64_t e = 0; e < count; ++e) {
       const int64_t rows = routed_rows / count + (e < routed_rows % count ? 1 : 0);
       if (rows > 0) {
-        dense_ffn_gemms(*experts[e], &dense_x_[first * hidden], rows, scratch_.data(),
-                        &dense_out_[first * hidden]);
+        dense_ffn_gemms(*experts[e], &buffers.dense_x[first * hidden], rows, buffers.scratch.data(),
+                        &buffers.dense_out[first * hidden]);
       }
       first += rows;
     }
     if (shared) {
-      dense_ffn_gemms(*shared, batch.x.data(), batch.tokens, scratch_.data(), shared_out_.data());
+      dense_ffn_gemms(*shared, batch.x.data(), batch.tokens, buffers.scratch.data(),
+                      buffers.shared_out.data());
     }
   };
   // Dispatch / combine: the plain collective of the same rows, row size and layout
@@ -277,30 +286,30 @@ std::optional<CellCeilings> LayerSuite::CpuCellRun::ceilings() {
   // theirs just before the exchange.
   const bool fixed_size = !cell_.strategy->rules.exchanges_counts();
   auto exchange = [&, fixed_size](const AlltoallvLayout& layout, int64_t row_bytes,
-                                  ExchangeBuffers& buffers) {
-    std::vector<char>& send = buffers.send;
-    std::vector<char>& recv = buffers.recv;
-    send.resize(std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes);
-    recv.resize(std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes);
-    buffers.row = std::make_unique<RowType>(row_bytes);
-    const RowType& row = *buffers.row;
+                                  std::unique_ptr<RowType>& row_type) {
+    row_type = std::make_unique<RowType>(row_bytes);
+    const RowType& row = *row_type;
+    const size_t send_bytes = std::max<int64_t>(layout.total_send_rows(), 1) * row_bytes;
+    const size_t recv_bytes = std::max<int64_t>(layout.total_recv_rows(), 1) * row_bytes;
     TimedBody body;
-    body.prepare = [this, &flusher, &send] {
+    body.prepare = [this, &flusher, &buffers, send_bytes, recv_bytes] {
+      grow(buffers.send, send_bytes);
+      grow(buffers.recv, recv_bytes);
       flusher.flush();
-      std::memset(send.data(), ++written_, send.size());
+      std::memset(buffers.send.data(), ++written_, send_bytes);
     };
-    body.run = [&comm, &layout, &send, &recv, &row, fixed_size] {
+    body.run = [&comm, &layout, &buffers, &row, fixed_size] {
       if (fixed_size) {
-        comm.alltoall_rows(send.data(), layout.send_rows.empty() ? 0 : layout.send_rows[0],
-                           recv.data(), row);
+        comm.alltoall_rows(buffers.send.data(), layout.send_rows.empty() ? 0 : layout.send_rows[0],
+                           buffers.recv.data(), row);
       } else {
-        comm.alltoallv_rows(send.data(), recv.data(), layout, row);
+        comm.alltoallv_rows(buffers.send.data(), buffers.recv.data(), layout, row);
       }
     };
     return body;
   };
-  c[1] = exchange(shape.dispatch, shape.dispatch_row_bytes, dispatch_);
-  c[2] = exchange(shape.combine, shape.combine_row_bytes, combine_);
+  c[1] = exchange(shape.dispatch, shape.dispatch_row_bytes, dispatch_row_);
+  c[2] = exchange(shape.combine, shape.combine_row_bytes, combine_row_);
   return c;
 }
 

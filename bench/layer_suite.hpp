@@ -119,6 +119,14 @@ class LayerSuite {
   std::map<std::tuple<int, int, int>, std::unique_ptr<RoutingGroup>> groups_;
   // The cache flush of the CPU ceilings, one for every cell (it is large); made on first use.
   std::optional<CacheFlusher> flusher_;
+  // The CPU ceilings' buffers, shared by every cell (one ceiling runs at a time).
+  struct CeilingBuffers {
+    std::vector<float> dense_x, dense_out;  // [routed rows x H] of the largest cell so far
+    std::vector<float> shared_out;          // [T x H], shared expert only
+    std::vector<float> scratch;             // FFN scratch of the widest FFN
+    std::vector<char> send, recv;           // [rows x row bytes] of the largest exchange so far
+  };
+  CeilingBuffers ceiling_buffers_;
   std::map<std::pair<std::string, int>, Placement> added_placements_;  // (name, layer) ->
 };
 

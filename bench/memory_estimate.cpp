@@ -48,8 +48,10 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
     const double cell_exchange = cell_rows * rules.dispatch_row_floats(m.hidden, m.top_k) * f * 4.0;
     hold(exchange_bytes, cell_exchange);
     hold(expert_order_bytes, cell_rows * hidden_row * rules.expert_order_buffers);
-    // Ceilings: the dense GEMM's input and output, and a send and receive buffer each way.
-    hold(ceiling_bytes, config.ceilings ? cell_rows * hidden_row * 2.0 + cell_exchange : 0.0);
+    // Ceilings: the dense GEMM's input and output, a send and a receive buffer; one set serves
+    // every cell (the largest counts).
+    ceiling_bytes = std::max(
+        ceiling_bytes, config.ceilings ? cell_rows * hidden_row * 2.0 + cell_exchange / 2 : 0.0);
   }
   const double groups_held = interleaved ? static_cast<double>(groups.size()) : 1.0;
   const double cells_held = interleaved ? static_cast<double>(config.cells.size()) : 1.0;

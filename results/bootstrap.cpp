@@ -14,6 +14,7 @@ namespace {
 // unpaired key is the one compare has always used (the same files give the same interval).
 constexpr uint64_t kUnpairedKey = 991;  // also the two-level bootstrap's (see its header)
 constexpr uint64_t kPairedKey = 992;
+constexpr uint64_t kPairedRatiosKey = 993;
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -108,6 +109,29 @@ RatioInterval bootstrap_paired_median_ratio(const std::vector<double>& a,
                                  ra[k] = a[round];
                                  rb[k] = b[round];
                                }
+                             });
+}
+
+RatioInterval bootstrap_paired_ratio_median(const std::vector<double>& a,
+                                            const std::vector<double>& b, double confidence,
+                                            int resamples, uint64_t seed) {
+  check_arguments(confidence, resamples);
+  C2R_CHECK(a.size() == b.size(), "a paired bootstrap needs one sample of each side per round ("
+                                      << a.size() << " and " << b.size() << " samples)");
+  std::vector<double> ratios;  // [rounds with both sides positive] b / a
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] > 0.0 && b[i] > 0.0) ratios.push_back(b[i] / a[i]);
+  }
+  if (ratios.empty()) return {};
+  RatioInterval r;
+  r.ratio = r.low = r.high = median(ratios);
+  if (!enough_to_decide(ratios.size())) return r;
+  // The resampled statistic is median(rb) / median(ra) with ra = {1}: the median of the ratios.
+  return percentile_interval(r, confidence, resamples, seed, kPairedRatiosKey,
+                             [&](Rng& rng, std::vector<double>& ra, std::vector<double>& rb) {
+                               ra.assign(1, 1.0);
+                               rb.resize(ratios.size());
+                               for (auto& v : rb) v = ratios[rng.below(ratios.size())];
                              });
 }
 

@@ -41,6 +41,15 @@ RatioInterval bootstrap_paired_median_ratio(const std::vector<double>& a,
                                             const std::vector<double>& b, double confidence,
                                             int resamples, uint64_t seed);
 
+// Paired, the median of the per-round ratios: ratio = median over rounds i of b[i] / a[i] (rounds
+// with a side not positive are skipped). Each resample draws rounds with replacement and takes the
+// median of their ratios. A drift that scales a whole round scales both of its samples and leaves
+// its ratio alone, so this moves less with the machine's mood than a ratio of medians, whose two
+// medians may come from different rounds. Throws c2r::Error when the lengths differ.
+RatioInterval bootstrap_paired_ratio_median(const std::vector<double>& a,
+                                            const std::vector<double>& b, double confidence,
+                                            int resamples, uint64_t seed);
+
 // Two-level: a_runs is [runs of side a][iterations of that run], b_runs likewise (runs may have
 // different lengths; empty runs are ignored). Each resample, on each side independently, draws
 // as many runs as the side has, with replacement, then draws each drawn run's iterations with

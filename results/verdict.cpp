@@ -40,11 +40,13 @@ void add_iterations(std::vector<double>& sum, const std::vector<double>& more) {
   for (size_t i = 0; i < sum.size(); ++i) sum[i] += more[i];
 }
 
-// baseline / cell with its interval: paired by round, or independent draws.
+// baseline / cell with its interval: interleaved, the median over rounds of the round's ratio
+// (drift that slows a whole round cancels in its ratio); otherwise the ratio of the medians, the
+// iterations of each side drawn independently.
 RatioInterval speedup(const std::vector<double>& cell, const std::vector<double>& base, bool paired,
                       uint64_t seed) {
   if (paired && cell.size() == base.size()) {
-    return bootstrap_paired_median_ratio(cell, base, kVerdictConfidence, kVerdictResamples, seed);
+    return bootstrap_paired_ratio_median(cell, base, kVerdictConfidence, kVerdictResamples, seed);
   }
   return bootstrap_median_ratio(cell, base, kVerdictConfidence, kVerdictResamples, seed);
 }
@@ -77,11 +79,13 @@ void add_speedups(std::vector<CellResult>& results) {
   uint64_t seed = 1;
   for (auto& r : results) {
     const CellResult& base = baseline_of(r, bases);
-    const double mine = r.median_us(Phase::kLayer);
-    r.speedup_vs_baseline = mine > 0 ? base.median_us(Phase::kLayer) / mine : 0.0;
-    if (&base == &r) continue;
+    if (&base == &r) {
+      r.speedup_vs_baseline = 1.0;
+      continue;
+    }
     const bool paired = interleaved(r) && interleaved(base);
     const RatioInterval s = speedup(samples_of(r, false), samples_of(base, false), paired, seed++);
+    r.speedup_vs_baseline = s.ratio;
     r.speedup_interval = SpeedupInterval{s.low, s.high, kVerdictConfidence, paired};
   }
 }

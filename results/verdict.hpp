@@ -26,7 +26,9 @@ std::map<std::pair<int, int64_t>, const CellResult*> baselines(
 const CellResult& baseline_of(const CellResult& cell,
                               const std::map<std::pair<int, int64_t>, const CellResult*>& bases);
 
-// Sets every result's speedup_vs_baseline (baseline layer median / the cell's) and its interval.
+// Sets every result's speedup_vs_baseline and its interval: baseline layer time / the cell's, as
+// the median over rounds of each round's ratio when both ran interleaved, else as the ratio of
+// their medians.
 void add_speedups(std::vector<CellResult>& results);
 
 // One (routing, Top-T, strategy, placement[, tokens per rank]) of the grid against the baseline,

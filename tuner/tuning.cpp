@@ -170,7 +170,10 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
                cluster.rates.router_flops_per_s / 1e9,
                cluster.rates.copy_Bps / 1e9,
                cluster.rates.source,
-               cluster.sources};
+               cluster.sources,
+               std::nullopt,
+               std::nullopt,
+               std::nullopt};
   t.cluster.expert_call_us = cluster.rates.expert_call_s * 1e6;
   if (cluster.rates.scatter_Bps > 0) t.cluster.scatter_GBps = cluster.rates.scatter_Bps / 1e9;
   if (cluster.rates.expert_alone_flops_per_s > 0) {

@@ -177,5 +177,35 @@ TEST(Bootstrap, EmptyAndShortInput) {
   EXPECT_THROW(bootstrap_runs_median_ratio({a}, {a}, kConfidence, 0, 1), Error);
 }
 
+// Rounds whose drift scales both sides by up to 3x, the second side 20% slower in every round and
+// two rounds where the drift hit only one side's half (a busy neighbour mid-round): the median of
+// the per-round ratios stays at 1.2; the ratio of the medians moves with which rounds the medians
+// come from.
+TEST(Bootstrap, MedianOfPairedRatiosFollowsEveryRoundsRatio) {
+  std::vector<double> a, b;
+  Rng rng(11, Stream::kHidden, 0);
+  for (int round = 0; round < 9; ++round) {
+    const double drift = 1.0 + 2.0 * rng.uniform();
+    a.push_back(100.0 * drift);
+    b.push_back(120.0 * drift * (1.0 + 0.002 * rng.uniform()));
+  }
+  a[0] *= 3.0;  // the drift of two rounds lands on one side only
+  b[1] *= 3.0;
+  const RatioInterval r = bootstrap_paired_ratio_median(a, b, 0.95, 2000, 3);
+  EXPECT_NEAR(r.ratio, 1.2, 0.002);
+  EXPECT_LT(r.low, r.ratio);
+  EXPECT_GT(r.high, r.ratio);
+  EXPECT_GT(r.low, 1.15);
+  EXPECT_LT(r.high, 1.25);
+  // Deterministic by seed; refuses unpaired lengths; one round gives no interval.
+  const RatioInterval again = bootstrap_paired_ratio_median(a, b, 0.95, 2000, 3);
+  EXPECT_EQ(again.low, r.low);
+  EXPECT_EQ(again.high, r.high);
+  EXPECT_THROW(bootstrap_paired_ratio_median({1.0, 2.0}, {1.0}, 0.95, 100, 1), Error);
+  const RatioInterval one = bootstrap_paired_ratio_median({100.0}, {150.0}, 0.95, 100, 1);
+  EXPECT_DOUBLE_EQ(one.ratio, 1.5);
+  EXPECT_EQ(one.low, one.high);
+}
+
 }  // namespace
 }  // namespace c2r

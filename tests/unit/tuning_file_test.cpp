@@ -139,7 +139,7 @@ TEST(TuningFile, ReadsValidationWithoutErrorPoints) {
   const Tuning read = tuning_from_json(written, "t.json");
   ASSERT_TRUE(read.validation);
   EXPECT_TRUE(read.validation->error_points.empty());
-  EXPECT_EQ(read.validation->rounds, 1);
+  EXPECT_EQ(read.validation->rounds, 0);  // not interleaved
   EXPECT_FALSE(read.cluster.expert_call_us);
   std::ostringstream out;
   print_tuning(out, read);
