@@ -149,8 +149,8 @@ void print_run_table(std::ostream& out, const json& config,
   }
   table.print(out);
   out << "# * = baseline (vanilla, dropless, contiguous); speedup = baseline layer time / cell "
-         "layer time, same layer; interval: its 95% bootstrap interval (paired by round when "
-         "the cells ran interleaved); ~ = the interval includes 1\n";
+         "layer time, same layer (interleaved: the median over rounds of each round's ratio); "
+         "interval: its 95% bootstrap interval; ~ = the interval includes 1\n";
 }
 
 void print_layer_summary(std::ostream& out, const std::vector<LayerSummary>& summary) {
