@@ -12,4 +12,4 @@ cd "$root"
 exec "$root/scripts/mpirun.sh" "$np" "$root/build/c2rbench" run \
   --preset llama-moe-3.5b --workload trace --layer 0 --tokens 256 \
   --routing vanilla,c2r --top-t 1 --strategy padded,dropless,dedup \
-  --placement contiguous,collab --warmup 1 --iters 5 --check "$@"
+  --placement contiguous,collab --warmup 1 --iters 10 --check "$@"
