@@ -1,5 +1,6 @@
 #include "common/file_io.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -40,16 +41,34 @@ void write_file_atomically(const std::string& path, const std::string& contents,
     C2R_CHECK(!ec,
               "cannot create directory " << target.parent_path().string() << ": " << ec.message());
   }
-  std::string temp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    C2R_CHECK(out.good(), "cannot write " << temp << ": " << std::strerror(errno));
-    out << contents;
-    out.flush();
-    if (!out.good()) {
+  // The temporary file: an unpredictable name in the target's directory, created exclusively
+  // (mkstemp: O_CREAT | O_EXCL, mode 0600), so a file or symlink planted beforehand is never
+  // written through, and two writers never share one.
+  std::string temp = path + ".tmp.XXXXXX";
+  const int fd = mkstemp(temp.data());
+  C2R_CHECK(fd >= 0,
+            "cannot create a temporary file next to " << path << ": " << std::strerror(errno));
+  const char* data = contents.data();
+  size_t left = contents.size();
+  while (left > 0) {
+    const ssize_t written = ::write(fd, data, left);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      const int err = errno;
+      ::close(fd);
       std::remove(temp.c_str());
-      throw Error("cannot write " + temp + ": " + std::strerror(errno));
+      throw Error("cannot write " + temp + ": " + std::strerror(err));
     }
+    data += written;
+    left -= static_cast<size_t>(written);
+  }
+  // Reports are read by other users' tools: the usual permissions of a new file, not mkstemp's.
+  const mode_t mask = umask(0);
+  umask(mask);
+  if (::fchmod(fd, 0666 & ~mask) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    std::remove(temp.c_str());
+    throw Error("cannot write " + temp + ": " + std::strerror(err));
   }
   if (!overwrite) {
     // link() fails if the target appeared meanwhile, so a concurrent writer is never clobbered.

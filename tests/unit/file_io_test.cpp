@@ -1,6 +1,6 @@
 // Atomic, never-overwriting writes and whole-file reads, on a scratch directory under /tmp.
 #include <gtest/gtest.h>
-
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -111,6 +111,41 @@ TEST(FileIo, AtomicWriteRefusesToOverwriteAndLeavesNoTemporaries) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("missing.json"), std::string::npos);
   }
+  fs::remove_all(dir);
+}
+
+// The temporary file is created exclusively under an unpredictable name: a symlink planted where a
+// predictable temporary would go (or at the target) is never written through.
+TEST(FileIo, AtomicWriteNeverFollowsAPlantedSymlink) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("c2r-symlink-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string victim = (dir / "victim.txt").string();
+  write_file_atomically(victim, "precious", false);
+  const std::string path = (dir / "report.json").string();
+  fs::create_symlink(victim, path + ".tmp." + std::to_string(getpid()));
+  write_file_atomically(path, "report", false);
+  EXPECT_EQ(read_text_file(path), "report");
+  EXPECT_EQ(read_text_file(victim), "precious");
+  // A symlink at the target itself: refused, the file it points to untouched.
+  const std::string linked = (dir / "linked.json").string();
+  fs::create_symlink(victim, linked);
+  EXPECT_THROW(write_file_atomically(linked, "overwrite", false), Error);
+  EXPECT_EQ(read_text_file(victim), "precious");
+  // A new file gets the usual permissions (0666 less the umask), not the temporary's 0600.
+  const mode_t mask = umask(022);
+  write_file_atomically((dir / "mode.json").string(), "x", false);
+  umask(mask);
+  EXPECT_EQ(fs::status(dir / "mode.json").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                fs::perms::others_read);
+  // Nothing but the files written and the planted links is left behind.
+  int entries = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    (void)entry;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 5);  // victim, report, planted link, linked, mode
   fs::remove_all(dir);
 }
 

@@ -21,7 +21,7 @@ class PrivateSessionDirectory {
   PrivateSessionDirectory() {
     if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("OMPI_MCA_orte_tmpdir_base")) return;
     const char* tmp = getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/c2r-unit-XXXXXX";
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/c2r-ompi-XXXXXX";
     if (!mkdtemp(pattern.data())) return;  // Open MPI's default then, as before
     path_ = pattern;
     setenv("OMPI_MCA_orte_tmpdir_base", path_.c_str(), 1);
