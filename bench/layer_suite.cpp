@@ -267,7 +267,7 @@ std::optional<CellCeilings> LayerSuite::CpuCellRun::ceilings() {
     const int64_t count = static_cast<int64_t>(experts.size());
     int64_t first = 0;
     for (int64_t e = 0; e < count; ++e) {
-      const int64_t rows = routed_rows / count + (e < routed_rows % count ? 1 : 0);
+      const int64_t rows = even_share(routed_rows, count, e);
       if (rows > 0) {
         dense_ffn_gemms(*experts[e], &buffers.dense_x[first * hidden], rows, buffers.scratch.data(),
                         &buffers.dense_out[first * hidden]);

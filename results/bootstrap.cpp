@@ -27,6 +27,12 @@ void check_arguments(double confidence, int resamples) {
   C2R_CHECK(resamples >= 1, "the bootstrap needs at least one resample, not " << resamples);
 }
 
+// Paired samples come one of each side per round.
+void check_paired(const std::vector<double>& a, const std::vector<double>& b) {
+  C2R_CHECK(a.size() == b.size(), "a paired bootstrap needs one sample of each side per round ("
+                                      << a.size() << " and " << b.size() << " samples)");
+}
+
 // The point ratio of two medians; zeros when either is not positive (no ratio to bootstrap).
 RatioInterval point_ratio(double median_a, double median_b) {
   RatioInterval r;
@@ -95,8 +101,7 @@ RatioInterval bootstrap_paired_median_ratio(const std::vector<double>& a,
                                             const std::vector<double>& b, double confidence,
                                             int resamples, uint64_t seed) {
   check_arguments(confidence, resamples);
-  C2R_CHECK(a.size() == b.size(), "a paired bootstrap needs one sample of each side per round ("
-                                      << a.size() << " and " << b.size() << " samples)");
+  check_paired(a, b);
   if (a.empty()) return {};
   const RatioInterval r = point_ratio(median(a), median(b));
   if (r.ratio == 0.0 || !enough_to_decide(a.size())) return r;
@@ -116,8 +121,7 @@ RatioInterval bootstrap_paired_ratio_median(const std::vector<double>& a,
                                             const std::vector<double>& b, double confidence,
                                             int resamples, uint64_t seed) {
   check_arguments(confidence, resamples);
-  C2R_CHECK(a.size() == b.size(), "a paired bootstrap needs one sample of each side per round ("
-                                      << a.size() << " and " << b.size() << " samples)");
+  check_paired(a, b);
   std::vector<double> ratios;  // [rounds with both sides positive] b / a
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i] > 0.0 && b[i] > 0.0) ratios.push_back(b[i] / a[i]);
