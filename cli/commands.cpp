@@ -1,9 +1,12 @@
 #include "cli/commands.hpp"
 
+#include <cmath>
 #include <iostream>
+#include <optional>
 
 #include "collectives/backend.hpp"
 #include "common/error.hpp"
+#include "common/every_rank.hpp"
 #include "common/file_io.hpp"
 #include "results/html_report.hpp"
 #include "results/report.hpp"
@@ -29,19 +32,15 @@ void on_every_rank_alike(Body body) {
 
 int topo_command(const TopoArgs& args, const Communicator& comm) {
   C2R_CHECK(args.options.repetitions >= 1, "--repetitions must be at least 1");
-  std::string problem;  // decided on rank 0, raised on every rank
-  if (comm.rank() == 0 && !args.out.empty() && file_exists(args.out)) {
-    problem = "refusing to overwrite existing file " + args.out + " (choose another --out)";
-  }
-  comm.broadcast(problem);
-  if (!problem.empty()) throw Error::on_all_ranks(problem);
+  std::optional<OutputFile> out;  // checked on rank 0, which writes it, before measuring
+  on_every_rank(comm, [&] {
+    if (comm.rank() == 0 && !args.out.empty()) out = OutputFile::given(args.out, "--out");
+  });
   const ClusterProfile profile = measure_cluster(comm, args.options);
   if (comm.rank() == 0) {
     print_cluster_profile(std::cout, profile);
-    if (!args.out.empty()) {
-      write_file_atomically(args.out, profile.to_json().dump(1) + "\n", false);
-      std::cout << "# cluster profile: " << args.out << "\n";
-    }
+    if (out)
+      std::cout << "# cluster profile: " << out->write(profile.to_json().dump(1) + "\n") << "\n";
   }
   return 0;
 }
@@ -70,6 +69,8 @@ int compare_command(CompareArgs args, const Communicator& comm) {
 
 int report_command(const ReportArgs& args, const Communicator& comm) {
   on_every_rank_alike([&] {
+    std::optional<OutputFile> html;  // checked before reading anything
+    if (!args.html.empty()) html = OutputFile::given(args.html, "--html");
     std::vector<Report> reports;
     for (const auto& file : args.files) reports.push_back(load_report(file));
     std::optional<Tuning> tuning;
@@ -83,8 +84,8 @@ int report_command(const ReportArgs& args, const Communicator& comm) {
         print_run_table(std::cout, reports[i].config, reports[i].results);
       }
     } else {
-      write_file_atomically(args.html, render_html(reports, args.files, tuning), false);
-      std::cout << "# html report: " << args.html << "\n";
+      std::cout << "# html report: " << html->write(render_html(reports, args.files, tuning))
+                << "\n";
     }
   });
   return 0;
@@ -125,7 +126,7 @@ double parse_threshold(const std::string& text) {
   } catch (const std::exception&) {
     value = -1.0;
   }
-  C2R_CHECK(value >= 0.0,
+  C2R_CHECK(value >= 0.0 && std::isfinite(value),
             "--threshold '" << text << "' is not a non-negative number or percentage");
   return percent ? value / 100.0 : value;
 }

@@ -1,6 +1,7 @@
 #include "cli/options.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numeric>
 
@@ -201,7 +202,8 @@ double parse_memory_size(const std::string& text) {
     scale = 1024.0 * 1024.0 * 1024.0 * 1024.0;
   else if (!unit.empty() && unit != "B")
     value = -1.0;
-  C2R_CHECK(value > 0.0, "--max-memory '" << text << "' is not a size (e.g. 512MiB, 2GiB)");
+  C2R_CHECK(value > 0.0 && std::isfinite(value * scale),
+            "--max-memory '" << text << "' is not a size (e.g. 512MiB, 2GiB)");
   return value * scale;
 }
 

@@ -25,17 +25,6 @@ namespace c2r {
 
 using nlohmann::json;
 
-namespace {
-
-std::string default_report_path() {
-  const std::string stem = "results/c2rbench-" + timestamp_for_filename();
-  std::string path = stem + ".json";
-  for (int n = 2; file_exists(path); ++n) path = stem + "-" + std::to_string(n) + ".json";
-  return path;
-}
-
-}  // namespace
-
 std::vector<LayerSummary> summarize_layers(const std::vector<CellResult>& results) {
   const auto bases = baselines(results);
   std::vector<std::string> order;
@@ -154,18 +143,16 @@ MemoryCheck check_memory(const std::string& max_memory, const std::vector<RunCon
   return memory;
 }
 
-// Rank 0 chooses the report's path (--out, or a fresh timestamped one) and refuses an existing
-// file; every rank gets the same path.
-std::string choose_report_path(const std::string& out, const Communicator& comm) {
-  std::string path = out;
+// Rank 0, which writes the report, checks where before anything runs: --out must be a new file in
+// a writable directory; the default is a fresh name under results/, taken when written.
+OutputFile choose_report_file(const std::string& out, const Communicator& comm) {
+  OutputFile file;
   on_every_rank(comm, [&] {
     if (comm.rank() != 0) return;
-    if (path.empty()) path = default_report_path();
-    C2R_CHECK(!file_exists(path),
-              "refusing to overwrite existing report " << path << " (choose another --out)");
+    file = out.empty() ? OutputFile::fresh("results", "c2rbench-" + timestamp_for_filename())
+                       : OutputFile::given(out, "--out");
   });
-  comm.broadcast(path);
-  return path;
+  return file;
 }
 
 // Every cell of every pass, in order, on the chosen backend.
@@ -206,7 +193,7 @@ std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& pr
 
 // Rank 0: the tables (one per pass of a sweep), the layer summary, the report file and the check
 // line.
-void print_and_write(const Report& report, const RunPlan& plan, const std::string& out_path,
+void print_and_write(const Report& report, const RunPlan& plan, const OutputFile& out,
                      int64_t wrong) {
   if (plan.sweep.empty()) {
     print_run_table(std::cout, report.config, report.results);
@@ -223,8 +210,7 @@ void print_and_write(const Report& report, const RunPlan& plan, const std::strin
   }
   if (report.summary) print_layer_summary(std::cout, *report.summary);
   print_verdicts(std::cout, verdicts(report.results));
-  write_report(out_path, to_json(report));
-  std::cout << "# report: " << out_path << "\n";
+  std::cout << "# report: " << out.write(to_json(report).dump(1) + "\n") << "\n";
   if (plan.config.check) {
     std::cout << "# check: " << (wrong == 0 ? "all cells match" : "FAILED") << " the serial "
               << "reference (" << wrong << " wrong rows, tolerance " << plan.config.tolerance
@@ -241,7 +227,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   const ProcessOptions& process = options.process;
   check_same_configuration(plan.config.to_json(process), comm);
   const MemoryCheck memory = check_memory(options.max_memory, plan.passes, comm);
-  const std::string out_path = choose_report_path(process.out, comm);
+  const OutputFile out = choose_report_file(process.out, comm);
 
   set_blas_threads(process.blas_threads);
   DataStore data(comm, resolve_workload(options.workload).data_dir);
@@ -260,7 +246,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
     if (r.check && r.check->checked) wrong += r.check->wrong_rows;
   }
   on_every_rank(comm, [&] {
-    if (comm.rank() == 0) print_and_write(report, plan, out_path, wrong);
+    if (comm.rank() == 0) print_and_write(report, plan, out, wrong);
   });
   return wrong == 0 ? 0 : 1;
 }

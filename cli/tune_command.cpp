@@ -311,18 +311,16 @@ void print_search_warnings(const std::vector<TunedLayer>& layers) {
   }
 }
 
-// Rank 0 chooses the tuning file's path (--out, or a fresh timestamped one) and refuses an
-// existing file; every rank gets the same path.
-std::string choose_tuning_path(const std::string& out, const Communicator& comm) {
-  std::string path = out;
+// Rank 0, which writes the tuning file, checks where before anything runs: --out must be a new
+// file in a writable directory; the default is a fresh name under results/, taken when written.
+OutputFile choose_tuning_file(const std::string& out, const Communicator& comm) {
+  OutputFile file;
   on_every_rank(comm, [&] {
     if (comm.rank() != 0) return;
-    if (path.empty()) path = "results/c2rbench-tune-" + timestamp_for_filename() + ".json";
-    C2R_CHECK(!file_exists(path),
-              "refusing to overwrite existing tuning file " << path << " (choose another --out)");
+    file = out.empty() ? OutputFile::fresh("results", "c2rbench-tune-" + timestamp_for_filename())
+                       : OutputFile::given(out, "--out");
   });
-  comm.broadcast(path);
-  return path;
+  return file;
 }
 
 // Routing statistics of every (layer, routing): vanilla, then C2R at each Top-T, gathered on every
@@ -365,10 +363,10 @@ void predict_layers(std::vector<TunedLayer>& layers, const CostModel& tuned_mode
 }
 
 // Rank 0: the tables, the tuning file, and the `run` line that uses it.
-void print_and_write_tuning(const Tuning& tuning, const std::string& out_path,
-                            const TopTChoice& choice, const std::string& strategy) {
+void print_and_write_tuning(const Tuning& tuning, const OutputFile& out, const TopTChoice& choice,
+                            const std::string& strategy) {
   print_tuning(std::cout, tuning);
-  write_file_atomically(out_path, to_json(tuning).dump(1) + "\n", false);
+  const std::string out_path = out.write(to_json(tuning).dump(1) + "\n");
   std::cout << "# tuning file: " << out_path << "  (use: c2rbench run --placement " << out_path
             << (choice.routing == RoutingMode::kC2R
                     ? " --routing c2r --top-t " + std::to_string(choice.top_t)
@@ -394,7 +392,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
     const RoutingSource files(s.model, s.workload, comm.rank() * tokens, tokens, comm, data);
     top_ts = top_t_candidates(o, s, files, data);
   });
-  const std::string out_path = choose_tuning_path(o.process.out, comm);
+  const OutputFile out = choose_tuning_file(o.process.out, comm);
 
   json profile_json;  // the measured profile the cluster model came from (null: described)
   const ClusterModel cluster = resolve_cluster(o, s.model, data, comm, &profile_json);
@@ -451,7 +449,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   }
   tuning.total_seconds = seconds_since(started);
   on_every_rank(comm, [&] {
-    if (comm.rank() == 0) print_and_write_tuning(tuning, out_path, choice, o.strategy);
+    if (comm.rank() == 0) print_and_write_tuning(tuning, out, choice, o.strategy);
   });
   return 0;
 }

@@ -34,8 +34,11 @@ void set_activity(const std::string& what) {
   activity = what;
 }
 
-Watchdog::Watchdog(double timeout_seconds, int rank, std::string limit_name)
-    : timeout_(timeout_seconds), rank_(rank), limit_name_(std::move(limit_name)) {
+Watchdog::Watchdog(double timeout_seconds, int rank, std::string limit_name, std::string cause)
+    : timeout_(timeout_seconds),
+      rank_(rank),
+      limit_name_(std::move(limit_name)),
+      cause_(std::move(cause)) {
   if (timeout_ <= 0.0) return;
   mark_progress(nullptr);
   thread_ = std::thread([this] { watch(); });
@@ -66,10 +69,9 @@ void Watchdog::watch() {
     // One line, flushed, then out: MPI may not be called from this thread, and the main thread is
     // blocked, so nothing else can be written (no report).
     std::fprintf(stderr,
-                 "c2rbench: error on rank %d: no progress for %.1f s (%s %g): a rank has "
-                 "died or stalled; this rank last completed %s, during %s; stopping with exit "
-                 "status %d and no report\n",
-                 rank_, idle, limit_name_.c_str(), timeout_,
+                 "c2rbench: error on rank %d: no progress for %.1f s (%s %g): %s; this rank "
+                 "last completed %s, during %s; stopping with exit status %d and no report\n",
+                 rank_, idle, limit_name_.c_str(), timeout_, cause_.c_str(),
                  last_step.load(std::memory_order_relaxed), doing.c_str(), kWatchdogExitCode);
     std::fflush(stderr);
     std::_Exit(kWatchdogExitCode);

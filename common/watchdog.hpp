@@ -28,8 +28,10 @@ void set_activity(const std::string& what);
 class Watchdog {
  public:
   // timeout_seconds <= 0: no thread, nothing is watched. `limit_name` is how the message names
-  // the limit to the user (the command line passes its flag).
-  Watchdog(double timeout_seconds, int rank, std::string limit_name = "timeout");
+  // the limit to the user (the command line passes its flag); `cause` what a stop most likely
+  // means for the command watched.
+  Watchdog(double timeout_seconds, int rank, std::string limit_name = "timeout",
+           std::string cause = "a rank has died or stalled");
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -40,6 +42,7 @@ class Watchdog {
   double timeout_;
   int rank_;
   std::string limit_name_;
+  std::string cause_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

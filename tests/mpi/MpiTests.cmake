@@ -110,7 +110,7 @@ c2r_mpi_error(mpi_error_top_t_range 2 "--top-t 8 is out of range"
   run --routing c2r --top-t 8 --out @OUT@)
 c2r_mpi_error(mpi_error_top_t_no_trace 2 "no llama-moe-3.5b C2R trace for --top-t 7"
   run --routing c2r --top-t 7 --tokens 8 --out @OUT@)
-c2r_mpi_error(mpi_error_zero_tokens 2 "--tokens must be at least 1" run --tokens 0 --out @OUT@)
+c2r_mpi_error(mpi_error_zero_tokens 2 "--tokens: must be between 1 and" run --tokens 0 --out @OUT@)
 c2r_mpi_error(mpi_error_experts_divide 3 "8 experts do not divide over 3 ranks" run --out @OUT@)
 c2r_mpi_error(mpi_error_layer_range 2 "--layer 40 is out of range"
   run --layer 40 --tokens 8 --out @OUT@)
@@ -148,7 +148,7 @@ if(C2R_WITH_NCCL)
 else()
   c2r_mpi_error(mpi_error_cuda_not_built 2 "backend 'cuda' was not built" run --backend cuda --out @OUT@)
 endif()
-c2r_mpi_error(mpi_error_existing_report 1 "refusing to overwrite existing report"
+c2r_mpi_error(mpi_error_existing_report 1 "refusing to overwrite existing file"
   run --tokens 8 --out @DIR@/stdout)
 
 # Malformed and truncated files, and placements that do not fit.
@@ -202,7 +202,7 @@ c2r_mpi_error(mpi_error_tune_infeasible 1 "infeasible balance: 8 experts over 64
 c2r_mpi_error(mpi_error_tune_validate_described 2 "cannot validate the described cluster"
   tune --cluster ${C2R_SPEC_8X8} --validate --out @OUT@)
 c2r_mpi_error(mpi_error_tune_padded 2 "tune --strategy padded" tune --strategy padded --out @OUT@)
-c2r_mpi_error(mpi_error_tune_existing 2 "refusing to overwrite existing tuning file"
+c2r_mpi_error(mpi_error_tune_existing 2 "refusing to overwrite existing file"
   tune --out @DIR@/stdout)
 c2r_mpi_error(mpi_error_tune_experts_divide 3 "8 experts do not divide over 3 ranks"
   tune --out @OUT@)

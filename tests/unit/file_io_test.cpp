@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
 #include "common/file_io.hpp"
+#include "common/stop_signals.hpp"
 #include "results/report.hpp"
 #include "results/stats.hpp"
 
@@ -38,7 +40,11 @@ struct TempDir {
 TEST(FileIo, OverwriteReplacesAtomicallyAndRefusalKeepsTheOriginal) {
   TempDir dir("overwrite");
   const std::string path = (dir.path / "a" / "b" / "c" / "out.json").string();
-  write_file_atomically(path, "one\n", false);  // creates a/b/c
+  // The directory must exist: a write never creates one (nothing is left on a failed run).
+  EXPECT_THROW(write_file_atomically(path, "one\n", false), Error);
+  EXPECT_EQ(dir.names(dir.path), std::vector<std::string>{});
+  std::filesystem::create_directories(dir.path / "a" / "b" / "c");
+  write_file_atomically(path, "one\n", false);
   EXPECT_TRUE(file_exists(path));
   try {
     write_file_atomically(path, "two\n", false);
@@ -81,6 +87,7 @@ TEST(ReportFile, WriteAndReadAFile) {
   results.push_back({{"phases", {{"layer", stats_json({5, 6, 7})}}}});
   const nlohmann::json report = make_report({{"ranks", 4}}, {{"tokens_per_rank", 32}}, results);
   const std::string path = (dir.path / "runs" / "r1.json").string();
+  std::filesystem::create_directories(dir.path / "runs");
   write_report(path, report);
   EXPECT_EQ(read_report(path), report);
   EXPECT_THROW(write_report(path, make_report({}, {}, nlohmann::json::array())), Error);
@@ -98,6 +105,7 @@ TEST(FileIo, AtomicWriteRefusesToOverwriteAndLeavesNoTemporaries) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("c2r-unit-" + std::to_string(getpid()));
   const std::string path = (dir / "sub" / "report.json").string();
+  fs::create_directories(dir / "sub");
   write_file_atomically(path, "first", false);
   EXPECT_EQ(read_text_file(path), "first");
   EXPECT_THROW(write_file_atomically(path, "second", false), Error);
@@ -147,6 +155,100 @@ TEST(FileIo, AtomicWriteNeverFollowsAPlantedSymlink) {
   }
   EXPECT_EQ(entries, 5);  // victim, report, planted link, linked, mode
   fs::remove_all(dir);
+}
+
+// An input is a regular file read with a bound: a FIFO (which would block), a device, a directory
+// or an oversized file is refused at once, naming the path.
+TEST(FileIo, ReadRefusesWhatIsNotABoundedRegularFile) {
+  TempDir dir("inputs");
+  const std::string fifo = (dir.path / "pipe").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string big = (dir.path / "big.json").string();
+  write_file_atomically(big, std::string(4096, ' '), false);
+  const std::string loop = (dir.path / "loop").string();
+  std::filesystem::create_symlink(loop, loop);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {fifo, "named pipe"},
+      {"/dev/zero", "character device"},
+      {dir.path.string(), "directory"},
+      {loop, "symbolic links"},
+      {(dir.path / "none").string(), "not found"}};
+  for (const auto& [path, why] : cases) {
+    try {
+      read_text_file(path);
+      ADD_FAILURE() << "read " << path;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(read_text_file(big, 4096).size(), 4096u);
+  try {
+    read_text_file(big, 4095);
+    ADD_FAILURE() << "read past the bound";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("4095"), std::string::npos) << e.what();
+  }
+}
+
+// An output path is checked before any work, and the check leaves nothing behind.
+TEST(FileIo, OutputPathsAreCheckedUpFrontAndNothingIsCreated) {
+  TempDir dir("outputs");
+  const std::string file = (dir.path / "taken.json").string();
+  write_file_atomically(file, "x", false);
+  std::filesystem::create_symlink(dir.path / "nowhere", dir.path / "dangling.json");
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"", "is empty"},
+      {(dir.path / "newdir/").string(), "names a directory"},
+      {(dir.path / "..").string(), "names a directory"},
+      {file, "refusing to overwrite"},
+      {(dir.path / "dangling.json").string(), "refusing to overwrite"},
+      {(dir.path / "missing" / "r.json").string(), "does not exist"},
+      {file + "/r.json", "not a directory"},
+      {(dir.path / std::string(300, 'n')).string(), "longer than"},
+      {"/proc/c2r-report.json", "cannot create files in /proc"}};
+  for (const auto& [path, why] : refused) {
+    try {
+      check_new_output_path(path, "--out");
+      ADD_FAILURE() << "accepted " << path;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  }
+  check_new_output_path((dir.path / "new.json").string(), "--out");
+  EXPECT_EQ(dir.names(dir.path), (std::vector<std::string>{"dangling.json", "taken.json"}));
+}
+
+// Default names are taken when written, with link(2): two writers in the same second get two
+// files, and the directory appears only when something is written into it.
+TEST(FileIo, FreshOutputNamesAreNeverShared) {
+  TempDir dir("fresh");
+  const std::string results = (dir.path / "results").string();
+  const OutputFile first = OutputFile::fresh(results, "c2rbench-20260101-000000");
+  const OutputFile second = OutputFile::fresh(results, "c2rbench-20260101-000000");
+  EXPECT_FALSE(std::filesystem::exists(results));
+  const std::string a = first.write("a");
+  const std::string b = second.write("b");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(read_text_file(a), "a");
+  EXPECT_EQ(read_text_file(b), "b");
+  EXPECT_EQ(dir.names(results), (std::vector<std::string>{"c2rbench-20260101-000000-2.json",
+                                                          "c2rbench-20260101-000000.json"}));
+}
+
+// A stop signal removes the temporary files being written and exits with 128 + the signal.
+TEST(StopSignalsDeathTest, StopRemovesTemporaryFilesAndExitsWith128PlusTheSignal) {
+  TempDir dir("signal");
+  const std::string temp = (dir.path / "report.json.tmp.abcdef").string();
+  EXPECT_EXIT(
+      {
+        install_stop_handlers(0);
+        write_file_atomically(temp, "partial", false);
+        const TemporaryFileGuard guard(temp);
+        std::raise(SIGTERM);
+      },
+      ::testing::ExitedWithCode(kSignalExitBase + SIGTERM), "stopped by SIGTERM");
+  EXPECT_FALSE(std::filesystem::exists(temp));
 }
 
 }  // namespace
