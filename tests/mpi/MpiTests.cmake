@@ -266,3 +266,12 @@ add_test(NAME mpi_test_strategy_unknown
   COMMAND ${C2R_MPI_DIR}/expect_error.sh ${C2R_TEST_STRATEGY_BIN} 2
     "known: padded, dropless, dedup, reversed-dropless" run --strategy reversed --out @OUT@)
 set_tests_properties(mpi_test_strategy_unknown PROPERTIES LABELS mpi TIMEOUT 150)
+
+# Hostile input (tests/hostile/hostile_input.sh): bad numbers and lists, option-parse errors, every
+# file reader given FIFOs, devices, directories, loops, empty, truncated, malformed, foreign, huge
+# and impossible files, bad output paths, a closed or full stdout, concurrent runs, SIGTERM and
+# ranks launched with different configurations; each bad input exits 2 with one message naming it,
+# within a bounded time, writing nothing. Runs several singletons at once, so alone.
+add_test(NAME mpi_hostile_input
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/hostile/hostile_input.sh ${C2R_BIN} ${PROJECT_SOURCE_DIR}/scripts)
+set_tests_properties(mpi_hostile_input PROPERTIES LABELS "mpi;hostile" RUN_SERIAL TRUE TIMEOUT 900)
