@@ -336,8 +336,13 @@ ParseOutcome parse_command_line(CLI::App& app, const std::vector<Subcommand>& su
   ParseOutcome outcome;
   for (int i = 1; i < argc; ++i) {
     if (!valid_utf8(argv[i])) {
+      const std::string arg = argv[i];
+      const bool flag_before = i > 1 && std::string(argv[i - 1]).rfind("--", 0) == 0;
+      const std::string which = arg.rfind("--", 0) == 0 ? " (" + arg.substr(0, arg.find('=')) + ")"
+                                : flag_before ? " (the value of " + std::string(argv[i - 1]) + ")"
+                                              : "";
       outcome.status = 2;
-      outcome.message = "argument " + std::to_string(i) +
+      outcome.message = "argument " + std::to_string(i) + which +
                         " is not valid UTF-8 (paths and values must be UTF-8 text: they are "
                         "recorded in the report)";
       return outcome;

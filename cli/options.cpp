@@ -313,8 +313,16 @@ void check_run_inputs(const RunConfig& config, const LayerSuite& suite, DataStor
       }
       if (!is_builtin_placement(cell.placement) &&
           !suite.has_added_placement(cell.placement, cell.layer)) {
-        data.placement_file(cell.placement)
-            .for_layer(cell.layer, config.model.experts, ranks, config.model.preset);
+        try {
+          data.placement_file(cell.placement)
+              .for_layer(cell.layer, config.model.experts, ranks, config.model.preset);
+        } catch (const Error& e) {
+          // Name the flag: a mistyped built-in name reads as a missing file.
+          throw Error::on_all_ranks("--placement " + cell.placement +
+                                    " (not contiguous, round-robin or collab, so a placement "
+                                    "file): " +
+                                    e.what());
+        }
       }
     }
   } catch (const Error& e) {

@@ -186,7 +186,7 @@ void check_new_output_path(const std::string& path, const std::string& flag) {
   C2R_CHECK(path.size() < PATH_MAX, what << " is longer than " << PATH_MAX - 1 << " bytes");
   for (const auto& part : p) {
     C2R_CHECK(part.string().size() <= NAME_MAX,
-              flag << ": a name in the path is longer than " << NAME_MAX << " bytes");
+              what << ": a name in the path is longer than " << NAME_MAX << " bytes");
   }
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
