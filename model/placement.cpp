@@ -67,13 +67,22 @@ Placement round_robin_placement(int experts, int ranks) {
 
 namespace {
 
-std::vector<int> read_expert_rank(const json& value, const std::string& where) {
+// An "expert_rank" list: one rank below `ranks` for each of the file's `experts` experts. Whether
+// every rank owns its share is checked when a run uses it (Placement), with the run's counts.
+std::vector<int> read_expert_rank(const json& value, int experts, int ranks,
+                                  const std::string& where) {
   C2R_CHECK(value.is_array(), where << ": \"expert_rank\" must be an array of rank numbers");
   std::vector<int> owner;
   for (const auto& v : value) {
     C2R_CHECK(is_int(v), where << ": \"expert_rank\" holds a non-integer or out-of-range value");
+    C2R_CHECK(v.get<int>() >= 0 && v.get<int>() < ranks,
+              where << ": \"expert_rank\" holds rank " << v.get<int>() << ", but the file is for "
+                    << ranks << " ranks (0 to " << ranks - 1 << ")");
     owner.push_back(v.get<int>());
   }
+  C2R_CHECK(static_cast<int>(owner.size()) == experts,
+            where << ": \"expert_rank\" has " << owner.size() << " entries, but the file is for "
+                  << experts << " experts");
   return owner;
 }
 
@@ -95,21 +104,32 @@ PlacementFile parse_placement_file(const std::string& text, const std::string& s
   C2R_CHECK(doc.contains("experts") && is_int(doc["experts"]) && doc.contains("ranks") &&
                 is_int(doc["ranks"]),
             source << ": \"experts\" and \"ranks\" must be integers");
-  file.experts = doc["experts"].get<int>();
-  file.ranks = doc["ranks"].get<int>();
+  file.experts = int_field(doc, "experts", 1, INT32_MAX, source, "a positive integer");
+  file.ranks = int_field(doc, "ranks", 1, INT32_MAX, source, "a positive integer");
   if (schema == "c2rbench.tuning") {
     C2R_CHECK(doc.contains("model") && string_field(doc["model"], "preset", "", source) != "",
               source << ": a tuning file needs \"model\": {\"preset\": ...}");
     file.model = doc["model"]["preset"].get<std::string>();
   }
-  if (doc.contains("expert_rank")) file.every_layer = read_expert_rank(doc["expert_rank"], source);
+  if (doc.contains("expert_rank")) {
+    file.every_layer = read_expert_rank(doc["expert_rank"], file.experts, file.ranks, source);
+  }
   if (doc.contains("layers")) {
     C2R_CHECK(doc["layers"].is_array(), source << ": \"layers\" must be an array");
-    for (const auto& entry : doc["layers"]) {
+    std::map<int, size_t> entry_of_layer;
+    for (size_t i = 0; i < doc["layers"].size(); ++i) {
+      const json& entry = doc["layers"][i];
+      const std::string where = source + ": layers[" + std::to_string(i) + "]";
       C2R_CHECK(entry.is_object() && entry.contains("layer") && is_int(entry["layer"]) &&
                     entry.contains("expert_rank"),
                 source << ": every \"layers\" entry needs \"layer\" and \"expert_rank\"");
-      file.per_layer[entry["layer"].get<int>()] = read_expert_rank(entry["expert_rank"], source);
+      const int layer = int_field(entry, "layer", 0, INT32_MAX, where, "a non-negative integer");
+      // A second entry for a layer used to replace the first without a word.
+      const auto [first, added] = entry_of_layer.emplace(layer, i);
+      C2R_CHECK(added, where << ": layer " << layer << " is already layers[" << first->second
+                             << "]; a file holds each layer once");
+      file.per_layer[layer] =
+          read_expert_rank(entry["expert_rank"], file.experts, file.ranks, where);
     }
   }
   C2R_CHECK(!file.every_layer.empty() || !file.per_layer.empty(),

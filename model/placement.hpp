@@ -67,6 +67,9 @@ struct PlacementFile {
                       const std::string& run_model = "") const;
 };
 
+// Throws c2r::Error naming `source` (and the "layers" entry) for what no run could use: experts or
+// ranks below 1, an "expert_rank" of another length than "experts" or with a rank outside
+// 0..ranks-1, a negative layer, or a layer listed twice.
 PlacementFile parse_placement_file(const std::string& text, const std::string& source);
 nlohmann::json placement_file_json(int experts, int ranks, const std::map<int, Placement>& layers);
 

@@ -7,6 +7,9 @@
 //   - runs:     each side is several repeated runs, and a whole run can move more than its
 //               iterations spread (a run effect: placement of memory, frequency, neighbours).
 // Every function is seeded: the same inputs, seed and resample count give the same interval.
+// Every function takes at most kMaxResamples resamples (more is a c2r::Error) of at most
+// kMaxBootstrapSamples samples a side (more are thinned), so its work is bounded by the input's
+// size only through the medians of the point ratio.
 
 #include <cstddef>
 #include <cstdint>
@@ -17,9 +20,38 @@ namespace c2r {
 // A point ratio of medians and its interval [low, high] at the requested confidence.
 // ratio == 0 with low == high == 0: no ratio (a side is empty or a median is not positive).
 // low == high == ratio: no interval (a side has fewer than kMinSamplesToDecide samples).
+// high is +infinity when more than the upper tail of the resamples drew a reference median of 0
+// against a positive one: the data cannot bound the ratio from above.
 struct RatioInterval {
   double ratio = 0.0, low = 0.0, high = 0.0;
+  // The samples (paired: rounds) of each side the resamples drew from; 0 and 0 when nothing was
+  // resampled. Fewer than the side has when it was thinned to kMaxBootstrapSamples.
+  size_t drawn_a = 0, drawn_b = 0;
+  bool thinned = false;  // a side was thinned (see kMaxBootstrapSamples)
 };
+
+// Bounds on the work of one interval, whatever the input. A resample draws as many samples as its
+// side has, so a side of a million iterations times thousands of resamples runs for minutes. A
+// side of more than kMaxBootstrapSamples samples is therefore resampled from kMaxBootstrapSamples
+// of them, evenly spaced in sample order (evenly_spaced: deterministic, and a drift over the run
+// stays represented over its whole length). The point ratio still uses every sample; only the
+// spread comes from the thinned set, and fewer samples give a wider interval, never a narrower
+// one in expectation: a verdict from a thinned side is conservative.
+constexpr size_t kMaxBootstrapSamples = 10000;
+// The most resamples an interval takes: at 100,000 the bounds' own Monte Carlo error is far below
+// the third decimal the ratios are printed with, and the cost grows in proportion.
+constexpr int kMaxResamples = 100000;
+
+// `samples` when it has at most `keep`; otherwise `keep` of them evenly spaced in sample order:
+// samples[i * n / keep] for i < keep (the first always kept).
+std::vector<double> evenly_spaced(const std::vector<double>& samples, size_t keep);
+
+// Runs thinned together to at most `keep` samples in all (when they pool more): every non-empty
+// run keeps at least one sample and otherwise its share of the rest, evenly spaced within it, so
+// that the two-level bootstrap still sees every run. More non-empty runs than `keep` keep one
+// sample each. Empty runs stay empty.
+std::vector<std::vector<double>> evenly_spaced_runs(const std::vector<std::vector<double>>& runs,
+                                                    size_t keep);
 
 // Fewest samples a side needs before its ratio can be called different from 1: with one sample
 // the bootstrap cannot see any spread, and its interval would collapse to the point ratio.

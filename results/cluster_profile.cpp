@@ -1,5 +1,7 @@
 #include "results/cluster_profile.hpp"
 
+#include <map>
+
 #include "common/error.hpp"
 #include "common/json_fields.hpp"
 #include "common/json_text.hpp"
@@ -41,10 +43,14 @@ const json& array_field(const json& object, const char* key, const std::string& 
   return object[key];
 }
 
-std::vector<double> number_array(const json& object, const char* key, const std::string& where) {
+// Times, latencies and bandwidths: numbers of at least 0 (0 on a matrix's diagonal).
+std::vector<double> non_negative_array(const json& object, const char* key,
+                                       const std::string& where) {
   std::vector<double> out;
   for (const auto& v : array_field(object, key, where)) {
     C2R_CHECK(is_finite_number(v), where << ": \"" << key << "\" holds a non-number");
+    C2R_CHECK(v.get<double>() >= 0.0,
+              where << ": \"" << key << "\" holds " << v.get<double>() << ", below 0");
     out.push_back(v.get<double>());
   }
   return out;
@@ -96,12 +102,17 @@ ClusterProfile parse_cluster_profile(const std::string& text, const std::string&
   ClusterProfile p;
   p.ranks = int_field(doc, "ranks", 1, INT32_MAX, source, "a positive integer");
   const json& places = array_field(doc, "places", source);
+  std::map<int, size_t> place_of_rank;
   for (size_t i = 0; i < places.size(); ++i) {
-    p.places.push_back(
-        rank_place_from_json(places[i], p.ranks, source + ": places[" + std::to_string(i) + "]"));
+    const std::string where = source + ": places[" + std::to_string(i) + "]";
+    p.places.push_back(rank_place_from_json(places[i], p.ranks, where));
+    // With as many places as ranks (checked below), a rank placed twice leaves another unplaced.
+    const auto [first, added] = place_of_rank.emplace(p.places.back().rank, i);
+    C2R_CHECK(added,
+              where << ": rank " << first->first << " is already places[" << first->second << "]");
   }
-  p.latency_s = number_array(doc, "latency_s", source);
-  p.bandwidth_Bps = number_array(doc, "bandwidth_Bps", source);
+  p.latency_s = non_negative_array(doc, "latency_s", source);
+  p.bandwidth_Bps = non_negative_array(doc, "bandwidth_Bps", source);
   C2R_CHECK(doc.contains("alltoall") && doc["alltoall"].is_object(),
             source << ": missing object \"alltoall\"");
   const json& a2a = doc["alltoall"];
@@ -110,11 +121,13 @@ ClusterProfile parse_cluster_profile(const std::string& text, const std::string&
     C2R_CHECK(is_integer_in(v, 0, INT64_MAX), a2a_where << ": \"bytes\" holds a non-size");
     p.alltoall_bytes.push_back(v.get<int64_t>());
   }
-  p.alltoall_s = number_array(a2a, "seconds", a2a_where);
+  p.alltoall_s = non_negative_array(a2a, "seconds", a2a_where);
   for (const char* key : {"fit_latency_s", "fit_bandwidth_Bps"}) {
     C2R_CHECK(a2a.contains(key) && is_finite_number(a2a[key]),
               a2a_where << ": missing number \"" << key << "\"");
   }
+  // A least-squares intercept: it may fall below 0 when the small sizes are noisy, unlike the
+  // measured times.
   p.alltoall_latency_s = a2a["fit_latency_s"].get<double>();
   p.alltoall_bandwidth_Bps = a2a["fit_bandwidth_Bps"].get<double>();
   const size_t cells = static_cast<size_t>(p.ranks) * p.ranks;

@@ -126,6 +126,23 @@ std::vector<double> pooled(const std::vector<std::vector<double>>& runs) {
   return all;
 }
 
+// The names of every phase a result can hold, in Phase order.
+std::vector<std::string> result_phase_names() {
+  std::vector<std::string> names;
+  for (int p = 0; p < kNumResultPhases; ++p) names.push_back(phase_name(static_cast<Phase>(p)));
+  return names;
+}
+
+// An interval bound as the JSON holds it: the number, or "inf" for an unbounded one (JSON has no
+// infinity, and null means "no interval").
+json bound_json(double bound) {
+  return std::isfinite(bound) ? json(bound) : json("inf");
+}
+
+std::string bound_text(const json& bound) {
+  return bound.is_string() ? bound.get<std::string>() : format_fixed(bound.get<double>(), 3);
+}
+
 // Why a row gets no verdict; "" when it gets one.
 std::string no_verdict_reason(const RatioInterval& r, size_t reference_samples, size_t samples,
                               const std::string& reference, const std::string& side) {
@@ -165,6 +182,14 @@ json compare_reports(const std::vector<CompareSide>& sides, const CompareOptions
   C2R_CHECK(options.confidence > 0.0 && options.confidence < 1.0,
             "the confidence level must be between 0 and 1");
   C2R_CHECK(options.resamples >= 100, "the bootstrap needs at least 100 resamples");
+  C2R_CHECK(options.resamples <= kMaxResamples,
+            "at most " << kMaxResamples << " bootstrap resamples, not " << options.resamples
+                       << ": more do not move the printed bounds and cost time in proportion");
+  for (const auto& phase : options.phases) {
+    C2R_CHECK(
+        phase_from_name(phase),
+        "unknown phase '" << phase << "' (known: " << joined(result_phase_names(), ", ") << ")");
+  }
   for (const auto& side : sides) {
     C2R_CHECK(!side.runs.empty() && side.runs.size() == side.sources.size(),
               "a side of a comparison needs at least one report, and a source for each");
@@ -183,7 +208,7 @@ json compare_reports(const std::vector<CompareSide>& sides, const CompareOptions
   json rows = json::array(), unmatched = json::array(), described = json::array();
   for (const auto& side : sides)
     described.push_back({{"name", side_name(side)}, {"reports", side.sources}});
-  int regressions = 0;
+  int regressions = 0, capped_rows = 0;
   for (size_t i = 1; i < sides.size(); ++i) {
     warn_on_context(sides[0].runs[0], sides[i].runs[0], names[i], "the reference's", warnings);
     warn_on_setup(sides[0].runs[0], sides[i].runs[0], names[i], warnings);
@@ -199,14 +224,27 @@ json compare_reports(const std::vector<CompareSide>& sides, const CompareOptions
         continue;
       }
       for (const auto& phase : options.phases) {
-        const std::optional<Phase> p = phase_from_name(phase);
-        if (!p) continue;
-        const auto a = phase_runs(reference, key, *p), b = phase_runs(cells, key, *p);
+        const Phase p = *phase_from_name(phase);  // checked above
+        const auto a = phase_runs(reference, key, p), b = phase_runs(cells, key, p);
         if (a.empty() || b.empty()) continue;
-        const RatioInterval r =
-            bootstrap_runs_median_ratio(a, b, options.confidence, options.resamples, options.seed);
+        const double median_a = median(pooled(a)), median_b = median(pooled(b));
+        // A median of 0 us is a phase that side did not time (the readers refuse negative
+        // times). Against a timed one there is no ratio to bootstrap, and calling it "same" or
+        // "n/a" would hide a phase that appeared or vanished: refused, by cell and phase.
+        C2R_CHECK((median_a == 0.0) == (median_b == 0.0),
+                  key << ", phase " << phase << ": the median is " << format_fixed(median_a, 1)
+                      << " us in " << names[0] << " and " << format_fixed(median_b, 1) << " us in "
+                      << names[i]
+                      << "; a phase timed as 0 on one side only (not measured there) cannot be "
+                         "compared: compare the other phases");
+        const bool untimed = median_a == 0.0 && median_b == 0.0;
+        const RatioInterval r = untimed
+                                    ? RatioInterval{}
+                                    : bootstrap_runs_median_ratio(a, b, options.confidence,
+                                                                  options.resamples, options.seed);
         const size_t na = pooled_size(a), nb = pooled_size(b);
-        const std::string reason = no_verdict_reason(r, na, nb, names[0], names[i]);
+        const std::string reason = untimed ? "0 us on both sides (a phase neither side timed)"
+                                           : no_verdict_reason(r, na, nb, names[0], names[i]);
         std::string verdict = "same";
         if (!reason.empty())
           verdict = "n/a";
@@ -223,13 +261,17 @@ json compare_reports(const std::vector<CompareSide>& sides, const CompareOptions
                     {"report", names[i]},
                     {"runs", {a.size(), b.size()}},
                     {"samples", {na, nb}},
-                    {"reference_median_us", median(pooled(a))},
-                    {"median_us", median(pooled(b))},
-                    {"ratio", r.ratio},
-                    {"ci_low", reason.empty() ? json(r.low) : json()},
-                    {"ci_high", reason.empty() ? json(r.high) : json()},
+                    {"reference_median_us", median_a},
+                    {"median_us", median_b},
+                    {"ratio", r.ratio > 0.0 ? json(r.ratio) : json()},
+                    {"ci_low", reason.empty() ? bound_json(r.low) : json()},
+                    {"ci_high", reason.empty() ? bound_json(r.high) : json()},
                     {"verdict", verdict}};
         if (!reason.empty()) row["reason"] = reason;
+        if (r.thinned) {
+          row["bootstrap_samples"] = {r.drawn_a, r.drawn_b};
+          ++capped_rows;
+        }
         rows.push_back(std::move(row));
       }
     }
@@ -242,7 +284,9 @@ json compare_reports(const std::vector<CompareSide>& sides, const CompareOptions
           {"warnings", warnings},
           {"rows", rows},
           {"regressions", regressions},
-          {"unmatched", unmatched}};
+          {"unmatched", unmatched},
+          {"max_bootstrap_samples", kMaxBootstrapSamples},
+          {"capped_rows", capped_rows}};
 }
 
 json compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& sources,
@@ -278,11 +322,9 @@ void print_comparison(std::ostream& out, const json& c, const std::string& forma
          r["phase"].get<std::string>(), format_fixed(r["reference_median_us"].get<double>(), 1),
          format_fixed(r["median_us"].get<double>(), 1),
          std::to_string(r["runs"][0].get<int>()) + "/" + std::to_string(r["runs"][1].get<int>()),
-         format_fixed(r["ratio"].get<double>(), 3),
-         interval ? "[" + format_fixed(r["ci_low"].get<double>(), 3) + ", " +
-                        format_fixed(r["ci_high"].get<double>(), 3) + "]"
-                  : "-",
-         r["verdict"].get<std::string>()});
+         r["ratio"].is_null() ? "-" : format_fixed(r["ratio"].get<double>(), 3),
+         interval ? "[" + bound_text(r["ci_low"]) + ", " + bound_text(r["ci_high"]) + "]" : "-",
+         r["verdict"].get<std::string>() + (r.contains("bootstrap_samples") ? " (capped)" : "")});
   }
   const std::vector<std::string> header = {"report", "cell",  "phase",    "reference us", "us",
                                            "runs",   "ratio", "interval", "verdict"};
@@ -313,6 +355,13 @@ void print_comparison(std::ostream& out, const json& c, const std::string& forma
   }
   for (const auto& [reason, rows] : reasons) {
     out << note << "n/a (" << rows << " row(s)): " << reason << "\n";
+  }
+  if (c.value("capped_rows", 0) > 0) {
+    const std::string cap = std::to_string(c["max_bootstrap_samples"].get<size_t>());
+    out << note << "capped (" << c["capped_rows"].get<int>() << " row(s)): more than " << cap
+        << " samples on a side; the interval resamples " << cap
+        << " of them, evenly spaced in sample order (the medians and the ratio use every sample; "
+           "the interval is somewhat wider than every sample would give)\n";
   }
   for (const auto& u : c["unmatched"]) out << note << "unmatched: " << u.get<std::string>() << "\n";
   if (c["threshold"].get<double>() >= 0) {

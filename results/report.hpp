@@ -37,13 +37,17 @@ struct Report {
 nlohmann::json make_report(nlohmann::json context, nlohmann::json config, nlohmann::json results);
 nlohmann::json to_json(const LayerSummary& row);
 nlohmann::json to_json(const Report& report);
-// A report that parse_report accepted; `source` names it in errors.
+// A report that parse_report accepted; `source` names it in errors. Throws c2r::Error when two
+// results are one cell (the same cell_key).
 Report report_from_json(const nlohmann::json& doc, const std::string& source);
 
 // Atomic write (temp file + rename); refuses to overwrite an existing file.
 void write_report(const std::string& path, const nlohmann::json& report);
 
-// Parses and validates a report; throws c2r::Error naming `source` and the problem.
+// Parses and validates a report; throws c2r::Error naming `source` and the problem: a field of
+// another type, a value that cannot be (a negative time, count or rank; a fraction above 1), counts
+// that contradict each other (a phase's "n" and its samples, a matrix and the ranks), or no
+// results.
 nlohmann::json parse_report(const std::string& text, const std::string& source);
 nlohmann::json read_report(const std::string& path);
 // read_report, then report_from_json.

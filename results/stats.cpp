@@ -15,6 +15,9 @@ double percentile(const std::vector<double>& sorted, double fraction) {
   const size_t below = static_cast<size_t>(std::floor(position));
   const size_t above = std::min(below + 1, sorted.size() - 1);
   const double weight = position - static_cast<double>(below);
+  // On an order statistic itself, that one: the bootstrap's ratios may hold +infinity above it,
+  // and infinity * 0 is NaN.
+  if (weight == 0.0) return sorted[below];
   return sorted[below] * (1.0 - weight) + sorted[above] * weight;
 }
 

@@ -1,5 +1,7 @@
 #include "results/tuning_file.hpp"
 
+#include <map>
+
 #include "common/error.hpp"
 #include "common/json_fields.hpp"
 
@@ -38,13 +40,50 @@ class Fields {
     C2R_CHECK(v.is_number(), where_ << ": \"" << key << "\" must be a number");
     return v.get<double>();
   }
-  std::optional<double> optional_number(const char* key) const {
-    if (!has(key)) return std::nullopt;
-    return number(key);
+  // A time, count, size or rate: every number the file holds but a correlation is at least 0.
+  double non_negative(const char* key) const {
+    const double v = number(key);
+    C2R_CHECK(std::isnan(v) || v >= 0.0,
+              where_ << ": \"" << key << "\" must be a non-negative number, not " << v);
+    return v;
   }
-  int integer(const char* key) const {
+  std::optional<double> optional_non_negative(const char* key) const {
+    if (!has(key)) return std::nullopt;
+    return non_negative(key);
+  }
+  double in_range(const char* key, double lo, double hi) const {
+    const double v = number(key);
+    C2R_CHECK(std::isnan(v) || (v >= lo && v <= hi), where_ << ": \"" << key
+                                                            << "\" must be a number from " << lo
+                                                            << " to " << hi << ", not " << v);
+    return v;
+  }
+  std::optional<double> optional_fraction(const char* key) const {
+    if (!has(key)) return std::nullopt;
+    return in_range(key, 0.0, 1.0);
+  }
+  // An integer of at least `lo` (0 when absent).
+  int at_least(const char* key, int lo, const char* what) const {
     if (!has(key)) return 0;
-    return int_field(object_, key, INT32_MIN, INT32_MAX, where_, "an integer");
+    return int_field(object_, key, lo, INT32_MAX, where_, what);
+  }
+  int index(const char* key) const { return at_least(key, 0, "a non-negative integer"); }
+  std::optional<int> optional_index(const char* key) const {
+    if (at(key).is_null()) return std::nullopt;
+    return index(key);
+  }
+  // Indexes into something of `size` entries (ranks, nodes); any non-negative one when size is 0
+  // (not known).
+  std::vector<int> indexes(const char* key, int size) const {
+    std::vector<int> out;
+    for (size_t i = 0; i < list(key).size(); ++i) {
+      const json& v = at(key)[i];
+      C2R_CHECK(is_integer_in(v, 0, size > 0 ? size - 1 : INT32_MAX),
+                where_ << ": \"" << key << "\" holds " << v.dump() << ", not an index below "
+                       << (size > 0 ? std::to_string(size) : std::string("2^31")));
+      out.push_back(v.get<int>());
+    }
+    return out;
   }
   int64_t integer64(const char* key) const {
     if (!has(key)) return 0;
@@ -52,24 +91,12 @@ class Fields {
               where_ << ": \"" << key << "\" must be an integer");
     return at(key).get<int64_t>();
   }
-  std::optional<int> optional_integer(const char* key) const {
-    if (at(key).is_null()) return std::nullopt;
-    return integer(key);
-  }
   bool flag(const char* key, bool fallback) const {
     if (!has(key)) return fallback;
     C2R_CHECK(at(key).is_boolean(), where_ << ": \"" << key << "\" must be true or false");
     return at(key).get<bool>();
   }
   std::string text(const char* key) const { return string_field(object_, key, "", where_); }
-  std::vector<int> integers(const char* key) const {
-    std::vector<int> out;
-    for (size_t i = 0; i < list(key).size(); ++i) {
-      C2R_CHECK(is_int(at(key)[i]), where_ << ": \"" << key << "\" must hold integers");
-      out.push_back(at(key)[i].get<int>());
-    }
-    return out;
-  }
   // The elements of an array field (none when absent), each with its `where`.
   const json& list(const char* key) const {
     static const json kEmpty = json::array();
@@ -90,34 +117,49 @@ class Fields {
 PhaseTimes phase_times_from(const Fields& f) {
   PhaseTimes t;
   for (Phase phase : kReportedPhases) {
-    t.at(phase) = f.number((std::string(phase_name(phase)) + "_us").c_str());
+    t.at(phase) = f.non_negative((std::string(phase_name(phase)) + "_us").c_str());
   }
-  t.remote_bytes = f.number("remote_bytes");
-  t.rank_imbalance = f.number("rank_imbalance");
-  t.dropped_fraction = f.optional_number("dropped_fraction");
+  t.remote_bytes = f.non_negative("remote_bytes");
+  t.rank_imbalance = f.non_negative("rank_imbalance");
+  t.dropped_fraction = f.optional_fraction("dropped_fraction");
   return t;
 }
 
-TuningRouting routing_from(const Fields& f) {
+// What the file's placements are for: expert_rank lists hold `experts` ranks below `ranks` (each
+// 0 when the file does not say).
+struct Shape {
+  int experts = 0, ranks = 0;
+};
+
+std::vector<int> expert_rank_from(const Fields& f, const Shape& shape) {
+  std::vector<int> owners = f.indexes("expert_rank", shape.ranks);
+  C2R_CHECK(
+      owners.empty() || shape.experts == 0 || static_cast<int>(owners.size()) == shape.experts,
+      f.path("expert_rank") << " has " << owners.size() << " entries for " << shape.experts
+                            << " experts");
+  return owners;
+}
+
+TuningRouting routing_from(const Fields& f, const Shape& shape) {
   return {
-      f.text("routing"), f.optional_integer("top_t"),      f.integers("expert_rank"),
+      f.text("routing"), f.optional_index("top_t"),        expert_rank_from(f, shape),
       f.text("method"),  phase_times_from(f.sub("tuned")), phase_times_from(f.sub("contiguous"))};
 }
 
-TuningLayer layer_from(const Fields& f) {
+TuningLayer layer_from(const Fields& f, const Shape& shape) {
   TuningLayer l;
-  l.layer = f.integer("layer");
-  l.expert_rank = f.integers("expert_rank");
+  l.layer = f.index("layer");
+  l.expert_rank = expert_rank_from(f, shape);
   l.method = f.text("method");
-  l.candidates = f.number("candidates");
-  l.search_ms = f.number("search_ms");
-  l.seed_objective_us = f.optional_number("seed_objective_us");
+  l.candidates = f.non_negative("candidates");
+  l.search_ms = f.non_negative("search_ms");
+  l.seed_objective_us = f.optional_non_negative("seed_objective_us");
   const Fields predicted = f.sub("predicted");
   l.baseline = phase_times_from(predicted.sub("baseline"));
   l.contiguous = phase_times_from(predicted.sub("contiguous"));
   l.tuned = phase_times_from(predicted.sub("tuned"));
   for (size_t i = 0; i < f.count("routings"); ++i) {
-    l.routings.push_back(routing_from(f.element("routings", i)));
+    l.routings.push_back(routing_from(f.element("routings", i), shape));
   }
   return l;
 }
@@ -126,27 +168,41 @@ TuningCluster cluster_from(const Fields& f) {
   TuningCluster c;
   c.name = f.text("name");
   c.origin = f.text("origin");
-  c.ranks = f.integer("ranks");
-  c.nodes = f.integer("nodes");
-  c.node_of_rank = f.integers("node_of_rank");
+  c.ranks = f.index("ranks");
+  c.nodes = f.index("nodes");
+  c.node_of_rank = f.indexes("node_of_rank", c.nodes);
+  C2R_CHECK(
+      c.node_of_rank.empty() || c.ranks == 0 || static_cast<int>(c.node_of_rank.size()) == c.ranks,
+      f.path("node_of_rank") << " has " << c.node_of_rank.size() << " entries for " << c.ranks
+                             << " ranks");
   for (auto [key, link] : {std::pair{"intra_node", &c.intra_node}, {"inter_node", &c.inter_node}}) {
     const Fields l = f.sub(key);
-    *link = {l.number("latency_us"), l.number("bandwidth_GBps")};
+    *link = {l.non_negative("latency_us"), l.non_negative("bandwidth_GBps")};
   }
   const Fields rates = f.sub("rates");
-  c.expert_gflops = rates.number("expert_gflops");
-  c.router_gflops = rates.number("router_gflops");
-  c.copy_GBps = rates.number("copy_GBps");
+  c.expert_gflops = rates.non_negative("expert_gflops");
+  c.router_gflops = rates.non_negative("router_gflops");
+  c.copy_GBps = rates.non_negative("copy_GBps");
   c.rates_source = rates.text("source");
-  c.expert_call_us = rates.optional_number("expert_call_us");
-  c.expert_alone_gflops = rates.optional_number("expert_alone_gflops");
-  c.scatter_GBps = rates.optional_number("scatter_GBps");
+  c.expert_call_us = rates.optional_non_negative("expert_call_us");
+  c.expert_alone_gflops = rates.optional_non_negative("expert_alone_gflops");
+  c.scatter_GBps = rates.optional_non_negative("scatter_GBps");
   c.sources = f.at("sources").is_null() ? json::array() : f.at("sources");
   return c;
 }
 
+// A list with one entry per layer holds `layer` once: a second entry would silently replace the
+// first for whoever reads it by layer (run --placement, the tables). `where` names the entry's
+// "layer" field, `list` the list.
+void check_layer_once(std::map<int, size_t>& seen, int layer, size_t index,
+                      const std::string& where, const char* list) {
+  const auto [first, added] = seen.emplace(layer, index);
+  C2R_CHECK(added, where << ": layer " << layer << " is already " << list << "[" << first->second
+                         << "]; a file holds each layer once");
+}
+
 // The points keep parse_report_tuning's checks and messages: the HTML page plots them.
-ValidationPoint point_from(const json& p, const std::string& where) {
+ValidationPoint point_from(const json& p, const std::string& where, const Shape& shape) {
   C2R_CHECK(p.is_object() && p.contains("layer") && is_int(p["layer"]),
             where << " needs an integer \"layer\"");
   for (const char* side : {"predicted", "measured"}) {
@@ -156,19 +212,19 @@ ValidationPoint point_from(const json& p, const std::string& where) {
   }
   const Fields f(p, where);
   ValidationPoint v;
-  v.layer = f.integer("layer");
+  v.layer = f.index("layer");
   v.routing = f.text("routing");
-  v.top_t = f.optional_integer("top_t");
+  v.top_t = f.optional_index("top_t");
   v.strategy = f.text("strategy");
   v.placement = f.text("placement");
   v.baseline = f.flag("baseline", false);
-  v.expert_rank = f.integers("expert_rank");
+  v.expert_rank = expert_rank_from(f, shape);
   v.predicted = phase_times_from(f.sub("predicted"));
   v.measured = phase_times_from(f.sub("measured"));
   return v;
 }
 
-Validation validation_from(const json& validation, const std::string& source) {
+Validation validation_from(const json& validation, const std::string& source, const Shape& shape) {
   C2R_CHECK(
       validation.is_object() && validation.contains("points") && validation["points"].is_array(),
       source << ": validation must be an object with an array \"points\"");
@@ -177,19 +233,20 @@ Validation validation_from(const json& validation, const std::string& source) {
       source << ": validation.spearman_layer must be a number");
   const Fields f(validation, source + ": validation");
   Validation v;
-  v.iterations = f.integer("iterations");
-  v.warmup = f.integer("warmup");
-  v.rounds = f.has("rounds") ? f.integer("rounds") : 0;
+  v.iterations = f.index("iterations");
+  v.warmup = f.index("warmup");
+  v.rounds = f.index("rounds");
   const json& points = validation["points"];
   for (size_t i = 0; i < points.size(); ++i) {
     const std::string where = source + ": validation.points[" + std::to_string(i) + "]";
-    v.points.push_back(point_from(points[i], where));
+    v.points.push_back(point_from(points[i], where, shape));
   }
-  v.spearman_layer = f.has("spearman_layer") ? f.number("spearman_layer") : 0.0;
+  // A rank correlation: the one number of the file that may be below 0.
+  v.spearman_layer = f.has("spearman_layer") ? f.in_range("spearman_layer", -1.0, 1.0) : 0.0;
   const Fields mae = f.sub("mean_abs_error");
   if (f.has("mean_abs_error")) {
     for (const auto& [phase, error] : f.at("mean_abs_error").items()) {
-      v.mean_abs_error[phase] = mae.number(phase.c_str());
+      v.mean_abs_error[phase] = mae.non_negative(phase.c_str());
     }
   }
   // Files written before the counts were recorded have none: the phases then show no count.
@@ -198,24 +255,26 @@ Validation validation_from(const json& validation, const std::string& source) {
               source << ": validation.error_points must be an object");
     const Fields counts = f.sub("error_points");
     for (const auto& [phase, count] : f.at("error_points").items()) {
-      v.error_points[phase] = counts.integer(phase.c_str());
+      v.error_points[phase] = counts.index(phase.c_str());
     }
   }
+  std::map<int, size_t> gain_of_layer;
   for (size_t i = 0; i < f.count("measured_gain"); ++i) {
     const Fields g = f.element("measured_gain", i);
     MeasuredGain gain;
-    gain.layer = g.integer("layer");
-    gain.baseline_dispatch_combine_us = g.optional_number("baseline_dispatch_combine_us");
-    gain.baseline_layer_us = g.optional_number("baseline_layer_us");
-    gain.contiguous_dispatch_combine_us = g.optional_number("contiguous_dispatch_combine_us");
-    gain.contiguous_layer_us = g.optional_number("contiguous_layer_us");
-    gain.tuned_dispatch_combine_us = g.optional_number("tuned_dispatch_combine_us");
-    gain.tuned_layer_us = g.optional_number("tuned_layer_us");
+    gain.layer = g.index("layer");
+    check_layer_once(gain_of_layer, gain.layer, i, g.path("layer"), "measured_gain");
+    gain.baseline_dispatch_combine_us = g.optional_non_negative("baseline_dispatch_combine_us");
+    gain.baseline_layer_us = g.optional_non_negative("baseline_layer_us");
+    gain.contiguous_dispatch_combine_us = g.optional_non_negative("contiguous_dispatch_combine_us");
+    gain.contiguous_layer_us = g.optional_non_negative("contiguous_layer_us");
+    gain.tuned_dispatch_combine_us = g.optional_non_negative("tuned_dispatch_combine_us");
+    gain.tuned_layer_us = g.optional_non_negative("tuned_layer_us");
     v.measured_gain.push_back(gain);
   }
   const Fields targets = f.sub("targets");
-  v.spearman_min = targets.number("spearman_min");
-  v.layer_mae_max = targets.number("layer_mae_max");
+  v.spearman_min = targets.in_range("spearman_min", -1.0, 1.0);
+  v.layer_mae_max = targets.non_negative("layer_mae_max");
   v.met = targets.flag("met", false);
   return v;
 }
@@ -403,48 +462,62 @@ Tuning tuning_from_json(const json& file, const std::string& source) {
   t.model = f.at("model").is_null() ? json::object() : f.at("model");
   const Fields model = f.sub("model");
   t.model_preset = model.text("preset");
-  t.top_k = model.integer("top_k");
-  t.experts = f.integer("experts");
-  t.ranks = f.integer("ranks");
+  t.top_k = model.at_least("top_k", 1, "a positive integer");
+  t.experts = f.at_least("experts", 1, "a positive integer");
+  t.ranks = f.at_least("ranks", 1, "a positive integer");
   t.tokens_per_rank = f.integer64("tokens_per_rank");
+  C2R_CHECK(t.tokens_per_rank >= 0,
+            source << ": \"tokens_per_rank\" must be a non-negative integer");
   t.workload = f.at("workload").is_null() ? json::object() : f.at("workload");
   t.strategy = f.text("strategy");
   t.routing = f.text("routing");
-  t.top_t = f.optional_integer("top_t");
+  t.top_t = f.optional_index("top_t");
   t.top_t_within_limit = f.flag("top_t_within_limit", true);
-  t.capacity_factor = f.number("capacity_factor");
+  t.capacity_factor = f.non_negative("capacity_factor");
   t.capacity_within_limit = f.flag("capacity_within_limit", true);
   const Fields limits = f.sub("limits");
-  t.max_imbalance = limits.number("max_imbalance");
-  t.max_drop = limits.number("max_drop");
+  t.max_imbalance = limits.non_negative("max_imbalance");
+  t.max_drop = limits.in_range("max_drop", 0.0, 1.0);
   t.cluster = cluster_from(f.sub("cluster"));
   t.profile = f.at("profile");
-  for (size_t i = 0; i < f.count("layers"); ++i)
-    t.layers.push_back(layer_from(f.element("layers", i)));
+  const Shape shape{t.experts, t.ranks};
+  std::map<int, size_t> entry_of_layer;
+  for (size_t i = 0; i < f.count("layers"); ++i) {
+    const Fields entry = f.element("layers", i);
+    t.layers.push_back(layer_from(entry, shape));
+    check_layer_once(entry_of_layer, t.layers.back().layer, i, entry.path("layer"), "layers");
+  }
   for (size_t i = 0; i < f.count("top_t_table"); ++i) {
     const Fields row = f.element("top_t_table", i);
-    t.top_t_table.push_back({row.text("routing"), row.optional_integer("top_t"),
-                             row.number("layer_us"), row.number("dispatch_combine_us"),
-                             row.number("remote_bytes"), row.number("max_rank_imbalance"),
+    t.top_t_table.push_back({row.text("routing"), row.optional_index("top_t"),
+                             row.non_negative("layer_us"), row.non_negative("dispatch_combine_us"),
+                             row.non_negative("remote_bytes"),
+                             row.non_negative("max_rank_imbalance"),
                              row.flag("within_limit", false), row.flag("chosen", false)});
   }
   for (size_t i = 0; i < f.count("capacity_table"); ++i) {
     const Fields row = f.element("capacity_table", i);
-    t.capacity_table.push_back({row.number("capacity_factor"), row.number("max_dropped_fraction"),
-                                row.number("mean_dropped_fraction"), row.number("layer_us"),
-                                row.number("dispatch_combine_us"), row.flag("within_limit", false),
-                                row.flag("chosen", false)});
+    t.capacity_table.push_back(
+        {row.non_negative("capacity_factor"), row.in_range("max_dropped_fraction", 0.0, 1.0),
+         row.in_range("mean_dropped_fraction", 0.0, 1.0), row.non_negative("layer_us"),
+         row.non_negative("dispatch_combine_us"), row.flag("within_limit", false),
+         row.flag("chosen", false)});
   }
   const Fields s = f.sub("summary");
-  t.summary = {s.integer("layers"),
-               s.number("baseline_layer_us"),
-               s.number("contiguous_layer_us"),
-               s.number("tuned_layer_us"),
-               s.number("baseline_dispatch_combine_us"),
-               s.number("contiguous_dispatch_combine_us"),
-               s.number("tuned_dispatch_combine_us"),
-               s.number("predicted_speedup_vs_baseline"),
-               s.number("predicted_speedup_vs_contiguous")};
+  t.summary = {s.index("layers"),
+               s.non_negative("baseline_layer_us"),
+               s.non_negative("contiguous_layer_us"),
+               s.non_negative("tuned_layer_us"),
+               s.non_negative("baseline_dispatch_combine_us"),
+               s.non_negative("contiguous_dispatch_combine_us"),
+               s.non_negative("tuned_dispatch_combine_us"),
+               s.non_negative("predicted_speedup_vs_baseline"),
+               s.non_negative("predicted_speedup_vs_contiguous")};
+  // The summary's totals are over the layers listed.
+  C2R_CHECK(
+      !s.has("layers") || t.layers.empty() || t.summary.layers == static_cast<int>(t.layers.size()),
+      s.path("layers") << " is " << t.summary.layers << " but the file lists " << t.layers.size()
+                       << " layers");
   if (f.has("created")) {
     const Fields created = f.sub("created");
     TuningCreated c;
@@ -457,9 +530,9 @@ Tuning tuning_from_json(const json& file, const std::string& source) {
     c.git_sha = created.text("git_sha");
     t.created = c;
   }
-  t.search_seconds = f.optional_number("search_seconds");
-  t.total_seconds = f.optional_number("total_seconds");
-  if (f.has("validation")) t.validation = validation_from(file["validation"], source);
+  t.search_seconds = f.optional_non_negative("search_seconds");
+  t.total_seconds = f.optional_non_negative("total_seconds");
+  if (f.has("validation")) t.validation = validation_from(file["validation"], source, shape);
   return t;
 }
 

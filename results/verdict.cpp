@@ -170,6 +170,14 @@ void print_verdicts(std::ostream& out, const std::vector<Verdict>& verdicts) {
   table.print(out);
   out << "# faster / slower: the layer speedup's interval lies above / below 1; unclear: it "
          "includes 1 (the run cannot tell them apart)\n";
+  if (std::any_of(verdicts.begin(), verdicts.end(), [](const Verdict& v) {
+        return v.exchange_speedup.thinned || v.layer_speedup.thinned;
+      })) {
+    out << "# capped: cells of more than " << kMaxBootstrapSamples
+        << " iterations; their intervals resample " << kMaxBootstrapSamples
+        << " of them, evenly spaced (the speedups use every iteration; the intervals are "
+           "somewhat wider)\n";
+  }
 }
 
 }  // namespace c2r

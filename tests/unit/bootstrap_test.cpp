@@ -3,11 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
 #include "results/bootstrap.hpp"
+#include "results/stats.hpp"
 
 namespace c2r {
 namespace {
@@ -205,6 +207,93 @@ TEST(Bootstrap, MedianOfPairedRatiosFollowsEveryRoundsRatio) {
   const RatioInterval one = bootstrap_paired_ratio_median({100.0}, {150.0}, 0.95, 100, 1);
   EXPECT_DOUBLE_EQ(one.ratio, 1.5);
   EXPECT_EQ(one.low, one.high);
+}
+
+TEST(Bootstrap, EvenlySpacedKeepsTheFirstAndSpreadsOverTheWhole) {
+  std::vector<double> ramp(100);
+  for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<double>(i);
+  EXPECT_EQ(evenly_spaced(ramp, 10), (std::vector<double>{0, 10, 20, 30, 40, 50, 60, 70, 80, 90}));
+  EXPECT_EQ(evenly_spaced(ramp, 100), ramp);  // no more than kept: all, in order
+  EXPECT_EQ(evenly_spaced(ramp, 1000), ramp);
+  EXPECT_EQ(evenly_spaced(ramp, 3), (std::vector<double>{0, 33, 66}));
+
+  // Runs thinned together: every non-empty run keeps a sample, shares follow the run lengths, and
+  // the total stays within what is kept.
+  const std::vector<std::vector<double>> runs = {std::vector<double>(3, 1.0),
+                                                 {},
+                                                 std::vector<double>(50000, 2.0),
+                                                 std::vector<double>(20000, 3.0)};
+  const auto thinned = evenly_spaced_runs(runs, kMaxBootstrapSamples);
+  ASSERT_EQ(thinned.size(), 4u);
+  EXPECT_GE(thinned[0].size(), 1u);
+  EXPECT_TRUE(thinned[1].empty());
+  size_t total = 0;
+  for (const auto& run : thinned) total += run.size();
+  EXPECT_LE(total, kMaxBootstrapSamples);
+  EXPECT_GE(total, kMaxBootstrapSamples - 4);
+  EXPECT_NEAR(static_cast<double>(thinned[2].size()) / thinned[3].size(), 2.5, 0.01);
+  EXPECT_EQ(evenly_spaced_runs(runs, 100000), runs);
+}
+
+// Bounded work: a side of more than kMaxBootstrapSamples is resampled from that many, evenly
+// spaced; the point ratio is still every sample's, the interval still seeded, and the result says
+// it was thinned.
+TEST(Bootstrap, LargeSidesAreThinnedForTheResamplesOnly) {
+  Rng rng(21, Stream::kPlacement, 0);
+  std::vector<double> a, b;
+  for (int i = 0; i < 40000; ++i) a.push_back(100.0 * (1.0 + 0.02 * rng.normal()));
+  for (int i = 0; i < 30000; ++i) b.push_back(104.0 * (1.0 + 0.02 * rng.normal()));
+  const RatioInterval r = bootstrap_median_ratio(a, b, kConfidence, kResamples, 3);
+  EXPECT_TRUE(r.thinned);
+  EXPECT_EQ(r.drawn_a, kMaxBootstrapSamples);
+  EXPECT_EQ(r.drawn_b, kMaxBootstrapSamples);
+  std::vector<double> sa = a, sb = b;
+  std::sort(sa.begin(), sa.end());
+  std::sort(sb.begin(), sb.end());
+  EXPECT_DOUBLE_EQ(r.ratio, percentile(sb, 0.5) / percentile(sa, 0.5));  // every sample
+  EXPECT_GT(r.low, 1.0);  // a 4% difference over 10,000 samples a side is still seen
+  EXPECT_LT(r.low, r.ratio);
+  EXPECT_GT(r.high, r.ratio);
+  const RatioInterval again = bootstrap_median_ratio(a, b, kConfidence, kResamples, 3);
+  EXPECT_EQ(again.low, r.low);
+  EXPECT_EQ(again.high, r.high);
+
+  // Paired: the same rounds of both sides are kept.
+  std::vector<double> a_rounds(a.begin(), a.begin() + 30000);
+  const RatioInterval rounds = bootstrap_paired_ratio_median(a_rounds, b, kConfidence, 200, 3);
+  EXPECT_TRUE(rounds.thinned);
+  EXPECT_EQ(rounds.drawn_a, kMaxBootstrapSamples);
+  const RatioInterval medians = bootstrap_paired_median_ratio(a_rounds, b, kConfidence, 200, 3);
+  EXPECT_TRUE(medians.thinned);
+  EXPECT_EQ(medians.drawn_b, kMaxBootstrapSamples);
+  const RatioInterval two_level =
+      bootstrap_runs_median_ratio({a_rounds, a}, {b}, kConfidence, 200, 3);
+  EXPECT_TRUE(two_level.thinned);
+  EXPECT_LE(two_level.drawn_a, kMaxBootstrapSamples);
+  EXPECT_EQ(two_level.drawn_b, kMaxBootstrapSamples);
+  const RatioInterval small =
+      bootstrap_median_ratio(noisy(100, 30, 5), noisy(110, 30, 5), kConfidence, kResamples, 1);
+  EXPECT_FALSE(small.thinned);
+  EXPECT_EQ(small.drawn_a, 30u);
+}
+
+TEST(Bootstrap, ResamplesAboveTheCapAreRefused) {
+  const std::vector<double> a = noisy(100, 10, 5);
+  EXPECT_THROW(bootstrap_median_ratio(a, a, kConfidence, kMaxResamples + 1, 1), Error);
+  EXPECT_THROW(bootstrap_paired_ratio_median(a, a, kConfidence, kMaxResamples + 1, 1), Error);
+  EXPECT_THROW(bootstrap_runs_median_ratio({a}, {a}, kConfidence, kMaxResamples + 1, 1), Error);
+  EXPECT_NO_THROW(bootstrap_median_ratio(a, a, kConfidence, kMaxResamples, 1));
+}
+
+// A resample whose reference median is 0 against a positive one is an infinite ratio, not a
+// resample to leave out: leaving them out collapsed this interval onto [2, 2].
+TEST(Bootstrap, ZeroReferenceMediansInResamplesLeaveTheIntervalOpenAbove) {
+  const std::vector<double> a = {0, 0, 0, 0, 5, 5, 5, 5, 5};  // median 5; often 0 when resampled
+  const std::vector<double> b = {10, 10, 10, 10, 10, 10, 10, 10, 10};
+  const RatioInterval r = bootstrap_median_ratio(a, b, kConfidence, kResamples, 1);
+  EXPECT_DOUBLE_EQ(r.ratio, 2.0);
+  EXPECT_DOUBLE_EQ(r.low, 2.0);
+  EXPECT_TRUE(std::isinf(r.high)) << r.high;
 }
 
 }  // namespace

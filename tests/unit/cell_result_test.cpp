@@ -88,11 +88,12 @@ CellResult full_cell(unsigned seed) {
   l.expert_imbalance = v.number();
   l.rank_imbalance = v.number();
   l.dropped_pairs = v.count();
-  l.dropped_fraction = v.number();
-  l.internal_collaboration = v.number();
+  l.dropped_fraction = v.number() / 1000;  // fractions: the reader refuses more than 1
+  l.internal_collaboration = v.number() / 1000;
   l.coactivation = v.numbers(experts * experts);
   c.load = l;
-  c.check = OutputCheck{true, v.number(), v.count(), v.count(), v.number()};
+  const int64_t rows = v.count();
+  c.check = OutputCheck{true, v.number(), rows / 7, rows, v.number()};  // wrong rows among them
   c.speedup_vs_baseline = v.number();
   return c;
 }
@@ -169,6 +170,7 @@ TEST(CellResult, ReportSurvivesItsJson) {
   report.context = {{"hosts", {"a", "b"}}, {"ranks", 4}};
   report.config = {{"tokens_per_rank", 96}, {"ranks", 4}, {"backend", "cpu"}};
   report.results = {full_cell(11), full_cell(12)};
+  report.results[1].layer = 18;  // two cells of one layer would be one cell twice
   report.summary = std::vector<LayerSummary>{{"c2r", 3, "dedup", "collab", 2, 0.5, 0.75, 0.8, 1.2}};
   const json doc = to_json(report);
   EXPECT_EQ(doc["schema"], kReportSchema);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -190,17 +191,128 @@ TEST(Compare, TooFewSamplesGiveNoVerdict) {
 TEST(Compare, CellsMissingFromARunAndDifferingConfigurations) {
   CompareSide a = side_of("a", 100, {0.0, 0.01, -0.01}, 10, 7);
   const CompareSide b = side_of("b", 100, {0.01, 0.0, -0.01}, 10, 8);
-  json empty = report_with({1.0});
-  empty["results"] = json::array();
-  empty["config"]["iterations"] = 7;
-  a.runs[1] = typed(empty);
+  json other_layer = report_with(noisy(100, 10, 1));  // a report has results, here another cell
+  other_layer["results"][0]["layer"] = 1;
+  other_layer["config"]["iterations"] = 7;
+  a.runs[1] = typed(other_layer);
   const json c = compare_reports(std::vector<CompareSide>{a, b}, layer_only());
   ASSERT_EQ(c["rows"].size(), 1u);
   EXPECT_EQ(c["rows"][0]["runs"], json({2, 3}));
-  EXPECT_TRUE(c["unmatched"].empty()) << c["unmatched"].dump();
+  ASSERT_EQ(c["unmatched"].size(), 1u) << c["unmatched"].dump();
+  EXPECT_NE(c["unmatched"][0].get<std::string>().find("layer 1 vanilla dropless contiguous (not in "
+                                                      "b1.json"),
+            std::string::npos)
+      << c["unmatched"].dump();
   ASSERT_EQ(c["warnings"].size(), 1u) << c["warnings"].dump();
   EXPECT_EQ(c["warnings"][0],
             "a2.json: configuration differs from a1.json's, a run of the same side (iterations)");
+}
+
+// `message` is thrown as a c2r::Error by `run`, containing every one of `needles`.
+void expect_error(const std::function<void()>& run, const std::vector<std::string>& needles) {
+  try {
+    run();
+    ADD_FAILURE() << "no error; expected " << needles.front();
+  } catch (const Error& e) {
+    for (const auto& needle : needles) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Compare, AnUnknownPhaseIsAnErrorNamingTheKnownOnes) {
+  const CompareSide a = side_of("a", 100, {0.0, 0.01, -0.01}, 10, 11);
+  const CompareSide b = side_of("b", 100, {0.01, 0.0, -0.01}, 10, 12);
+  CompareOptions options;
+  options.phases = {"layer", "total"};
+  expect_error(
+      [&] {
+        compare_reports(std::vector<CompareSide>{a, b}, options);
+      },
+      {"unknown phase 'total'",
+       "(known: gate, permute, dispatch, expert, combine, unpermute, sync, layer)"});
+  options.phases = {"sync"};  // stored in every report, though no table column shows it
+  EXPECT_TRUE(compare_reports(std::vector<CompareSide>{a, b}, options)["rows"].empty());
+}
+
+// A phase timed as 0 on one side only (the PyTorch peer's exchange on one GPU against a measured
+// one) has no ratio: 0 against 122,190 us is neither "same" nor "n/a" but an error naming the cell
+// and the phase. Both sides 0: a phase neither timed, "n/a" with no ratio.
+TEST(Compare, ZeroMedianAgainstATimedOneIsRefusedByCellAndPhase) {
+  Rng rng(13, Stream::kPlacement, 0);
+  std::vector<double> timed;
+  for (int i = 0; i < 20; ++i) timed.push_back(122190.0 * (1.0 + 0.01 * rng.normal()));
+  const std::vector<double> untimed(20, 0.0);
+  for (const bool zero_first : {true, false}) {
+    const Report reference = typed(report_with(zero_first ? untimed : timed));
+    const Report other = typed(report_with(zero_first ? timed : untimed));
+    expect_error(
+        [&] {
+          compare_reports({reference, other}, {"ref.json", "new.json"}, layer_only());
+        },
+        {"layer 0 vanilla dropless contiguous, phase layer: the median is",
+         zero_first ? "0.0 us in ref.json" : "0.0 us in new.json", "cannot be compared"});
+  }
+  const json c = compare_reports({typed(report_with(untimed)), typed(report_with(untimed))},
+                                 {"ref.json", "new.json"}, layer_only());
+  ASSERT_EQ(c["rows"].size(), 1u);
+  EXPECT_EQ(c["rows"][0]["verdict"], "n/a");
+  EXPECT_TRUE(c["rows"][0]["ratio"].is_null());
+  EXPECT_NE(c["rows"][0]["reason"].get<std::string>().find("0 us on both sides"),
+            std::string::npos);
+  std::ostringstream table;
+  print_comparison(table, c, "table");
+  EXPECT_NE(table.str().find("n/a (1 row(s)): 0 us on both sides"), std::string::npos)
+      << table.str();
+}
+
+TEST(Compare, ResamplesAboveTheCapAreRefused) {
+  const CompareSide a = side_of("a", 100, {0.0}, 10, 14);
+  const CompareSide b = side_of("b", 110, {0.0}, 10, 15);
+  CompareOptions options = layer_only();
+  options.resamples = kMaxResamples + 1;
+  expect_error(
+      [&] {
+        compare_reports(std::vector<CompareSide>{a, b}, options);
+      },
+      {"at most 100000 bootstrap resamples, not 100001"});
+  options.resamples = kMaxResamples;  // the cap itself is allowed
+  EXPECT_EQ(compare_reports(std::vector<CompareSide>{a, b}, options)["rows"][0]["verdict"],
+            "slower");
+}
+
+// Bounded work: a side of more samples than kMaxBootstrapSamples is resampled from that many,
+// evenly spaced, and the output says so (a "capped" note in the table and markdown, the counts in
+// the JSON); the medians and the ratio still use every sample.
+TEST(Compare, SamplesBeyondTheCapAreThinnedAndTheOutputSaysSo) {
+  const CompareSide base = side_of("base", 100, {-0.01, 0.02}, 60000, 16);  // 120,000 samples
+  const CompareSide slow = side_of("slow", 130, {0.01}, 25000, 17);
+  const CompareSide small = side_of("small", 100, {0.0, 0.01, -0.01}, 20, 18);
+  const json c = compare_reports(std::vector<CompareSide>{base, slow, small}, layer_only());
+  ASSERT_EQ(c["rows"].size(), 2u);
+  const json& capped = c["rows"][0];
+  EXPECT_EQ(capped["samples"], json({120000, 25000}));
+  EXPECT_EQ(capped["bootstrap_samples"], json({10000, 10000})) << capped.dump();
+  EXPECT_EQ(capped["verdict"], "slower");
+  EXPECT_NEAR(capped["ratio"].get<double>(), 1.3, 0.03);
+  EXPECT_EQ(c["rows"][1]["bootstrap_samples"], json({10000, 60})) << c["rows"][1].dump();
+  EXPECT_EQ(c["capped_rows"], 2);
+  EXPECT_EQ(c["max_bootstrap_samples"], 10000);
+  const json uncapped = compare_reports(std::vector<CompareSide>{small, small}, layer_only());
+  EXPECT_EQ(uncapped["capped_rows"], 0);
+  EXPECT_FALSE(uncapped["rows"][0].contains("bootstrap_samples"));
+  for (const char* format : {"table", "markdown"}) {
+    std::ostringstream out;
+    print_comparison(out, c, format);
+    EXPECT_NE(out.str().find("capped (2 row(s)): more than 10000 samples on a side; the interval "
+                             "resamples 10000 of them, evenly spaced"),
+              std::string::npos)
+        << out.str();
+    EXPECT_NE(out.str().find("slower (capped)"), std::string::npos) << out.str();
+    std::ostringstream plain;
+    print_comparison(plain, uncapped, format);
+    EXPECT_EQ(plain.str().find("capped"), std::string::npos) << plain.str();
+  }
 }
 
 }  // namespace

@@ -3,11 +3,13 @@
 // escaped nlohmann::json exception, crash or undefined behaviour it caused before.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <sstream>
 #include <string>
 
 #include "common/error.hpp"
+#include "common/file_io.hpp"
 #include "model/placement.hpp"
 #include "model/reference_data.hpp"
 #include "results/compare.hpp"
@@ -165,11 +167,11 @@ TEST(FuzzFindings, ReportFieldsConsumersReadAreTypeChecked) {
   expect_refused(kReport, head + "{\"phases\":{\"layer\":3}}]}",
                  "results[0].phases.layer must be an object");
   expect_refused(kReport, head + "{\"phases\":{\"layer\":{\"samples_us\":[1,\"x\"]}}}]}",
-                 "results[0].phases.layer.samples_us must be an array of numbers");
+                 "results[0].phases.layer.samples_us must be an array of non-negative numbers");
   expect_refused(kReport, head + "{\"phases\":{},\"traffic\":{\"dispatch_bytes\":[[1,2],[3]]}}]}",
                  "results[0].traffic.dispatch_bytes must be a square matrix");
   expect_refused(kReport, head + "{\"phases\":{},\"check\":{\"wrong_rows\":0.5}}]}",
-                 "results[0].check.wrong_rows must be an integer");
+                 "results[0].check.wrong_rows must be a non-negative integer");
   expect_refused(kReport,
                  "{\"schema\":\"c2rbench.report\",\"schema_version\":1,\"context\":{},"
                  "\"config\":{\"model\":{\"preset\":1}},\"results\":[]}",
@@ -214,6 +216,64 @@ TEST(FuzzFindings, TuningValidationPointsAreChecked) {
           "\"measured\":{\"layer_us\":2}}]}}",
       "t.json");
   EXPECT_NE(render_html({}, {}, ok).find("scatter-point"), std::string::npos);
+}
+
+// Values that cannot be in a profile `topo` wrote: negative latencies, bandwidths and times, and
+// a rank placed twice (with as many places as ranks, another rank is then unplaced).
+TEST(FuzzFindings, ClusterProfileValuesThatCannotBe) {
+  auto place = [](int rank) {  // kPlace with another rank
+    return "{\"rank\":" + std::to_string(rank) + kPlace.substr(kPlace.find(',')) + "}";
+  };
+  const std::string two_places = "\"ranks\":2,\"places\":[" + place(0) + "," + place(0) + "],";
+  const std::string tail =
+      ",\"alltoall\":{\"bytes\":[1,2],\"seconds\":[1e-6,2e-6],\"fit_latency_s\":-1e-7,"
+      "\"fit_bandwidth_Bps\":1e9}}";
+  expect_refused(kClusterProfile,
+                 kProfileHead + two_places +
+                     "\"latency_s\":[0,1e-6,1e-6,0],\"bandwidth_Bps\":[0,1e9,1e9,0]" + tail,
+                 "places[1]: rank 0 is already places[0]");
+  const std::string distinct = "\"ranks\":2,\"places\":[" + place(0) + "," + place(1) + "],";
+  expect_refused(kClusterProfile,
+                 kProfileHead + distinct +
+                     "\"latency_s\":[0,-1e-6,1e-6,0],\"bandwidth_Bps\":[0,1e9,1e9,0]" + tail,
+                 "\"latency_s\" holds -1e-06, below 0");
+  expect_refused(kClusterProfile,
+                 kProfileHead + distinct +
+                     "\"latency_s\":[0,1e-6,1e-6,0],\"bandwidth_Bps\":[0,1e9,-1e9,0]" + tail,
+                 "\"bandwidth_Bps\" holds -1e+09, below 0");
+  // The fitted all2all latency is an intercept, which noise can put below 0: accepted.
+  const ClusterProfile ok = parse_cluster_profile(
+      kProfileHead + distinct + "\"latency_s\":[0,1e-6,1e-6,0],\"bandwidth_Bps\":[0,1e9,1e9,0]" +
+          tail,
+      "found.json");
+  EXPECT_EQ(ok.places[1].rank, 1);
+}
+
+// The seeds of every reader's fuzz target are real files of their kind: each is still read, and a
+// report's seed compared with itself.
+TEST(FuzzFindings, EverySeedOfTheCorpusIsStillRead) {
+  const std::filesystem::path corpus =
+      std::filesystem::path(C2R_TEST_DATA_DIR) / ".." / "fuzz" / "corpus";
+  const std::vector<std::pair<std::string, Reader>> targets = {
+      {"report", kReport},
+      {"report_tuning", kReportTuning},
+      {"placement_file", kPlacementFile},
+      {"cluster_profile", kClusterProfile}};
+  for (const auto& [target, read] : targets) {
+    int seeds = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(corpus / target)) {
+      const std::string path = entry.path().string();
+      EXPECT_NO_THROW(read(read_text_file(path), path)) << path;
+      if (target == "report") {
+        const Report report = load_report(path);
+        CompareOptions options;
+        options.resamples = 100;
+        EXPECT_NO_THROW(compare_reports({report, report}, {path, path}, options)) << path;
+      }
+      ++seeds;
+    }
+    EXPECT_GT(seeds, 0) << target;
+  }
 }
 
 }  // namespace

@@ -293,20 +293,57 @@ TEST(PlacementFile, EveryLayerEntryServesAnyLayer) {
   expect_error_mentions([&] { file.for_layer(0, 60, 4); }, "every.json");
 }
 
-TEST(PlacementFile, EntriesThatDoNotFitAreRejectedWhenUsed) {
+TEST(PlacementFile, UnbalancedEntriesAreRejectedWhenUsed) {
   const std::string head = R"({"schema":"c2rbench.placement","schema_version":1,"experts":4,)";
-  // Unbalanced, too short and out-of-range rank lists parse, but give no placement.
+  // An unbalanced rank list parses (balance is the run's Placement's rule), but gives no
+  // placement.
   const PlacementFile file =
       parse_placement_file(head + R"("ranks":2,"layers":[{"layer":0,"expert_rank":[0,0,0,1]},
-                                   {"layer":1,"expert_rank":[0,1,1]},
-                                   {"layer":2,"expert_rank":[0,1,2,1]},
                                    {"layer":3,"expert_rank":[1,1,0,0]}]})",
                            "fit.json");
   EXPECT_THROW(file.for_layer(0, 4, 2), Error);
-  expect_error_mentions([&] { file.for_layer(1, 4, 2); }, "fit.json");
-  EXPECT_THROW(file.for_layer(2, 4, 2), Error);
   EXPECT_EQ(file.for_layer(3, 4, 2).expert_rank(), (std::vector<int>{1, 1, 0, 0}));
   expect_error_mentions([&] { file.for_layer(4, 4, 2); }, "no placement for layer 4");
+}
+
+// What no run could use is refused when the file is read, naming the file and the entry: a rank
+// list of another length than "experts", a rank outside the file's ranks, a negative layer, a
+// layer listed twice (the second used to replace the first silently), counts below 1.
+TEST(PlacementFile, ImpossibleEntriesAreRefusedWhenRead) {
+  const std::string head = R"({"schema":"c2rbench.placement","schema_version":1,"experts":4,)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {head + R"("ranks":2,"layers":[{"layer":1,"expert_rank":[0,1,1]}]})",
+       "layers[0]: \"expert_rank\" has 3 entries, but the file is for 4 experts"},
+      {head + R"("ranks":2,"layers":[{"layer":2,"expert_rank":[0,1,2,1]}]})",
+       "layers[0]: \"expert_rank\" holds rank 2, but the file is for 2 ranks"},
+      {head + R"("ranks":2,"expert_rank":[0,-1,1,1]})",
+       "\"expert_rank\" holds rank -1, but the file is for 2 ranks"},
+      {head + R"("ranks":2,"layers":[{"layer":-3,"expert_rank":[0,0,1,1]}]})",
+       "layers[0]: \"layer\" must be a non-negative integer"},
+      {head + R"("ranks":2,"layers":[{"layer":5,"expert_rank":[0,0,1,1]},
+                                     {"layer":6,"expert_rank":[0,1,0,1]},
+                                     {"layer":5,"expert_rank":[1,1,0,0]}]})",
+       "layers[2]: layer 5 is already layers[0]"},
+      {head + R"("ranks":-2,"expert_rank":[0,0,1,1]})", "\"ranks\" must be a positive integer"},
+      {R"({"schema":"c2rbench.placement","schema_version":1,"experts":0,"ranks":2,
+           "expert_rank":[]})",
+       "\"experts\" must be a positive integer"},
+  };
+  for (const auto& [text, needle] : cases) {
+    expect_error_mentions([&] { parse_placement_file(text, "impossible.json"); },
+                          "impossible.json");
+    expect_error_mentions([&] { parse_placement_file(text, "impossible.json"); }, needle);
+  }
+  // A tuning file's layers are read by the same rules.
+  expect_error_mentions(
+      [&] {
+        parse_placement_file(
+            R"({"schema":"c2rbench.tuning","schema_version":1,"model":{"preset":"llama-moe-3.5b"},
+                "experts":4,"ranks":2,"layers":[{"layer":0,"expert_rank":[0,0,1,1]},
+                                                {"layer":0,"expert_rank":[0,1,0,1]}]})",
+            "tuned.json");
+      },
+      "tuned.json: layers[1]: layer 0 is already layers[0]");
 }
 
 TEST(PlacementFile, SchemaErrorsNameTheSource) {

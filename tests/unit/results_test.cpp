@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "common/file_io.hpp"
+#include "common/rng.hpp"
 #include "results/report.hpp"
 #include "results/stats.hpp"
 
@@ -177,6 +178,184 @@ TEST(Report, RejectionsNameTheSourceAndTheProblem) {
   expect_report_error(edited([](auto& d) { d["results"][0].erase("phases"); }), "p.json", "phases");
   expect_report_error(edited([](auto& d) { d.erase("config"); }), "c.json", "config");
   expect_report_error(edited([](auto& d) { d["context"] = "host"; }), "x.json", "context");
+}
+
+// A run as `c2rbench run --check` writes it: 2 ranks, 8 experts, 10 interleaved iterations, the
+// baseline and one C2R cell, every phase and ceiling with seeded samples around its own centre.
+nlohmann::json seeded_run(uint64_t seed) {
+  Rng rng(seed, Stream::kPlacement, 0);
+  const int ranks = 2, experts = 8, iterations = 10;
+  auto samples = [&](double centre) {
+    std::vector<double> v;
+    for (int i = 0; i < iterations; ++i) v.push_back(centre * (1.0 + 0.02 * rng.normal()));
+    return v;
+  };
+  nlohmann::json results = nlohmann::json::array();
+  for (int c = 0; c < 2; ++c) {
+    CellResult cell;
+    cell.routing = c == 0 ? "vanilla" : "c2r";
+    if (c == 1) cell.top_t = 1;
+    cell.strategy = c == 0 ? "dropless" : "dedup";
+    cell.placement = c == 0 ? "contiguous" : "collab";
+    cell.layer = 0;
+    cell.baseline = c == 0;
+    cell.in_grid = true;
+    cell.expert_rank = c == 0 ? std::vector<int>{0, 0, 0, 0, 1, 1, 1, 1}
+                              : std::vector<int>{0, 1, 1, 0, 0, 1, 0, 1};
+    for (int p = 0; p < kNumResultPhases; ++p) {
+      cell.phases[p] = phase_stats(samples(p == static_cast<int>(Phase::kLayer) ? 480.0 : 60.0));
+    }
+    cell.ceilings =
+        Ceilings{phase_stats(samples(40)), phase_stats(samples(30)), phase_stats(samples(30))};
+    Traffic t;
+    t.dispatch_row_bytes = t.combine_row_bytes = 8192;
+    t.dispatch_bytes = t.combine_bytes = {{1 << 20, 3 << 18}, {5 << 18, 1 << 20}};
+    t.remote_bytes_per_rank = {3 << 18, 5 << 18};
+    t.remote_bytes_total = 8 << 18;
+    t.copies_per_token = 1.5;
+    cell.traffic = t;
+    Load l;
+    l.tokens_per_expert = {20, 14, 18, 9, 22, 11, 16, 18};
+    l.tokens_per_rank = {61.0, 67.0};
+    l.rows_computed_per_rank = {61, 67};
+    l.rank_imbalance = 1.05;
+    l.dropped_fraction = 0.0;
+    l.internal_collaboration = 0.4;
+    l.coactivation.assign(experts * experts, 3.0);
+    cell.load = l;
+    cell.check = OutputCheck{true, 2.5e-7, 0, 128, 1e-4};
+    for (int i = 0; i < iterations; ++i) cell.round_positions.push_back((i + c) % 2);
+    results.push_back(to_json(cell));
+  }
+  return make_report({{"hosts", {"node1"}}, {"ranks", ranks}},
+                     {{"model",
+                       {{"preset", "llama-moe-3.5b"},
+                        {"experts", experts},
+                        {"top_k", 2},
+                        {"hidden", 4096},
+                        {"ffn", 1376},
+                        {"shared_ffn", 0}}},
+                      {"ranks", ranks},
+                      {"tokens_per_rank", 64},
+                      {"backend", "cpu"},
+                      {"iterations", iterations}},
+                     results);
+}
+
+TEST(ReportReader, ASeededRunIsAccepted) {
+  const nlohmann::json doc = seeded_run(1);
+  const Report report = report_from_json(parse_report(doc.dump(1), "run.json"), "run.json");
+  ASSERT_EQ(report.results.size(), 2u);
+  EXPECT_EQ(cell_key(report.results[1]), "layer 0 c2r T=1 dedup collab");
+}
+
+// Every value that cannot be is refused, naming the file and the field: negative times, counts,
+// sizes, ranks and layers, fractions above 1, counts that contradict each other, no results.
+TEST(ReportReader, ImpossibleValuesAreRefusedByFileAndField) {
+  using Edit = std::function<void(nlohmann::json&)>;
+  const std::vector<std::pair<Edit, std::string>> cases = {
+      {[](auto& d) { d["results"][1]["phases"]["dispatch"]["samples_us"][3] = -12.5; },
+       "results[1].phases.dispatch.samples_us must be an array of non-negative numbers"},
+      {[](auto& d) { d["results"][0]["phases"]["layer"]["median_us"] = -480.0; },
+       "results[0].phases.layer.median_us must be a non-negative number"},
+      {[](auto& d) { d["results"][0]["ceilings"]["expert_dense_gemm"]["min_us"] = -0.5; },
+       "results[0].ceilings.expert_dense_gemm.min_us must be a non-negative number"},
+      {[](auto& d) { d["results"][0]["phases"]["gate"]["n"] = 11; },
+       "results[0].phases.gate.n is 11 but samples_us holds 10 samples"},
+      {[](auto& d) { d["results"][1]["round_positions"].erase(0); },
+       "samples_us holds 10 samples for 9 round_positions"},
+      {[](auto& d) { d["results"][1]["expert_rank"][2] = -1; },
+       "results[1].expert_rank must be an array of non-negative integers"},
+      {[](auto& d) { d["results"][1]["expert_rank"][2] = 2; },
+       "results[1].expert_rank holds rank 2 of 2 ranks"},
+      {[](auto& d) { d["results"][1]["expert_rank"].erase(7); },
+       "results[1].expert_rank has 7 entries for the model's 8 experts"},
+      {[](auto& d) { d["results"][0]["layer"] = -1; },
+       "results[0].layer must be a non-negative integer"},
+      {[](auto& d) { d["results"][1]["top_t"] = -1; },
+       "results[1].top_t must be a non-negative integer or null"},
+      {[](auto& d) { d["config"]["tokens_per_rank"] = -64; },
+       "config.tokens_per_rank must be a non-negative integer"},
+      {[](auto& d) { d["config"]["ranks"] = -2; }, "config.ranks must be a positive integer"},
+      {[](auto& d) { d["results"][0]["ranks"] = 0; },
+       "results[0].ranks must be a positive integer"},
+      {[](auto& d) { d["config"]["model"]["experts"] = 0; },
+       "config.model.experts must be a positive integer"},
+      {[](auto& d) { d["results"][1]["traffic"]["remote_bytes_total"] = -5; },
+       "results[1].traffic.remote_bytes_total must be a non-negative integer"},
+      {[](auto& d) { d["results"][1]["traffic"]["dispatch_bytes"][0][1] = -3; },
+       "results[1].traffic.dispatch_bytes must be a square matrix of non-negative integers"},
+      {[](auto& d) {
+         d["results"][1]["traffic"]["combine_bytes"] = {{1, 2, 3}, {4, 5, 6}, {7, 8, 9}};
+       },
+       "results[1].traffic.combine_bytes has 3 entries for 2 ranks"},
+      {[](auto& d) { d["results"][0]["load"]["tokens_per_expert"].erase(0); },
+       "results[0].load.tokens_per_expert has 7 entries for 8 experts"},
+      {[](auto& d) { d["results"][0]["load"]["coactivation"].erase(0); },
+       "results[0].load.coactivation has 63 entries for 64 experts squared"},
+      {[](auto& d) { d["results"][0]["load"]["dropped_fraction"] = 1.5; },
+       "results[0].load.dropped_fraction must be a number from 0 to 1"},
+      {[](auto& d) { d["results"][0]["check"]["wrong_rows"] = 200; },
+       "results[0].check.wrong_rows (200) exceeds check.rows (128)"},
+      {[](auto& d) {
+         d["results"][1]["efficiency"] = {{"expert", -0.2}};
+       },
+       "results[1].efficiency.expert must be a non-negative number"},
+      {[](auto& d) {
+         d["results"][1]["speedup_interval"] = {
+             {"low", 0.9}, {"high", 1.2}, {"confidence", 95}, {"paired", true}};
+       },
+       "results[1].speedup_interval.confidence must be a number between 0 and 1"},
+      {[](auto& d) {
+         d["summary"] = {{{"layers", 1}, {"layer_time_ratio", -0.3}}};
+       },
+       "summary[0].layer_time_ratio must be a non-negative number"},
+      {[](auto& d) { d["results"] = nlohmann::json::array(); }, "has no results"},
+  };
+  const nlohmann::json good = seeded_run(2);
+  for (const auto& [edit, needle] : cases) {
+    nlohmann::json doc = good;
+    edit(doc);
+    expect_report_error(doc.dump(), "impossible.json", needle);
+  }
+  // The JSON parser takes no NaN and no infinity, and refuses a number beyond a double rather
+  // than reading it as infinity.
+  std::string text = good.dump();
+  const std::string median = "\"median_us\":";
+  const size_t at = text.find(median) + median.size();
+  expect_report_error(text.substr(0, at) + "1e999" + text.substr(text.find(',', at)), "huge.json",
+                      "malformed JSON");
+  expect_report_error(text.substr(0, at) + "NaN" + text.substr(text.find(',', at)), "nan.json",
+                      "malformed JSON");
+}
+
+// compare, the baselines and the layer summary match cells by key: a second cell of a key would be
+// left out of one and counted in another.
+TEST(ReportReader, TwoResultsOfOneCellAreRefused) {
+  nlohmann::json doc = seeded_run(3);
+  doc["results"].push_back(seeded_run(4)["results"][1]);
+  try {
+    report_from_json(parse_report(doc.dump(), "twice.json"), "twice.json");
+    FAIL() << "a report with one cell twice was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("twice.json: results[2] is the same cell as results[1] "
+                                         "(layer 0 c2r T=1 dedup collab)"),
+              std::string::npos)
+        << e.what();
+  }
+  // The same cell at another token count (a sweep) is another cell.
+  doc["results"][2]["tokens_per_rank"] = 128;
+  EXPECT_EQ(report_from_json(parse_report(doc.dump(), "sweep.json"), "sweep.json").results.size(),
+            3u);
+}
+
+// A time of 0 is what a tool writes for a phase it does not time (the PyTorch peer's dispatch and
+// combine on one GPU): read as it is.
+TEST(ReportReader, ZeroTimesAreAccepted) {
+  nlohmann::json doc = seeded_run(5);
+  doc["results"][0]["phases"]["dispatch"] = stats_json(std::vector<double>(10, 0.0));
+  const Report report = report_from_json(parse_report(doc.dump(), "peer.json"), "peer.json");
+  EXPECT_EQ(report.results[0].median_us(Phase::kDispatch), 0.0);
 }
 
 // A fresh directory under /tmp, removed at the end of the test.

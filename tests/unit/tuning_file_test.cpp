@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -157,6 +158,63 @@ TEST(TuningFile, RefusesWrongTypesByName) {
               std::string::npos)
         << e.what();
   }
+}
+
+// What no tuning could hold is refused, naming the file and the field: negative times and counts,
+// ranks past the file's ranks, a layer listed twice (the second used to replace the first for
+// whoever reads it by layer), a summary over another number of layers.
+TEST(TuningFile, RefusesImpossibleValuesByName) {
+  using Edit = std::function<void(nlohmann::json&)>;
+  const std::vector<std::pair<Edit, std::string>> cases = {
+      {[](auto& t) { t["layers"][1]["layer"] = 0; },
+       "t.json.layers[1].layer: layer 0 is already layers[0]; a file holds each layer once"},
+      {[](auto& t) { t["layers"][0]["predicted"]["tuned"]["dispatch_us"] = -3.5; },
+       "t.json.layers[0].predicted.tuned: \"dispatch_us\" must be a non-negative number"},
+      {[](auto& t) { t["layers"][1]["search_ms"] = -1; },
+       "t.json.layers[1]: \"search_ms\" must be a non-negative number"},
+      {[](auto& t) { t["layers"][0]["layer"] = -2; },
+       "t.json.layers[0]: \"layer\" must be a non-negative integer"},
+      {[](auto& t) { t["layers"][0]["expert_rank"][3] = 2; },
+       "t.json.layers[0]: \"expert_rank\" holds 2, not an index below 2"},
+      {[](auto& t) { t["layers"][0]["routings"][0]["expert_rank"][0] = -1; },
+       "t.json.layers[0].routings[0]: \"expert_rank\" holds -1"},
+      {[](auto& t) { t["layers"][0]["expert_rank"].erase(0); },
+       "t.json.layers[0].expert_rank has 7 entries for 8 experts"},
+      {[](auto& t) { t["ranks"] = -2; }, "t.json: \"ranks\" must be a positive integer"},
+      {[](auto& t) { t["tokens_per_rank"] = -4096; },
+       "t.json: \"tokens_per_rank\" must be a non-negative integer"},
+      {[](auto& t) { t["cluster"]["node_of_rank"][1] = 1; },
+       "t.json.cluster: \"node_of_rank\" holds 1, not an index below 1"},
+      {[](auto& t) { t["cluster"]["intra_node"]["bandwidth_GBps"] = -100.5; },
+       "t.json.cluster.intra_node: \"bandwidth_GBps\" must be a non-negative number"},
+      {[](auto& t) { t["capacity_table"][0]["max_dropped_fraction"] = 1.2; },
+       "t.json.capacity_table[0]: \"max_dropped_fraction\" must be a number from 0 to 1"},
+      {[](auto& t) { t["summary"]["layers"] = 3; },
+       "t.json.summary.layers is 3 but the file lists 2 layers"},
+      {[](auto& t) { t["validation"]["points"][0]["measured"]["layer_us"] = -9.5; },
+       "validation.points[0].measured: \"layer_us\" must be a non-negative number"},
+      {[](auto& t) { t["validation"]["spearman_layer"] = 1.5; },
+       "validation: \"spearman_layer\" must be a number from -1 to 1"},
+      {[](auto& t) {
+         t["validation"]["measured_gain"].push_back({{"layer", 5}});
+       },
+       "measured_gain[1].layer: layer 5 is already measured_gain[0]"},
+  };
+  const nlohmann::json written = to_json(seeded_tuning(9));
+  for (const auto& [edit, needle] : cases) {
+    nlohmann::json file = written;
+    edit(file);
+    try {
+      tuning_from_json(file, "t.json");
+      ADD_FAILURE() << "accepted; expected " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+  // A correlation may be negative: a poor prediction is a value, not an impossible one.
+  nlohmann::json negative = written;
+  negative["validation"]["spearman_layer"] = -0.25;
+  EXPECT_EQ(tuning_from_json(negative, "t.json").validation->spearman_layer, -0.25);
 }
 
 }  // namespace
