@@ -69,6 +69,9 @@ RoutingGroup& LayerSuite::group(const Cell& cell) {
   g.routing = cell.routing;
   g.top_t = cell.top_t;
 
+  // The trace data the group routes with, whatever its routing: a trace workload never routes
+  // without it (collective, as the group is).
+  routing_.check_data(cell.layer, cell.routing, cell.top_t);
   g.gate = routing_.gate(cell.layer, cell.routing, cell.top_t, &g.c2r_list_source);
   g.batch = routing_.batch(cell.layer, cell.routing, cell.top_t);
 

@@ -1,7 +1,9 @@
 #include "bench/routing_source.hpp"
 
 #include <cmath>
+#include <string>
 
+#include "common/error.hpp"
 #include "kernels/cpu/blas.hpp"
 
 namespace c2r {
@@ -28,11 +30,49 @@ RoutingSource::RoutingSource(const ModelConfig& model, const WorkloadSpec& workl
       first_token_(first_token),
       tokens_(tokens),
       comm_(comm),
-      data_(data) {}
+      data_(data) {
+  if (workload_.kind == WorkloadKind::kTrace && !pair_trace()) {
+    data_.collaborative_list(collaborative_list_file(model_.trace_family));
+  }
+}
+
+bool uses_pair_trace(const ModelConfig& model, const WorkloadSpec& workload) {
+  return workload.kind == WorkloadKind::kTrace && model.top_k == 2;
+}
 
 bool RoutingSource::pair_trace() const {
-  return workload_.kind == WorkloadKind::kTrace && model_.top_k == 2 &&
-         data_.reference_file_exists(collaboration_matrix_file(model_.trace_family, "vanilla", 0));
+  return uses_pair_trace(model_, workload_);
+}
+
+void RoutingSource::check_data(int layer, RoutingMode routing, int top_t) {
+  if (workload_.kind != WorkloadKind::kTrace) return;
+  // The same checks as the data's use: a layer it lacks, or another model's data, would fail
+  // deep inside routing (or route with the wrong experts) instead of naming the file.
+  const auto check_shape = [&](const std::string& file, int layers, int experts, int top_k) {
+    const std::string path = data_.reference_path(file);
+    C2R_CHECK(experts == model_.experts && (top_k == 0 || top_k == model_.top_k),
+              path << " is for " << experts << " experts"
+                   << (top_k > 0 ? " and top-" + std::to_string(top_k) : std::string())
+                   << "; the model has " << model_.experts << " experts and top-" << model_.top_k);
+    C2R_CHECK(layer >= 0 && layer < layers,
+              "layer " << layer << " is not in " << path << " (layers 0.." << layers - 1 << ")");
+  };
+  try {
+    if (routing == RoutingMode::kC2R || !pair_trace()) {
+      const std::string file = collaborative_list_file(model_.trace_family);
+      const LayerCollaborativeLists& lists = data_.collaborative_list(file);
+      check_shape(file, static_cast<int>(lists.layers.size()), lists.layers.front().experts, 0);
+    }
+    if (pair_trace()) {
+      const std::string file = pair_trace_file(routing, top_t);
+      const LayerCollaboration& pairs = data_.collaboration_matrix(file);
+      check_shape(file, static_cast<int>(pairs.layers.size()), pairs.layers.front().experts,
+                  pairs.top_k);
+    }
+  } catch (const Error& e) {
+    if (e.raised_on_all_ranks()) throw;
+    throw Error::on_all_ranks(e.what());  // every rank checks the same data alike
+  }
 }
 
 std::string RoutingSource::pair_trace_file(RoutingMode routing, int top_t) const {

@@ -19,17 +19,30 @@ namespace c2r {
 void run_gate(const TokenBatch& batch, const ModelConfig& model, const GateSpec& gate,
               float* logits, int32_t* expert_ids, float* weights, std::vector<float>& shared_scale);
 
+// Whether `workload` draws routing from the pair trace: the trace workload of a top-2 model, whose
+// data are the expert-pair counts (collaboration matrices) of its family. Decided by the model
+// alone, never by which files exist: a missing trace file is an error where it is read, not a
+// reason to route synthetic tokens under the trace's name.
+bool uses_pair_trace(const ModelConfig& model, const WorkloadSpec& workload);
+
 class RoutingSource {
  public:
   // This rank owns global tokens [first_token, first_token + tokens) of each layer (ranks may own
-  // different counts, zero included).
+  // different counts, zero included). Collective for a trace workload without a pair trace: its
+  // collaborative list, the only trace data it has, is read at once, whatever the routing, so
+  // that a run labelled `trace` never runs without it.
   RoutingSource(const ModelConfig& model, const WorkloadSpec& workload, int64_t first_token,
                 int64_t tokens, const Communicator& comm, DataStore& data);
 
-  // Whether routing is drawn from the pair trace (a top-2 preset with collaboration matrices).
+  // Whether routing is drawn from the pair trace (uses_pair_trace).
   bool pair_trace() const;
   // The data file of the pair trace for (routing, Top-T).
   std::string pair_trace_file(RoutingMode routing, int top_t) const;
+  // Collective: reads the trace data that (layer, routing, Top-T) routes with (its pair trace, the
+  // collaborative list for C2R or for a trace without pairs) and checks that it has the layer and
+  // the model's experts and top-k. Throws c2r::Error raised on all ranks, naming the file. Nothing
+  // to read for synthetic workloads.
+  void check_data(int layer, RoutingMode routing, int top_t);
 
   // Collective for synthetic workloads (the list is profiled over every rank's tokens).
   // `source` says where the list came from.

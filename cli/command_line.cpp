@@ -84,7 +84,14 @@ void add_workload_options(CLI::App& app, WorkloadOptions& o) {
                  "Directory holding reference/ routing data (default: the built-in data)");
 }
 
-// --out of `run`, `tune` and `topo`, and --blas-threads.
+// --max-memory of `run`, `tune` and `topo`: each estimates its memory before allocating.
+void add_max_memory_option(CLI::App& app, std::string& max_memory) {
+  app.add_option("--max-memory", max_memory,
+                 "Refuse to start when a rank's estimated memory exceeds this (e.g. 8GiB; default: "
+                 "this node's memory / its ranks)");
+}
+
+// --out of `run`, `tune` and `topo`.
 void add_output_option(CLI::App& app, std::string& out, const std::string& help) {
   app.add_option("--out", out, help + "; never overwritten, checked before anything runs");
 }
@@ -131,9 +138,7 @@ void add_run_options(CLI::App& run, RunOptions& o) {
       ->capture_default_str();
   run.add_flag("--quiet", o.process.quiet,
                "No per-cell progress on stderr (shown only on a terminal)");
-  run.add_option("--max-memory", o.max_memory,
-                 "Refuse to start when a rank's estimated memory exceeds this (e.g. 8GiB; default: "
-                 "this node's memory / its ranks)");
+  add_max_memory_option(run, o.max_memory);
   run.add_option("--sweep", o.sweep,
                  "tokens=V1,V2,...: run the grid once per tokens-per-rank value, into one report");
   run.add_option("--inject-fault", o.inject_fault,
@@ -197,6 +202,7 @@ void add_tune_options(CLI::App& tune, TuneOptions& o) {
       ->check(whole_number_in(1, kMaxThreads))
       ->capture_default_str();
   tune.add_flag("--quiet", o.process.quiet, "No progress on stderr");
+  add_max_memory_option(tune, o.max_memory);
 }
 
 // `run --backend cuda`: the device layer, where it was built.
@@ -219,6 +225,7 @@ void add_topo_options(CLI::App& topo, TopoArgs& a) {
   topo.add_option("--large-bytes", a.options.large_bytes, "Bandwidth probe message size (B)")
       ->check(whole_number_in(a.options.small_bytes + 1, 1 << 30))
       ->capture_default_str();
+  add_max_memory_option(topo, a.max_memory);
 }
 
 void add_compare_options(CLI::App& compare, CompareArgs& a) {

@@ -4,6 +4,8 @@
 #include <iostream>
 #include <optional>
 
+#include "bench/memory_estimate.hpp"
+#include "cli/tune_command.hpp"
 #include "collectives/backend.hpp"
 #include "common/error.hpp"
 #include "common/every_rank.hpp"
@@ -31,7 +33,9 @@ void on_every_rank_alike(Body body) {
 }  // namespace
 
 int topo_command(const TopoArgs& args, const Communicator& comm) {
-  C2R_CHECK(args.options.repetitions >= 1, "--repetitions must be at least 1");
+  // The probes' buffers, matrices and timings, estimated before any is allocated.
+  check_memory_limit(estimate_topology_memory(args.options, comm.size()), args.max_memory,
+                     "use a smaller --large-bytes, fewer --repetitions or fewer ranks", comm);
   std::optional<OutputFile> out;  // checked on rank 0, which writes it, before measuring
   on_every_rank(comm, [&] {
     if (comm.rank() == 0 && !args.out.empty()) out = OutputFile::given(args.out, "--out");

@@ -14,7 +14,8 @@ namespace c2r {
 
 struct TopoArgs {
   TopologyOptions options;
-  std::string out;  // the cluster profile file; empty: print only
+  std::string out;         // the cluster profile file; empty: print only
+  std::string max_memory;  // per-rank limit ("2GiB"); empty: this node's memory / its ranks
 };
 // Collective: measures this job's ranks, prints the profile on rank 0 and saves it to `out`.
 int topo_command(const TopoArgs& args, const Communicator& comm);

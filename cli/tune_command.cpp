@@ -1,14 +1,19 @@
 #include "cli/tune_command.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <optional>
 
+#include "common/checked_size.hpp"
 #include "bench/context.hpp"
 #include "bench/harness.hpp"
+#include "bench/memory_estimate.hpp"
 #include "bench/routing_source.hpp"
 #include "cli/options.hpp"
 #include "cli/tune_validate.hpp"
@@ -56,20 +61,55 @@ double timed_everywhere(const Communicator& comm, int repetitions, bool cold, Bo
   return summarize(times).median;
 }
 
+// The tuner's measurement of this job's ranks: fewer repetitions than `topo` (it needs the fit).
+TopologyOptions tune_topology_options() {
+  TopologyOptions topo;
+  topo.repetitions = 10;
+  return topo;
+}
+
 // Repetitions of each calibration, the median kept: a busy machine makes single runs vary by tens
 // of percent.
 constexpr int kExpertRepetitions = 5;
 constexpr int kRouterRepetitions = 9;
 constexpr int kCopyRepetitions = 9;
 
+// The shapes the rates are calibrated at: the rows one expert computes in a layer of this size
+// (within [16, 4096]) and the tokens the gate and the copies run on (at least 16). The copies
+// move tokens x k rows.
+struct CalibrationShape {
+  int64_t rows = 0;
+  int64_t tokens = 0;
+};
+
+CalibrationShape calibration_shape(const ModelConfig& model, int64_t tokens_per_rank, int ranks) {
+  // The layer's pairs can exceed 64 bits; the rows are at their bound long before.
+  const std::optional<int64_t> pairs = checked_product({tokens_per_rank, model.top_k, ranks});
+  const int64_t per_expert = pairs ? *pairs / model.experts : INT64_MAX;
+  return {std::clamp<int64_t>(per_expert, 16, 4096), std::max<int64_t>(tokens_per_rank, 16)};
+}
+
+// What calibrate_rates holds at once: the tokens, the copies' rows and indices, two experts'
+// weights, the expert's output and scratch, the router and its logits, the cache flush.
+double calibration_bytes(const ModelConfig& model, int64_t tokens_per_rank, int ranks) {
+  const CalibrationShape shape = calibration_shape(model, tokens_per_rank, ranks);
+  const int64_t f = sizeof(float), index = sizeof(int64_t);
+  const int64_t h = model.hidden;
+  const std::optional<int64_t> copy_rows = checked_mul(shape.tokens, model.top_k);
+  return bytes_of(std::max(shape.rows, shape.tokens), {h, f}) +
+         bytes_of(copy_rows, {h * f + 2 * index + f}) + bytes_of(shape.tokens, {h, f}) +
+         product_bytes({2, 3, h, model.ffn, f}) + product_bytes({shape.rows, h, f}) +
+         product_bytes({ffn_scratch_floats(model.ffn), f}) + product_bytes({h, model.experts, f}) +
+         bytes_of(shape.tokens, {model.experts + 2 * model.top_k, f}) +
+         static_cast<double>(CacheFlusher::kBytes);
+}
+
 // The rates of this job's ranks at the model's shapes, all ranks computing at once (as in a layer).
 ComputeRates calibrate_rates(const ModelConfig& model, int64_t tokens_per_rank, int ranks,
                              uint64_t seed, const Communicator& comm) {
   const int hidden = model.hidden;
-  // Rows one expert computes in a layer of this size.
-  const int64_t rows =
-      std::clamp<int64_t>(tokens_per_rank * model.top_k * ranks / model.experts, 16, 4096);
-  const int64_t tokens = std::max<int64_t>(tokens_per_rank, 16);
+  const CalibrationShape shape = calibration_shape(model, tokens_per_rank, ranks);
+  const int64_t rows = shape.rows, tokens = shape.tokens;
   std::vector<float> x(std::max(rows, tokens) * hidden);
   Rng rng(seed, Stream::kHidden, 0, 1000003);
   for (auto& v : x) v = static_cast<float>(rng.normal());
@@ -186,6 +226,10 @@ std::vector<int> top_t_candidates(const TuneOptions& o, const Setup& s, const Ro
     for (int t = std::max(1, k - 1); t <= experts - 1; ++t) {
       if (data.reference_file_exists(source.pair_trace_file(RoutingMode::kC2R, t))) ts.push_back(t);
     }
+    C2R_CHECK(!ts.empty(), "no " << s.model.trace_family << " C2R trace for any Top-T (missing "
+                                 << data.reference_path(source.pair_trace_file(RoutingMode::kC2R,
+                                                                               std::max(1, k - 1)))
+                                 << " and every other Top-T's file)");
   } else {
     ts = {k - 1, 2 * k, 4 * k, 8 * k, s.model.default_top_t};
   }
@@ -225,41 +269,64 @@ RoutingSample gather_sample(RoutingSource& source, const ModelConfig& model,
   return sample;
 }
 
-// The cluster: described (simulation), a saved profile of this job's ranks, or measured now (with
-// rates calibrated on this job's ranks in the last two cases).
-ClusterModel resolve_cluster(const TuneOptions& o, const ModelConfig& model, DataStore& data,
-                             const Communicator& comm, json* profile_json) {
+// What --cluster names, read before anything is measured or allocated: a described cluster
+// (simulation) or a saved profile of this job's ranks; neither without --cluster (this job's
+// ranks are measured).
+struct ClusterSource {
+  std::optional<ClusterModel> described;
   std::optional<ClusterProfile> profile;
+};
+
+ClusterSource read_cluster_source(const TuneOptions& o, const ModelConfig& model, DataStore& data,
+                                  const Communicator& comm) {
+  ClusterSource source;
   if (!o.cluster.empty()) {
     const std::string text = data.text_file(o.cluster);
-    std::optional<ClusterModel> described;
     on_every_rank(comm, [&] {
       if (is_cluster_spec(text)) {
-        described = parse_cluster_spec(text, o.cluster);
+        source.described = parse_cluster_spec(text, o.cluster);
         C2R_CHECK(!o.validate,
                   "--validate runs layers on this job's ranks; it cannot validate "
                   "the described cluster "
                       << o.cluster);
         return;
       }
-      profile = parse_cluster_profile(text, o.cluster);
-      C2R_CHECK(profile->ranks == comm.size(),
-                o.cluster << ": cluster profile was measured for " << profile->ranks
+      source.profile = parse_cluster_profile(text, o.cluster);
+      C2R_CHECK(source.profile->ranks == comm.size(),
+                o.cluster << ": cluster profile was measured for " << source.profile->ranks
                           << " ranks; this job has " << comm.size()
                           << " (measure it again with c2rbench topo, or drop --cluster)");
+      // The tuning calls the profile this job's ranks: each rank checks that it runs where the
+      // profile measured it (only the rank on another host sees the difference).
+      char host[256] = {0};
+      gethostname(host, sizeof(host) - 1);
+      for (const RankPlace& place : source.profile->places) {
+        C2R_CHECK(place.rank != comm.rank() || place.host == host,
+                  o.cluster << ": cluster profile measured rank " << place.rank << " on host "
+                            << place.host << "; this job runs it on " << host
+                            << " (measure it again with c2rbench topo, or drop --cluster)");
+      }
     });
-    if (described) return *described;
   }
-  on_every_rank(comm, [&] { check_experts_divide(model.experts, comm.size()); });
-  if (!profile) {
-    TopologyOptions topo;  // fewer repetitions than `topo`: the tuner needs the fit
-    topo.repetitions = 10;
-    profile = measure_cluster(comm, topo);
+  if (!source.described) {
+    on_every_rank(comm, [&] { check_experts_divide(model.experts, comm.size()); });
   }
-  *profile_json = profile->to_json();
+  return source;
+}
+
+// The cluster: described (simulation), the saved profile, or measured now (with rates
+// calibrated on this job's ranks in the last two cases).
+ClusterModel resolve_cluster(const TuneOptions& o, ClusterSource source, const ModelConfig& model,
+                             const Communicator& comm, json* profile_json) {
+  if (source.described) return *source.described;
+  const bool saved = source.profile.has_value();
+  if (!saved) source.profile = measure_cluster(comm, tune_topology_options());
+  *profile_json = source.profile->to_json();
   const ComputeRates rates =
       calibrate_rates(model, o.workload.tokens, comm.size(), o.workload.seed, comm);
-  return cluster_model_from_profile(*profile, rates);
+  ClusterModel cluster = cluster_model_from_profile(*source.profile, rates);
+  if (saved) cluster.name += ", profiled in " + o.cluster;
+  return cluster;
 }
 
 // Every (layer, routing) is searched once: rank i takes every size-th; results are shared.
@@ -375,7 +442,120 @@ void print_and_write_tuning(const Tuning& tuning, const OutputFile& out, const T
             << std::flush;
 }
 
+// Before anything is allocated or measured: tune's memory per rank against --max-memory, and the
+// counts that the cost model keeps in 64 bits and one MPI message carries (the routing samples).
+void check_tune_sizes(const TuneOptions& o, const Setup& s, const std::vector<int>& top_ts,
+                      bool simulated, int cluster_ranks, int64_t sample_per_rank,
+                      const Communicator& comm) {
+  TuneMemoryPlan plan;
+  on_every_rank(comm, [&] {
+    plan.setup = s;
+    plan.tokens_per_rank = o.workload.tokens;
+    plan.ranks = comm.size();
+    plan.measure_cluster = o.cluster.empty();
+    plan.calibrate = !simulated;
+    plan.sample_per_rank = sample_per_rank;
+    plan.layers = static_cast<int>(s.layers.size());
+    plan.routings = static_cast<int>(top_ts.size()) + 1;
+    if (o.validate) {  // the chosen Top-T is not known yet; the run's size does not depend on it
+      const bool c2r = s.routing == RoutingMode::kC2R && !top_ts.empty();
+      plan.validation = validation_config(o, s, *s.strategy, s.layers,
+                                          c2r ? RoutingMode::kC2R : RoutingMode::kVanilla,
+                                          c2r ? top_ts.front() : 0, comm.size());
+    }
+  });
+  check_memory_limit(estimate_tune_memory(plan), o.max_memory,
+                     simulated ? "use fewer --sample-tokens or layers"
+                               : "use fewer --tokens or layers, a smaller model, or more nodes",
+                     comm);
+  on_every_rank(comm, [&] {
+    const int64_t tokens = o.workload.tokens;
+    const int k = s.model.top_k;
+    // The deployment's pairs and the padded capacity of the largest factor, counted (a simulation
+    // never allocates its tokens) in 64 bits.
+    const double largest_factor =
+        *std::max_element(o.capacity_factors.begin(), o.capacity_factors.end());
+    C2R_CHECK(checked_product({tokens, k, cluster_ranks}) &&
+                  largest_factor * static_cast<double>(tokens) * k < 0x1p62,
+              "--tokens " << tokens << " per rank over " << cluster_ranks
+                          << " ranks: the deployment's (token, expert) pairs and padded slots "
+                             "do not fit in 64-bit counts");
+    const std::optional<int64_t> routed = checked_mul(sample_per_rank, k);
+    C2R_CHECK(routed && *routed <= std::numeric_limits<int>::max(),
+              "tune routes " << sample_per_rank << " tokens x top-" << k
+                             << " per rank, more (token, expert) pairs than one MPI message "
+                                "carries; use fewer "
+                             << (simulated ? "--sample-tokens" : "--tokens"));
+  });
+}
+
 }  // namespace
+
+MemoryEstimate estimate_tune_memory(const TuneMemoryPlan& p) {
+  const ModelConfig& m = p.setup.model;
+  const int64_t f = sizeof(float), h = m.hidden, e = m.experts, k = m.top_k;
+  const int64_t per_rank = p.sample_per_rank;
+  const std::optional<int64_t> sample = checked_mul(per_rank, p.ranks);  // every rank's tokens
+  // Routing this rank's tokens of one layer: the pair trace's sampled pairs (and its cumulative
+  // pair weights), or the workload's tokens with the router, its group centres, the logits kept
+  // per layer, the chosen experts and their weights, and a profiled co-activation (C2R without a
+  // published list); then the chosen experts of every rank gathered.
+  const double route = (uses_pair_trace(m, p.setup.workload)
+                            ? bytes_of(per_rank, {2, sizeof(int32_t)}) + product_bytes({e, e, 16})
+                            : bytes_of(per_rank, {h + e + 2 * k, f}) + product_bytes({2, h, e, f}) +
+                                  product_bytes({e, e, 12})) +
+                       bytes_of(per_rank, {k, sizeof(int64_t)}) +
+                       bytes_of(sample, {k, sizeof(int64_t)});
+  // The swap search runs on a subsample (its experts and each expert's tokens), besides the
+  // co-activation and METIS's graph.
+  const int64_t swap_tokens =
+      std::min(sample.value_or(INT64_MAX), SearchOptions{}.max_swap_tokens + p.ranks);
+  std::vector<std::pair<std::string, double>> steps = {
+      {"routing the sampled tokens", route},
+      {"placement search", product_bytes({swap_tokens, k, sizeof(int32_t) + sizeof(int64_t)}) +
+                               product_bytes({e, e, 16})},
+  };
+  if (p.measure_cluster) {
+    steps.emplace_back("measuring the cluster",
+                       estimate_topology_memory(tune_topology_options(), p.ranks).total_bytes);
+  }
+  if (p.calibrate) {
+    steps.emplace_back("rate calibration", calibration_bytes(m, p.tokens_per_rank, p.ranks));
+  }
+  if (p.validation) {
+    // The runs, and before them the search for the worst placement on the whole sample.
+    steps.emplace_back("validation runs", estimate_rank_memory(*p.validation).total_bytes +
+                                              bytes_of(sample, {k, sizeof(int64_t)}));
+  }
+  const auto largest = std::max_element(
+      steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  MemoryEstimate estimate;
+  estimate.items = {
+      {"routing samples of " + std::to_string(p.layers) + " layer(s) x " +
+           std::to_string(p.routings) + " routing(s), kept throughout",
+       bytes_of(sample, {k, sizeof(int32_t), p.layers, p.routings})},
+      {largest->first + " (the largest step)", largest->second},
+  };
+  finish_estimate(estimate);
+  return estimate;
+}
+
+void check_memory_limit(const MemoryEstimate& estimate, const std::string& max_memory,
+                        const std::string& advice, const Communicator& comm) {
+  const int local_ranks = ranks_on_this_node(comm);
+  // Nodes differ in memory and ranks: only some ranks may find the default limit exceeded.
+  on_every_rank(comm, [&] {
+    const double limit =
+        max_memory.empty() ? default_memory_per_rank(local_ranks) : parse_memory_size(max_memory);
+    if (estimate.total_bytes <= limit) return;
+    throw Error("a rank would need about " + format_bytes(estimate.total_bytes) + " (" +
+                describe_items(estimate) + "), more than --max-memory " + format_bytes(limit) +
+                (max_memory.empty()
+                     ? " (this node's memory / its " + std::to_string(local_ranks) + " ranks)"
+                     : std::string()) +
+                "; " + advice);
+  });
+}
 
 int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
                  const Communicator& comm) {
@@ -385,32 +565,41 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   DataStore data(comm, s.data_dir);
   set_blas_threads(o.process.blas_threads);
 
-  // Top-T candidates (and their data files) are checked before anything is measured.
+  // Top-T candidates and the trace data of every (layer, routing) are checked before anything is
+  // measured.
   std::vector<int> top_ts;
   on_every_rank(comm, [&] {
-    const int64_t tokens = o.workload.tokens;
-    const RoutingSource files(s.model, s.workload, comm.rank() * tokens, tokens, comm, data);
+    RoutingSource files(s.model, s.workload, 0, 0, comm, data);  // which data there is, no tokens
     top_ts = top_t_candidates(o, s, files, data);
+    for (int layer : s.layers) {
+      files.check_data(layer, RoutingMode::kVanilla, 0);
+      for (int t : top_ts) files.check_data(layer, RoutingMode::kC2R, t);
+    }
   });
+
+  const ClusterSource cluster_source = read_cluster_source(o, s.model, data, comm);
+  const bool simulated = cluster_source.described.has_value();
+  const int cluster_ranks = simulated ? cluster_source.described->ranks : comm.size();
+  on_every_rank(comm, [&] {
+    C2R_CHECK(s.model.experts >= cluster_ranks,
+              "infeasible balance: " << s.model.experts << " experts over " << cluster_ranks
+                                     << " ranks leaves ranks without an expert (c2rbench does "
+                                        "not replicate experts)");
+    check_experts_divide(s.model.experts, cluster_ranks);
+  });
+
+  // Routing statistics: this job's own tokens (live), or a sample spread over the cluster, its
+  // tokens shared out over this job's ranks (rounded up).
+  const int64_t sample_wanted = std::max<int64_t>(o.sample_tokens, int64_t{16} * cluster_ranks);
+  const int64_t sample_per_rank =
+      simulated ? sample_wanted / comm.size() + (sample_wanted % comm.size() != 0)
+                : o.workload.tokens;
+  check_tune_sizes(o, s, top_ts, simulated, cluster_ranks, sample_per_rank, comm);
   const OutputFile out = choose_tuning_file(o.process.out, comm);
 
   json profile_json;  // the measured profile the cluster model came from (null: described)
-  const ClusterModel cluster = resolve_cluster(o, s.model, data, comm, &profile_json);
-  const bool simulated = cluster.origin == "described";
-  on_every_rank(comm, [&] {
-    C2R_CHECK(s.model.experts >= cluster.ranks,
-              "infeasible balance: " << s.model.experts << " experts over " << cluster.ranks
-                                     << " ranks leaves ranks without an expert (c2rbench does "
-                                        "not replicate experts)");
-    check_experts_divide(s.model.experts, cluster.ranks);
-  });
-
-  // Routing statistics: this job's own tokens (live), or a sample spread over the cluster.
-  const int64_t sample_per_rank =
-      simulated ? (std::max<int64_t>(o.sample_tokens, 16LL * cluster.ranks) + comm.size() - 1) /
-                      comm.size()
-                : o.workload.tokens;
-  const int64_t sample_tokens = sample_per_rank * comm.size();
+  const ClusterModel cluster = resolve_cluster(o, cluster_source, s.model, comm, &profile_json);
+  const int64_t sample_tokens = sample_per_rank * comm.size();  // checked by check_tune_sizes
   RoutingSource source(s.model, s.workload, comm.rank() * sample_per_rank, sample_per_rank, comm,
                        data);
   std::vector<TunedLayer> layers = gather_routings(s, top_ts, source, comm);

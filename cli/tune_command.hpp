@@ -6,9 +6,12 @@
 // the predictions.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bench/memory_estimate.hpp"
+#include "bench/run_config.hpp"
 #include "cli/options.hpp"
 #include "common/communicator.hpp"
 #include "model/model_config.hpp"
@@ -33,7 +36,33 @@ struct TuneOptions {
   int warmup = 1;
   int iters = 3;                      // --validate: timed rounds over every placement
   std::string order = "interleaved";  // --validate: of the cells' iterations
+  std::string max_memory;  // per-rank limit ("2GiB"); empty: this node's memory / its ranks
 };
+
+// What a rank of `tune` will allocate, known before it allocates anything.
+struct TuneMemoryPlan {
+  WorkloadSetup setup;                  // the model and workload tuned for
+  int64_t tokens_per_rank = 1;          // this job's tokens per rank (calibration, validation)
+  int ranks = 1;                        // this job's ranks
+  bool measure_cluster = false;         // probes this job's ranks (no --cluster)
+  bool calibrate = false;               // calibrates rates on this job's ranks (not simulated)
+  int64_t sample_per_rank = 1;          // tokens each rank routes for the routing statistics
+  int layers = 1;                       // layers tuned
+  int routings = 1;                     // vanilla and each C2R Top-T candidate
+  std::optional<RunConfig> validation;  // --validate's run
+};
+
+// Per-rank estimate of tune's peak: the routing samples of every (layer, routing), kept from the
+// routing to the end, plus the largest of the steps that run one after another (measuring the
+// cluster, calibrating the rates, routing the sampled tokens, the placement search, the
+// validation runs). Its two items are those; +infinity where a size does not fit in 64 bits.
+MemoryEstimate estimate_tune_memory(const TuneMemoryPlan& plan);
+
+// Collective: refuses (c2r::Error raised on every rank) an `estimate` above the per-rank limit,
+// --max-memory `max_memory` or, when empty, this node's memory over its ranks (`tune`, `topo`).
+// The message lists the estimate's items and ends with `advice` (what to make smaller).
+void check_memory_limit(const MemoryEstimate& estimate, const std::string& max_memory,
+                        const std::string& advice, const Communicator& comm);
 
 // Returns the process exit status. Throws c2r::Error (raised_on_all_ranks() for bad input).
 int tune_command(const TuneOptions& options, const std::vector<std::string>& argv,

@@ -18,27 +18,13 @@ namespace {
 
 constexpr int kRandomPlacements = 3;
 
-// The validation run: every tuned layer under the chosen routing and the tuned strategy, on the
-// contiguous, round-robin, collaboration-aware, tuned, deliberately bad and seeded random
-// placements (plus the baseline), without ceilings. The cells come from the workload that was
-// tuned for (request.setup: every workload option, --hot-experts included).
+// The validation run as validate_predictions makes it, from the request's layers and chosen
+// routing.
 RunConfig validation_config(const ValidationRequest& request, int ranks) {
-  const TuneOptions& o = request.options;
-  GridSpec grid;
-  for (const auto& layer : request.layers) grid.layers.push_back(layer.layer);
-  grid.routings = {request.choice.routing};
-  if (request.choice.routing == RoutingMode::kC2R) grid.top_ts = {request.choice.top_t};
-  grid.strategies = {&request.strategy};
-  grid.placements = {"contiguous", "round-robin", "collab", "tuned", "worst"};
-  for (int i = 1; i <= kRandomPlacements; ++i)
-    grid.placements.push_back("random-" + std::to_string(i));
-  RunConfig config =
-      make_run_config(request.setup, grid, std::vector<int64_t>(ranks, o.workload.tokens));
-  config.loops.warmup = o.warmup;
-  config.loops.iterations = o.iters;
-  config.order = parse_cell_order(o.order);
-  config.ceilings = false;
-  return config;
+  std::vector<int> layers;
+  for (const auto& layer : request.layers) layers.push_back(layer.layer);
+  return validation_config(request.options, request.setup, request.strategy, layers,
+                           request.choice.routing, request.choice.top_t, ranks);
 }
 
 // The placements the suite cannot make by rule: per layer the tuned one, the worst the swap
@@ -100,6 +86,27 @@ double measured_rank_imbalance(const Load& load) {
 }
 
 }  // namespace
+
+// The cells come from the workload that was tuned for (`setup`: every workload option,
+// --hot-experts included).
+RunConfig validation_config(const TuneOptions& o, const WorkloadSetup& setup,
+                            const StrategyDescriptor& strategy, const std::vector<int>& layers,
+                            RoutingMode routing, int top_t, int ranks) {
+  GridSpec grid;
+  grid.layers = layers;
+  grid.routings = {routing};
+  if (routing == RoutingMode::kC2R) grid.top_ts = {top_t};
+  grid.strategies = {&strategy};
+  grid.placements = {"contiguous", "round-robin", "collab", "tuned", "worst"};
+  for (int i = 1; i <= kRandomPlacements; ++i)
+    grid.placements.push_back("random-" + std::to_string(i));
+  RunConfig config = make_run_config(setup, grid, std::vector<int64_t>(ranks, o.workload.tokens));
+  config.loops.warmup = o.warmup;
+  config.loops.iterations = o.iters;
+  config.order = parse_cell_order(o.order);
+  config.ceilings = false;
+  return config;
+}
 
 ValidationPoint validation_point(const ValidationRequest& request, const Cell& cell,
                                  const CellResult& result, int ranks) {

@@ -25,6 +25,14 @@ struct ValidationRequest {
   const ClusterModel& cluster;
 };
 
+// The validation run: every layer of `layers` under `routing` (at `top_t` for C2R) and
+// `strategy`, on the contiguous, round-robin, collaboration-aware, tuned, deliberately bad and
+// seeded random placements (plus the baseline), without ceilings. Known before the search, so
+// that tune can estimate its memory before allocating anything.
+RunConfig validation_config(const TuneOptions& options, const WorkloadSetup& setup,
+                            const StrategyDescriptor& strategy, const std::vector<int>& layers,
+                            RoutingMode routing, int top_t, int ranks);
+
 // One validation point: the cell's measured medians (and the traffic and rows per rank it
 // measured) against the cost model's prediction for the placement the cell ran. Local: what the
 // result holds is already reduced over ranks.

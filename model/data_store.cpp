@@ -1,16 +1,36 @@
 #include "model/data_store.hpp"
 
+#include <filesystem>
+
 #include "common/error.hpp"
 #include "common/file_io.hpp"
 
 namespace c2r {
+
+DataStore::DataStore(const Communicator& comm, std::string data_dir)
+    : comm_(comm), data_dir_(std::move(data_dir)) {
+  std::string error;  // rank 0's finding: it is the rank that reads the files
+  if (comm_.rank() == 0) {
+    std::error_code ec;
+    if (!std::filesystem::exists(data_dir_, ec)) {
+      error = "data directory " + data_dir_ + " does not exist";
+    } else if (!std::filesystem::is_directory(data_dir_, ec)) {
+      error = "data directory " + data_dir_ + " is not a directory";
+    }
+  }
+  comm_.broadcast(error);
+  if (!error.empty()) throw Error::on_all_ranks(error);
+}
 
 std::string DataStore::reference_path(const std::string& file) const {
   return data_dir_ + "/reference/" + file;
 }
 
 bool DataStore::reference_file_exists(const std::string& file) const {
-  return file_exists(reference_path(file));
+  std::string exists;
+  if (comm_.rank() == 0) exists = file_exists(reference_path(file)) ? "yes" : "";
+  comm_.broadcast(exists);
+  return !exists.empty();
 }
 
 std::string DataStore::read_everywhere(const std::string& path) const {

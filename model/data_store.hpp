@@ -14,22 +14,27 @@ namespace c2r {
 
 class DataStore {
  public:
-  DataStore(const Communicator& comm, std::string data_dir)
-      : comm_(comm), data_dir_(std::move(data_dir)) {}
+  // Collective: refuses (c2r::Error raised on every rank) a data directory that does not exist or
+  // is not a directory, at once: it would otherwise show only later as missing files, or not at
+  // all in a command that reads none of its files.
+  DataStore(const Communicator& comm, std::string data_dir);
 
   // Files under the data directory's reference/ folder.
   const LayerCollaboration& collaboration_matrix(const std::string& file);
   const LayerCollaborativeLists& collaborative_list(const std::string& file);
   // A placement file at `path`.
   const PlacementFile& placement_file(const std::string& path);
+  // Collective: whether the reference file exists, as rank 0 (which reads the files) sees it, so
+  // that every rank decides alike.
   bool reference_file_exists(const std::string& file) const;
+  // The path of a reference file, as errors name it.
+  std::string reference_path(const std::string& file) const;
   // Collective: the text of the file at `path` on every rank (read once, on rank 0).
   std::string text_file(const std::string& path) const { return read_everywhere(path); }
 
  private:
   // Collective: the file's text on every rank, or the same c2r::Error on every rank.
   std::string read_everywhere(const std::string& path) const;
-  std::string reference_path(const std::string& file) const;
 
   const Communicator& comm_;
   std::string data_dir_;

@@ -194,6 +194,10 @@ set(C2R_SPEC_8X8 ${PROJECT_SOURCE_DIR}/examples/clusters/dgx-h100-8x8.json)
 c2r_mpi_file_error(mpi_error_tune_profile_ranks 2 "cluster profile was measured for 3 ranks"
   "printf '{\\\"schema\\\":\\\"c2rbench.cluster\\\",\\\"schema_version\\\":1,\\\"ranks\\\":3,\\\"places\\\":[{\\\"rank\\\":0,\\\"host\\\":\\\"h\\\",\\\"node\\\":0,\\\"cpuset\\\":\\\"0\\\",\\\"packages\\\":[0],\\\"numa_nodes\\\":[0],\\\"cores\\\":1,\\\"nearby_devices\\\":[]},{\\\"rank\\\":1,\\\"host\\\":\\\"h\\\",\\\"node\\\":0,\\\"cpuset\\\":\\\"0\\\",\\\"packages\\\":[0],\\\"numa_nodes\\\":[0],\\\"cores\\\":1,\\\"nearby_devices\\\":[]},{\\\"rank\\\":2,\\\"host\\\":\\\"h\\\",\\\"node\\\":0,\\\"cpuset\\\":\\\"0\\\",\\\"packages\\\":[0],\\\"numa_nodes\\\":[0],\\\"cores\\\":1,\\\"nearby_devices\\\":[]}],\\\"latency_s\\\":[1e-06,1e-06,1e-06,1e-06,1e-06,1e-06,1e-06,1e-06,1e-06],\\\"bandwidth_Bps\\\":[1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0,1000000000.0],\\\"alltoall\\\":{\\\"bytes\\\":[1,2],\\\"seconds\\\":[1,2],\\\"fit_latency_s\\\":0,\\\"fit_bandwidth_Bps\\\":1}}' > p.json"
   tune --cluster @DIR@/p.json --layer 0 --out @OUT@)
+# A profile of other hosts is not this job's ranks, which the tuning would call it.
+c2r_mpi_file_error(mpi_error_tune_profile_hosts 2 "cluster profile measured rank [01] on host no-such-host"
+  "printf '{\\\"schema\\\":\\\"c2rbench.cluster\\\",\\\"schema_version\\\":1,\\\"ranks\\\":2,\\\"places\\\":[{\\\"rank\\\":0,\\\"host\\\":\\\"no-such-host\\\",\\\"node\\\":0,\\\"cpuset\\\":\\\"0\\\",\\\"packages\\\":[0],\\\"numa_nodes\\\":[0],\\\"cores\\\":1,\\\"nearby_devices\\\":[]},{\\\"rank\\\":1,\\\"host\\\":\\\"no-such-host\\\",\\\"node\\\":0,\\\"cpuset\\\":\\\"0\\\",\\\"packages\\\":[0],\\\"numa_nodes\\\":[0],\\\"cores\\\":1,\\\"nearby_devices\\\":[]}],\\\"latency_s\\\":[0,1e-06,1e-06,0],\\\"bandwidth_Bps\\\":[0,1000000000.0,1000000000.0,0],\\\"alltoall\\\":{\\\"bytes\\\":[1,2],\\\"seconds\\\":[1,2],\\\"fit_latency_s\\\":0,\\\"fit_bandwidth_Bps\\\":1}}' > p.json"
+  tune --cluster @DIR@/p.json --layer 0 --out @OUT@)
 c2r_mpi_file_error(mpi_error_tune_malformed_cluster 2 "c.json: malformed JSON"
   "printf '{\"schema\": \"c2rbench.cluster-spec\", \"nodes\": ' > c.json"
   tune --cluster @DIR@/c.json --out @OUT@)
@@ -232,6 +236,45 @@ c2r_mpi_error(mpi_error_max_memory 2 "more than --max-memory 64.00 MiB"
   run --max-memory 64MiB --out @OUT@)
 c2r_mpi_error(mpi_error_max_memory_malformed 2 "--max-memory 'lots' is not a size"
   run --max-memory lots --out @OUT@)
+c2r_mpi_error(mpi_error_max_memory_tune 2 "more than --max-memory 64.00 MiB"
+  tune --layer 0 --max-memory 64MiB --out @OUT@)
+c2r_mpi_error(mpi_error_max_memory_topo 2 "bandwidth probe buffer 1.00 GiB.*more than --max-memory 512.00 MiB"
+  topo --large-bytes 1073741824 --max-memory 512MiB --out @OUT@)
+c2r_mpi_error(mpi_error_max_memory_topo_malformed 2 "--max-memory 'lots' is not a size"
+  topo --max-memory lots --out @OUT@)
+# Sizes past 64 bits (2^62 tokens x hidden x 4 bytes) are estimated as such and refused, not
+# wrapped around to a size that passes (and crashes the allocation that trusts it).
+c2r_mpi_error(mpi_error_memory_run_tokens_2to62 2 "would need about 8 EiB or more .*more than --max-memory"
+  run --tokens 4611686018427387904 --out @OUT@)
+c2r_mpi_error(mpi_error_memory_run_tokens_2to62_limit 1 "would need about 8 EiB or more .*more than --max-memory"
+  run --tokens 4611686018427387904 --max-memory 1e30 --out @OUT@)
+c2r_mpi_error(mpi_error_memory_tune_tokens_2to62 1 "would need about 8 EiB or more .*more than --max-memory"
+  tune --hidden 64 --ffn 32 --tokens 4611686018427387904 --layer 0 --out @OUT@)
+c2r_mpi_error(mpi_error_memory_tune_simulated_sample 1 "would need about 8 EiB or more .*--sample-tokens"
+  tune --cluster ${PROJECT_SOURCE_DIR}/examples/clusters/dgx-h100-8x8.json --experts 64
+  --workload clustered --sample-tokens 4611686018427387904 --out @OUT@)
+
+# A trace is read or the command fails naming it: never a synthetic routing labelled `trace`.
+c2r_mpi_error(mpi_error_data_dir_missing 2 "data directory .*/missing does not exist"
+  run --routing vanilla --data-dir @DIR@/missing --tokens 8 --out @OUT@)
+c2r_mpi_error(mpi_error_data_dir_not_directory 2 "data directory .*/stdout is not a directory"
+  run --workload random --data-dir @DIR@/stdout --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_data_dir_empty_vanilla 2
+  "file not found: .*/empty/reference/llama-moe-3.5b-vanilla.json" "mkdir empty"
+  run --routing vanilla --data-dir @DIR@/empty --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_data_dir_empty 2
+  "file not found: .*/empty/reference/llama-moe-3.5b-vanilla.json" "mkdir empty"
+  run --data-dir @DIR@/empty --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_data_dir_empty_qwen_vanilla 2
+  "file not found: .*/empty/reference/qwen1.5-moe-a2.7b-collaborative-list.json" "mkdir empty"
+  run --preset qwen1.5-moe-a2.7b --routing vanilla --data-dir @DIR@/empty --tokens 8 --hidden 64
+  --ffn 32 --shared-ffn 40 --out @OUT@)
+c2r_mpi_file_error(mpi_error_data_dir_empty_tune 2
+  "file not found: .*/empty/reference/llama-moe-3.5b-vanilla.json" "mkdir empty"
+  tune --routing vanilla --data-dir @DIR@/empty --tokens 8 --layer 0 --out @OUT@)
+c2r_mpi_file_error(mpi_error_data_dir_empty_tune_c2r 2
+  "no llama-moe-3.5b C2R trace for any Top-T .missing .*/empty/reference/llama-moe-3.5b-c2r-topt1.json"
+  "mkdir empty" tune --data-dir @DIR@/empty --tokens 8 --layer 0 --out @OUT@)
 
 # tune --validate measures the workload it tuned for (every workload option reaches the runs).
 add_test(NAME mpi_tune_validate_hot_np2 COMMAND ${C2R_MPI_DIR}/run_tune_hot.sh ${C2R_BIN} 2 4)
