@@ -8,6 +8,7 @@
 #include "bench/fault_injection.hpp"
 #include "bench/routing_source.hpp"
 #include "common/error.hpp"
+#include "common/every_rank.hpp"
 #include "model/placement.hpp"
 #include "model/reference_data.hpp"
 
@@ -205,6 +206,25 @@ double parse_memory_size(const std::string& text) {
   C2R_CHECK(value > 0.0 && std::isfinite(value * scale),
             "--max-memory '" << text << "' is not a size (e.g. 512MiB, 2GiB)");
   return value * scale;
+}
+
+double check_memory_limit(const MemoryEstimate& estimate, const std::string& max_memory,
+                          const std::string& advice, const Communicator& comm) {
+  const int local_ranks = ranks_on_this_node(comm);
+  // Nodes differ in memory and ranks: only some ranks may find the default limit exceeded.
+  double limit = 0.0;
+  on_every_rank(comm, [&] {
+    limit =
+        max_memory.empty() ? default_memory_per_rank(local_ranks) : parse_memory_size(max_memory);
+    if (estimate.total_bytes <= limit) return;
+    throw Error("a rank would need about " + format_bytes(estimate.total_bytes) + " (" +
+                describe_items(estimate) + "), more than --max-memory " + format_bytes(limit) +
+                (max_memory.empty()
+                     ? " (this node's memory / its " + std::to_string(local_ranks) + " ranks)"
+                     : std::string()) +
+                "; " + advice);
+  });
+  return limit;
 }
 
 namespace {

@@ -9,8 +9,10 @@
 
 #include "bench/fault_injection.hpp"
 #include "bench/layer_suite.hpp"
+#include "bench/memory_estimate.hpp"
 #include "bench/run_config.hpp"
 #include "collectives/strategy.hpp"
+#include "common/communicator.hpp"
 #include "model/data_store.hpp"
 #include "model/model_config.hpp"
 #include "model/workload.hpp"
@@ -76,6 +78,13 @@ std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
 // --max-memory: "512MiB", "2GiB", "1.5G", "1000000" (bytes) -> bytes; throws c2r::Error naming
 // the flag when it is not a size.
 double parse_memory_size(const std::string& text);
+
+// Collective: refuses (c2r::Error raised on every rank) an `estimate` above the per-rank limit,
+// --max-memory `max_memory` or, when empty, this node's memory over its ranks (`run`,
+// `tune`, `topo`). Returns the limit.
+// The message lists the estimate's items and ends with `advice` (what to make smaller).
+double check_memory_limit(const MemoryEstimate& estimate, const std::string& max_memory,
+                          const std::string& advice, const Communicator& comm);
 
 // --inject-fault "KIND:RANK[:PHASE[:N]]"; throws c2r::Error naming the problem (unknown kind or
 // phase, rank outside 0..ranks-1).

@@ -115,31 +115,13 @@ struct MemoryCheck {
 // --max-memory (default: this node's memory over its ranks).
 MemoryCheck check_memory(const std::string& max_memory, const std::vector<RunConfig>& passes,
                          const Communicator& comm) {
-  MPI_Comm node;
-  C2R_MPI_CHECK(MPI_Comm_split_type(comm.get(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-  int local_ranks = 1;
-  C2R_MPI_CHECK(MPI_Comm_size(node, &local_ranks));
-  C2R_MPI_CHECK(MPI_Comm_free(&node));
   MemoryCheck memory;
-  on_every_rank(comm, [&] {
-    memory.limit =
-        max_memory.empty() ? default_memory_per_rank(local_ranks) : parse_memory_size(max_memory);
-    for (const RunConfig& pass : passes) {
-      const MemoryEstimate e = estimate_rank_memory(pass);
-      if (e.total_bytes > memory.estimate.total_bytes) memory.estimate = e;
-    }
-    if (memory.estimate.total_bytes <= memory.limit) return;
-    std::string items;
-    for (const auto& [what, bytes] : memory.estimate.items) {
-      if (bytes > 0) items += (items.empty() ? "" : ", ") + what + " " + format_bytes(bytes);
-    }
-    throw Error("a rank would need about " + format_bytes(memory.estimate.total_bytes) + " (" +
-                items + "), more than --max-memory " + format_bytes(memory.limit) +
-                (max_memory.empty()
-                     ? " (this node's memory / its " + std::to_string(local_ranks) + " ranks)"
-                     : std::string()) +
-                "; use fewer --tokens or a smaller model, or more nodes");
-  });
+  for (const RunConfig& pass : passes) {
+    const MemoryEstimate e = estimate_rank_memory(pass);
+    if (e.total_bytes > memory.estimate.total_bytes) memory.estimate = e;
+  }
+  memory.limit = check_memory_limit(memory.estimate, max_memory,
+                                    "use fewer --tokens or a smaller model, or more nodes", comm);
   return memory;
 }
 

@@ -10,13 +10,13 @@
 #include <limits>
 #include <optional>
 
-#include "common/checked_size.hpp"
 #include "bench/context.hpp"
 #include "bench/harness.hpp"
 #include "bench/memory_estimate.hpp"
 #include "bench/routing_source.hpp"
 #include "cli/options.hpp"
 #include "cli/tune_validate.hpp"
+#include "common/checked_size.hpp"
 #include "common/error.hpp"
 #include "common/every_rank.hpp"
 #include "common/file_io.hpp"
@@ -538,23 +538,6 @@ MemoryEstimate estimate_tune_memory(const TuneMemoryPlan& p) {
   };
   finish_estimate(estimate);
   return estimate;
-}
-
-void check_memory_limit(const MemoryEstimate& estimate, const std::string& max_memory,
-                        const std::string& advice, const Communicator& comm) {
-  const int local_ranks = ranks_on_this_node(comm);
-  // Nodes differ in memory and ranks: only some ranks may find the default limit exceeded.
-  on_every_rank(comm, [&] {
-    const double limit =
-        max_memory.empty() ? default_memory_per_rank(local_ranks) : parse_memory_size(max_memory);
-    if (estimate.total_bytes <= limit) return;
-    throw Error("a rank would need about " + format_bytes(estimate.total_bytes) + " (" +
-                describe_items(estimate) + "), more than --max-memory " + format_bytes(limit) +
-                (max_memory.empty()
-                     ? " (this node's memory / its " + std::to_string(local_ranks) + " ranks)"
-                     : std::string()) +
-                "; " + advice);
-  });
 }
 
 int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,

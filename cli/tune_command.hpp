@@ -58,12 +58,6 @@ struct TuneMemoryPlan {
 // validation runs). Its two items are those; +infinity where a size does not fit in 64 bits.
 MemoryEstimate estimate_tune_memory(const TuneMemoryPlan& plan);
 
-// Collective: refuses (c2r::Error raised on every rank) an `estimate` above the per-rank limit,
-// --max-memory `max_memory` or, when empty, this node's memory over its ranks (`tune`, `topo`).
-// The message lists the estimate's items and ends with `advice` (what to make smaller).
-void check_memory_limit(const MemoryEstimate& estimate, const std::string& max_memory,
-                        const std::string& advice, const Communicator& comm);
-
 // Returns the process exit status. Throws c2r::Error (raised_on_all_ranks() for bad input).
 int tune_command(const TuneOptions& options, const std::vector<std::string>& argv,
                  const Communicator& comm);
