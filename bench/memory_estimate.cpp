@@ -11,8 +11,8 @@
 #include <sstream>
 #include <tuple>
 
-#include "common/checked_size.hpp"
 #include "bench/harness.hpp"
+#include "common/checked_size.hpp"
 #include "common/error.hpp"
 #include "kernels/cpu/expert_ffn.hpp"
 
