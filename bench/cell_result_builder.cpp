@@ -130,20 +130,34 @@ Efficiency build_efficiency(const Ceilings& ceilings, const CellResult& cell) {
           efficiency(ceilings.combine_alltoallv, cell, Phase::kCombine)};
 }
 
+double unit_roundoff(PayloadType type) {
+  switch (type) {
+    case PayloadType::kFp32:
+      return 0.0;
+    case PayloadType::kBf16:
+      return std::ldexp(1.0, -8);
+    case PayloadType::kFp8:
+      return std::ldexp(1.0, -4);
+  }
+  return 0.0;
+}
+
 OutputCheck build_check(const Communicator& comm, const std::vector<float>& y,
-                        const std::vector<float>& expected, int64_t tokens, int hidden,
-                        double tolerance) {
+                        const Reference& expected, int64_t tokens, int hidden, double tolerance,
+                        double combine_roundoff) {
   double worst = 0.0;
   int64_t wrong = 0;
   for (int64_t t = 0; t < tokens; ++t) {
     double diff = 0.0, norm = 0.0;
     for (int h = 0; h < hidden; ++h) {
-      const double d = static_cast<double>(y[t * hidden + h]) - expected[t * hidden + h];
+      const double d = static_cast<double>(y[t * hidden + h]) - expected.y[t * hidden + h];
       diff += d * d;
-      norm += static_cast<double>(expected[t * hidden + h]) * expected[t * hidden + h];
+      norm += static_cast<double>(expected.y[t * hidden + h]) * expected.y[t * hidden + h];
     }
-    const double rel = std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
-    const bool bad = !std::isfinite(rel) || rel > tolerance;
+    const double scale = std::max(std::sqrt(norm), 1e-30);
+    const double rel = std::sqrt(diff) / scale;
+    const double allowed = tolerance + combine_roundoff * expected.returned_norm[t] / scale;
+    const bool bad = !std::isfinite(rel) || rel > allowed;
     worst = std::max(worst, std::isfinite(rel) ? rel : INFINITY);
     wrong += bad;
   }
@@ -153,6 +167,7 @@ OutputCheck build_check(const Communicator& comm, const std::vector<float>& y,
   c.wrong_rows = comm.allreduce_sum(wrong);
   c.rows = comm.allreduce_sum(tokens);  // rows compared, all ranks
   c.tolerance = tolerance;
+  c.combine_roundoff = combine_roundoff;
   return c;
 }
 
@@ -169,6 +184,7 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   if (cell.routing == RoutingMode::kC2R) r.top_t = cell.top_t;
   r.strategy = to_string(cell.strategy);
   r.placement = cell.placement;
+  r.dtype = to_string(cell.dtype);
   r.layer = cell.layer;
   r.baseline = cell.baseline;
   r.in_grid = cell.in_grid;
@@ -195,8 +211,10 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
 
   // The reference assumes the drops the capacity rule makes, worked out independently of the
   // strategy, so a strategy that drops the wrong pairs fails the check.
-  r.check = config_.check ? build_check(comm_, m.y, reference(g, expected_kept(g, *cell.strategy)),
-                                        tokens, model.hidden, config_.tolerance)
+  r.check = config_.check ? build_check(comm_, m.y,
+                                        reference(g, expected_kept(g, *cell.strategy), cell.dtype),
+                                        tokens, model.hidden, config_.tolerance,
+                                        unit_roundoff(combine_type(cell.dtype)))
                           : OutputCheck{};
   return r;
 }

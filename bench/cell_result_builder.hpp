@@ -34,10 +34,27 @@ std::optional<Ceilings> build_ceilings(const std::vector<double>& expert_us,
                                        const std::vector<double>& combine_us);
 Efficiency build_efficiency(const Ceilings& ceilings, const CellResult& cell);
 
-// Collective. y [T_r x H] against the serial reference `expected` [T_r x H]: a row is wrong when
-// its relative L2 error exceeds `tolerance` or is not finite.
+// The serial reference of one routing: what the layer must output on this rank, computed from the
+// dispatch rows as the payload type delivers them (the same rounding every strategy applies to x).
+struct Reference {
+  std::vector<bool> kept;  // [T_r x k] the pairs it assumes reached their expert
+  PayloadType dtype = PayloadType::kFp32;
+  std::vector<float> y;  // [T_r x H]
+  // [T_r] sum over the token's kept pairs of w * ||FFN_e(x)||: by the triangle inequality, the
+  // returned rows of any strategy sum to at most this in norm, so rounding them to the combine
+  // type moves y by at most its unit roundoff times this (OutputCheck).
+  std::vector<double> returned_norm;
+};
+
+// Collective. y [T_r x H] against the serial reference: a row is wrong when its L2 error exceeds
+// tolerance * ||expected row|| + combine_roundoff * expected.returned_norm[t] (the most rounding
+// the returned rows to the combine type can move it; 0 for fp32 rows), or is not finite.
 OutputCheck build_check(const Communicator& comm, const std::vector<float>& y,
-                        const std::vector<float>& expected, int64_t tokens, int hidden,
-                        double tolerance);
+                        const Reference& expected, int64_t tokens, int hidden, double tolerance,
+                        double combine_roundoff);
+
+// The unit roundoff of rounding to nearest in `type`: 2^-p for p significand bits (fp32 2^-24,
+// bf16 2^-8, e4m3 2^-4); 0 for fp32, which the reference itself computes in.
+double unit_roundoff(PayloadType type);
 
 }  // namespace c2r

@@ -26,6 +26,7 @@ CpuLayer::CpuLayer(const CpuLayerSetup& setup, const Communicator& comm)
   in_.expert_ids = expert_ids_.data();
   in_.weights = weights_.data();
   in_.placement = setup.placement;
+  in_.dtype = setup.dtype;
   in_.capacity_factor = setup.capacity_factor;
   in_.capacity_tokens = setup.capacity_tokens;
 }

@@ -19,8 +19,9 @@ struct CpuLayerSetup {
   const GateSpec* gate = nullptr;
   const Placement* placement = nullptr;
   const StrategyDescriptor* strategy = nullptr;
-  ExpertBank bank;                     // this rank's experts under the placement
-  const FfnWeights* shared = nullptr;  // the shared expert, or null
+  PayloadType dtype = PayloadType::kFp32;  // of the exchanged rows
+  ExpertBank bank;                         // this rank's experts under the placement
+  const FfnWeights* shared = nullptr;      // the shared expert, or null
   double capacity_factor = 1.0;
   int64_t capacity_tokens = 0;  // the largest rank's tokens
 };

@@ -126,10 +126,10 @@ std::vector<bool> LayerSuite::expected_kept(const RoutingGroup& group,
   return kept;
 }
 
-const std::vector<float>& LayerSuite::reference(RoutingGroup& group,
-                                                const std::vector<bool>& kept) {
-  for (const auto& [mask, output] : group.references) {
-    if (mask == kept) return output;
+const Reference& LayerSuite::reference(RoutingGroup& group, const std::vector<bool>& kept,
+                                       PayloadType dtype) {
+  for (const Reference& r : group.references) {
+    if (r.kept == kept && r.dtype == dtype) return r;
   }
   // y_t = sum over kept chosen experts e of w_te * FFN_e(x_t) (+ the shared expert), computed per
   // expert on this rank's own tokens: no exchange, no placement, no strategy code involved.
@@ -138,6 +138,7 @@ const std::vector<float>& LayerSuite::reference(RoutingGroup& group,
   const int hidden = model.hidden;
   const TokenBatch& batch = group.batch;
   std::vector<float> y(batch.tokens * hidden, 0.0f);
+  std::vector<double> returned_norm(batch.tokens, 0.0);
   std::vector<float> scratch(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
   std::vector<int64_t> rows;
   std::vector<float> x_rows, out_rows;
@@ -152,6 +153,7 @@ const std::vector<float>& LayerSuite::reference(RoutingGroup& group,
     for (size_t i = 0; i < rows.size(); ++i) {
       std::copy_n(&batch.x[(rows[i] / k) * hidden], hidden, &x_rows[i * hidden]);
     }
+    round_trip_rows(RowFormat{dtype, hidden, 0}, x_rows.data(), static_cast<int64_t>(rows.size()));
     swiglu_ffn(
         experts_.get(e),
         RowBlock{x_rows.data(), hidden, out_rows.data(), hidden, static_cast<int64_t>(rows.size())},
@@ -159,7 +161,12 @@ const std::vector<float>& LayerSuite::reference(RoutingGroup& group,
     for (size_t i = 0; i < rows.size(); ++i) {
       const float w = group.weights[rows[i]];
       float* out = &y[(rows[i] / k) * hidden];
-      for (int h = 0; h < hidden; ++h) out[h] += w * out_rows[i * hidden + h];
+      double norm = 0.0;
+      for (int h = 0; h < hidden; ++h) {
+        out[h] += w * out_rows[i * hidden + h];
+        norm += static_cast<double>(out_rows[i * hidden + h]) * out_rows[i * hidden + h];
+      }
+      returned_norm[rows[i] / k] += std::abs(w) * std::sqrt(norm);
     }
   }
   if (shared_expert_) {
@@ -176,8 +183,8 @@ const std::vector<float>& LayerSuite::reference(RoutingGroup& group,
       for (int h = 0; h < hidden; ++h) y[t * hidden + h] += scale * shared_out[t * hidden + h];
     }
   }
-  group.references.emplace_back(kept, std::move(y));
-  return group.references.back().second;
+  group.references.push_back(Reference{kept, dtype, std::move(y), std::move(returned_norm)});
+  return group.references.back();
 }
 
 // One cell on the CPU: its placement, its layer (steps and buffers) and, once the layer has run,
@@ -213,6 +220,7 @@ class LayerSuite::CpuCellRun final : public CellRun {
     s.gate = &group.gate;
     s.placement = &placement;
     s.strategy = cell.strategy;
+    s.dtype = cell.dtype;
     for (int e : placement.local_experts(suite.comm_.rank())) {
       s.bank.local.push_back(&suite.experts_.get(e));
     }

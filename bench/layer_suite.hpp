@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench/cell_result_builder.hpp"
 #include "bench/cell_run.hpp"
 #include "bench/harness.hpp"
 #include "bench/routing_source.hpp"
@@ -51,8 +52,8 @@ struct RoutingGroup {
   std::vector<int64_t> tokens_per_expert;  // [E] global (token, expert) pairs per expert
   double trace_match = -1.0;    // trace: fraction of tokens whose gate picked the sampled pair
   std::string c2r_list_source;  // where Top-T came from
-  // Serial reference outputs [T_r x H], keyed by the kept-pair mask they assume.
-  std::vector<std::pair<std::vector<bool>, std::vector<float>>> references;
+  // Serial reference outputs, keyed by the kept-pair mask and the payload type they assume.
+  std::vector<Reference> references;
 };
 
 // What a backend measured and moved for one cell (this rank's view).
@@ -102,7 +103,7 @@ class LayerSuite {
   // `search` is filled for the collab placement.
   Placement make_placement(const std::string& name, int layer, const RoutingGroup& group,
                            CollabSearch* search);
-  const std::vector<float>& reference(RoutingGroup& group, const std::vector<bool>& kept);
+  const Reference& reference(RoutingGroup& group, const std::vector<bool>& kept, PayloadType dtype);
   // [T_r x k] the pairs that should reach their expert, worked out here from the routing alone,
   // not from the strategy's own bookkeeping: every pair, except under a capacity-limited
   // strategy, where each expert takes this rank's pairs in token order up to its capacity.

@@ -75,8 +75,14 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
           capacity_rows(config.capacity_factor, tokens, m.top_k, m.experts);
       cell_rows = slots ? std::max(*cell_rows, *slots) : slots;
     }
-    const double cell_exchange =
-        bytes_of(cell_rows, {rules.dispatch_row_floats(m.hidden, m.top_k), f, 4});
+    // Rows in the cell's payload type (the larger of its dispatch and combine rows); other types
+    // than fp32 also hold every buffer's rows as floats, which the CPU packs and reads.
+    const RowFormat dispatch = rules.dispatch_format(m.hidden, m.top_k, cell.dtype);
+    const RowFormat combine = ExchangeRules::combine_format(m.hidden, cell.dtype);
+    const int64_t row_bytes =
+        std::max(dispatch.row_bytes(), combine.row_bytes()) +
+        (cell.dtype == PayloadType::kFp32 ? 0 : rules.dispatch_row_floats(m.hidden, m.top_k) * f);
+    const double cell_exchange = bytes_of(cell_rows, {row_bytes, 4});
     hold(exchange_bytes, cell_exchange);
     if (rules.expert_order_buffers > 0) {
       hold(expert_order_bytes, bytes_of(cell_rows, {m.hidden, f, rules.expert_order_buffers}));

@@ -21,29 +21,33 @@ RunConfig make_run_config(const WorkloadSetup& setup, const GridSpec& grid,
   c.rank_tokens = std::move(rank_tokens);
   c.layers = grid.layers;
 
-  std::set<std::tuple<int, int, int, std::string, std::string>> seen;
+  std::set<std::tuple<int, int, int, std::string, std::string, int>> seen;
   for (int layer : c.layers) {
-    bool has_baseline = false;
-    for (RoutingMode routing : grid.routings) {
-      const std::vector<int> ts = routing == RoutingMode::kC2R ? grid.top_ts : std::vector<int>{0};
-      for (int t : ts) {
-        for (const auto& placement : grid.placements) {
-          for (const StrategyDescriptor* strategy : grid.strategies) {
-            auto key =
-                std::make_tuple(layer, static_cast<int>(routing), t, placement, strategy->name);
-            if (!seen.insert(key).second) continue;
-            Cell cell{layer, routing, t, strategy, placement, false, true};
-            cell.baseline = routing == RoutingMode::kVanilla && strategy == &baseline_strategy() &&
-                            placement == "contiguous";
-            has_baseline |= cell.baseline;
-            c.cells.push_back(cell);
+    // Each payload type has its own baseline: the dropless exchange sending the same type.
+    for (PayloadType dtype : grid.dtypes) {
+      bool has_baseline = false;
+      for (RoutingMode routing : grid.routings) {
+        const std::vector<int> ts =
+            routing == RoutingMode::kC2R ? grid.top_ts : std::vector<int>{0};
+        for (int t : ts) {
+          for (const auto& placement : grid.placements) {
+            for (const StrategyDescriptor* strategy : grid.strategies) {
+              auto key = std::make_tuple(layer, static_cast<int>(routing), t, placement,
+                                         strategy->name, static_cast<int>(dtype));
+              if (!seen.insert(key).second) continue;
+              Cell cell{layer, routing, t, strategy, placement, false, true, dtype};
+              cell.baseline = routing == RoutingMode::kVanilla &&
+                              strategy == &baseline_strategy() && placement == "contiguous";
+              has_baseline |= cell.baseline;
+              c.cells.push_back(cell);
+            }
           }
         }
       }
-    }
-    if (!has_baseline) {
-      c.cells.push_back(
-          Cell{layer, RoutingMode::kVanilla, 0, &baseline_strategy(), "contiguous", true, false});
+      if (!has_baseline) {
+        c.cells.push_back(Cell{layer, RoutingMode::kVanilla, 0, &baseline_strategy(), "contiguous",
+                               true, false, dtype});
+      }
     }
   }
   // Run cells that share routing and placement together (they share the gate and the placement).
@@ -68,7 +72,7 @@ int64_t RunConfig::total_tokens() const {
 }
 
 nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
-  std::vector<std::string> routing_names, strategy_list, placement_list;
+  std::vector<std::string> routing_names, strategy_list, placement_list, dtype_list;
   std::vector<int> top_ts;
   for (const auto& cell : cells) {
     auto add = [](std::vector<std::string>& v, const std::string& s) {
@@ -78,6 +82,7 @@ nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
     add(routing_names, to_string(cell.routing));
     add(strategy_list, to_string(cell.strategy));
     add(placement_list, cell.placement);
+    add(dtype_list, to_string(cell.dtype));
     if (cell.routing == RoutingMode::kC2R &&
         std::find(top_ts.begin(), top_ts.end(), cell.top_t) == top_ts.end()) {
       top_ts.push_back(cell.top_t);
@@ -93,6 +98,7 @@ nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
                         {"top_t", top_ts},
                         {"strategy", strategy_list},
                         {"placement", placement_list},
+                        {"dtype", dtype_list},
                         {"capacity_factor", capacity_factor},
                         {"warmup", loops.warmup},
                         {"iterations", loops.iterations},

@@ -41,8 +41,9 @@ struct Cell {
   int top_t = 0;  // 0 for vanilla
   const StrategyDescriptor* strategy = &baseline_strategy();
   std::string placement;
-  bool baseline = false;  // (vanilla, dropless, contiguous) of its layer
+  bool baseline = false;  // (vanilla, dropless, contiguous) of its layer and payload type
   bool in_grid = true;    // false for a baseline added because the grid lacked it
+  PayloadType dtype = PayloadType::kFp32;  // of the exchanged rows (kernels/cpu/row_codec.hpp)
 };
 
 // The grid of a run as values: every combination of these is a cell.
@@ -52,6 +53,7 @@ struct GridSpec {
   std::vector<int> top_ts;  // C2R routings only
   std::vector<const StrategyDescriptor*> strategies;
   std::vector<std::string> placements;
+  std::vector<PayloadType> dtypes = {PayloadType::kFp32};
 };
 
 struct RunConfig {

@@ -110,6 +110,10 @@ void add_run_options(CLI::App& run, RunOptions& o) {
   add_list_option(run, "--strategy", o.strategy, "Exchange strategies, of:\n" + strategy_help());
   add_list_option(run, "--placement", o.placement,
                   "Placements: contiguous, round-robin, collab, or a placement JSON file");
+  add_list_option(run, "--dtype", o.dtype,
+                  "Payload types of the exchanged rows: fp32; bf16 (rows rounded to bfloat16); "
+                  "fp8 (dispatch rows in e4m3 with one float scale per 128 channels, combine rows "
+                  "in bf16). Experts compute in fp32 on the CPU");
   run.add_option("--capacity-factor", o.capacity_factor,
                  "padded: capacity = ceil(cf * tokens * k / E) slots per (rank, expert)")
       ->check(finite_in(0.0, kMaxCapacityFactor, /*lo_open=*/true))
@@ -156,6 +160,10 @@ void add_tune_options(CLI::App& tune, TuneOptions& o) {
       ->capture_default_str();
   tune.add_option("--routing", o.routing,
                   "vanilla, or c2r (Top-T chosen from the candidates; vanilla is shown too)")
+      ->capture_default_str();
+  tune.add_option("--dtype", o.dtype,
+                  "Payload type of the exchanged rows the cost model counts (as for run: fp32, "
+                  "bf16, fp8)")
       ->capture_default_str();
   add_list_option(tune, "--top-t", o.top_t,
                   "C2R Top-T candidates (default: every T with trace data, else k-1, 2k, 4k, 8k "

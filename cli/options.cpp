@@ -160,6 +160,19 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
     C2R_CHECK(!p.empty(), "--placement has an empty entry");
   }
   grid.placements = o.placement;
+  grid.dtypes.clear();
+  for (const auto& d : o.dtype) grid.dtypes.push_back(parse_payload_type(d));
+  for (const StrategyDescriptor* s : grid.strategies) {
+    for (PayloadType d : grid.dtypes) {
+      C2R_CHECK(s->sends(d),
+                "--strategy " << s->name << " does not send --dtype " << to_string(d) << " rows");
+    }
+  }
+  C2R_CHECK(o.process.backend == "cpu" ||
+                std::all_of(grid.dtypes.begin(), grid.dtypes.end(),
+                            [](PayloadType d) { return d == PayloadType::kFp32; }),
+            "--dtype bf16 and fp8 run on the cpu backend only (the " << o.process.backend
+                                                                     << " backend sends fp32)");
   const ModelConfig& model = setup.model;
   grid.top_ts = o.top_t.empty() ? std::vector<int>{model.default_top_t} : o.top_t;
   const bool any_c2r =

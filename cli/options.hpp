@@ -43,6 +43,7 @@ struct RunOptions {
   std::vector<int> top_t;                                // empty: the preset's default
   std::vector<std::string> strategy = strategy_names();  // every registered strategy
   std::vector<std::string> placement = {"contiguous", "collab"};
+  std::vector<std::string> dtype = {"fp32"};  // payload types of the exchanged rows
   double capacity_factor = 1.25;
   int warmup = 2;
   int iters = 10;

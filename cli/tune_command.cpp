@@ -199,6 +199,8 @@ Setup resolve_setup(const TuneOptions& o) {
                                                                            : "0";
   s.layers = parse_layers(layer_text, s.model, s.workload.kind);
   s.strategy = &find_strategy(o.strategy);
+  C2R_CHECK(s.strategy->sends(parse_payload_type(o.dtype)),
+            "--strategy " << o.strategy << " does not send --dtype " << o.dtype << " rows");
   C2R_CHECK(s.strategy->rules.placement_sensitive(),
             "tune --strategy " << o.strategy << ": the placement is tuned for a strategy whose "
                                << "traffic depends on it (" << o.strategy
@@ -431,14 +433,14 @@ void predict_layers(std::vector<TunedLayer>& layers, const CostModel& tuned_mode
 
 // Rank 0: the tables, the tuning file, and the `run` line that uses it.
 void print_and_write_tuning(const Tuning& tuning, const OutputFile& out, const TopTChoice& choice,
-                            const std::string& strategy) {
+                            const std::string& strategy, const std::string& dtype) {
   print_tuning(std::cout, tuning);
   const std::string out_path = out.write(to_json(tuning).dump(1) + "\n");
   std::cout << "# tuning file: " << out_path << "  (use: c2rbench run --placement " << out_path
             << (choice.routing == RoutingMode::kC2R
                     ? " --routing c2r --top-t " + std::to_string(choice.top_t)
                     : std::string(" --routing vanilla"))
-            << " --strategy " << strategy << ")\n"
+            << " --strategy " << strategy << (dtype == "fp32" ? "" : " --dtype " + dtype) << ")\n"
             << std::flush;
 }
 
@@ -591,9 +593,11 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
               << " routing(s); searching" << std::endl;
   }
 
+  const PayloadType dtype = parse_payload_type(o.dtype);
   const CostModel baseline_model(cluster, s.model, o.workload.tokens, baseline_strategy(), 1.0,
-                                 sample_tokens);
-  const CostModel tuned_model(cluster, s.model, o.workload.tokens, *s.strategy, 1.0, sample_tokens);
+                                 sample_tokens, dtype);
+  const CostModel tuned_model(cluster, s.model, o.workload.tokens, *s.strategy, 1.0, sample_tokens,
+                              dtype);
   SearchOptions search_options;
   search_options.seed = o.workload.seed;
   search_options.time_limit_s = o.search_seconds;
@@ -621,7 +625,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   }
   tuning.total_seconds = seconds_since(started);
   on_every_rank(comm, [&] {
-    if (comm.rank() == 0) print_and_write_tuning(tuning, out, choice, o.strategy);
+    if (comm.rank() == 0) print_and_write_tuning(tuning, out, choice, o.strategy, o.dtype);
   });
   return 0;
 }

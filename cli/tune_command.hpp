@@ -25,6 +25,7 @@ struct TuneOptions {
   std::string layer;               // empty: every layer of a trace, else layer 0
   std::string strategy = "dedup";  // exchange the placement is tuned for: dropless | dedup
   std::string routing = "c2r";     // vanilla | c2r
+  std::string dtype = "fp32";      // payload type of the exchanged rows the cost model counts
   std::vector<int> top_t;          // C2R candidates (empty: every T with data, or a ladder)
   double max_imbalance = 1.5;      // Top-T: largest predicted rank imbalance of any layer
   std::vector<double> capacity_factors = {1.0, 1.1, 1.25, 1.5, 2.0, 3.0};

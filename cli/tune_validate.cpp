@@ -35,7 +35,8 @@ void add_validation_placements(LayerSuite& suite, const ValidationRequest& reque
   const TuneOptions& o = request.options;
   const int experts = request.setup.model.experts;
   const CostModel tuned_model(request.cluster, request.setup.model, o.workload.tokens,
-                              request.strategy, 1.0, o.workload.tokens * ranks);
+                              request.strategy, 1.0, o.workload.tokens * ranks,
+                              parse_payload_type(o.dtype));
   for (const auto& layer : request.layers) {
     const TunedRouting& r = layer.routings[request.choice.index];
     suite.add_placement("tuned", layer.layer, Placement("tuned", r.search.expert_rank, ranks));
@@ -98,6 +99,7 @@ RunConfig validation_config(const TuneOptions& o, const WorkloadSetup& setup,
   if (routing == RoutingMode::kC2R) grid.top_ts = {top_t};
   grid.strategies = {&strategy};
   grid.placements = {"contiguous", "round-robin", "collab", "tuned", "worst"};
+  grid.dtypes = {parse_payload_type(o.dtype)};
   for (int i = 1; i <= kRandomPlacements; ++i)
     grid.placements.push_back("random-" + std::to_string(i));
   RunConfig config = make_run_config(setup, grid, std::vector<int64_t>(ranks, o.workload.tokens));
@@ -120,7 +122,7 @@ ValidationPoint validation_point(const ValidationRequest& request, const Cell& c
                                     ? layer->routings.front()
                                     : layer->routings[request.choice.index];
   const CostModel cost(request.cluster, request.setup.model, o.workload.tokens, *cell.strategy, 1.0,
-                       o.workload.tokens * ranks);
+                       o.workload.tokens * ranks, cell.dtype);
   ValidationPoint point;
   // The point is the cell the result names, predicted on the placement it ran.
   point.layer = cell.layer;

@@ -1,7 +1,8 @@
 // C2R/Occult-style rank-deduplicated exchange: a token goes once to each rank that owns any of its
 // experts, carrying the local expert ids and gate weights of that rank inline; the destination runs
 // each local expert on its rows, sums the weighted outputs per received row and returns one row per
-// (token, rank), which the source sums.
+// (token, rank), which the source sums. Rows travel in the payload type (PayloadRows); the inline
+// ids and weights stay exact float32 words.
 
 #include <cstring>
 
@@ -30,6 +31,7 @@ class DedupExchange : public ExchangeStrategy {
   int experts_per_rank_ = 0;  // El
   int hidden_ = 0;
   int top_k_ = 0;
+  RowFormat dispatch_format_, combine_format_;
   std::vector<int32_t> dest_of_row_;   // [<= T_r*k] destination rank of each (token, rank) row
   std::vector<int64_t> token_of_row_;  // [<= T_r*k] token of each row, in creation order
   std::vector<int64_t> row_of_slot_;   // [T_r*k] per token: its rows (creation order), then -1
@@ -39,8 +41,8 @@ class DedupExchange : public ExchangeStrategy {
   std::vector<int> send_counts_;       // [R] rows to each rank
   std::vector<int> recv_counts_;       // [R] rows from each rank
   AlltoallvLayout layout_;
-  std::vector<float> send_;  // [rows x stride]
-  std::vector<float> recv_;  // [received rows x stride]
+  PayloadRows send_;  // [rows x stride]
+  PayloadRows recv_;  // [received rows x stride]
   // Destination side: (received row, slot) -> expert-grouped rows.
   std::vector<int32_t> pair_expert_;           // [pairs] local expert of each received pair
   std::vector<int64_t> pair_slot_;             // [pairs] received row * k + slot of each pair
@@ -50,8 +52,8 @@ class DedupExchange : public ExchangeStrategy {
   std::vector<float> slot_weight_;             // [received rows * k]
   std::vector<float> gathered_;                // [pairs x H], grouped by local expert
   std::vector<float> expert_out_;              // [pairs x H]
-  std::vector<float> partial_sums_;            // [received rows x H], sum of weighted local outputs
-  std::vector<float> returned_;                // [rows x H], same order as send_
+  PayloadRows partial_sums_;                   // [received rows x H], sum of weighted local outputs
+  PayloadRows returned_;                       // [rows x H], same order as send_
   std::vector<int64_t> gather_index_;          // [pairs] received row of each gathered row
   std::vector<ExpertGroup> groups_;            // [El], one contiguous block each
 };
@@ -63,6 +65,8 @@ void DedupExchange::pack(const LayerInputs& in) {
   hidden_ = in.hidden;
   top_k_ = in.top_k;
   const int k = top_k_;
+  dispatch_format_ = {in.dtype, hidden_, 2 * k};
+  combine_format_ = {combine_type(in.dtype), hidden_, 0};
   const int64_t pairs = in.tokens * k;
   dest_of_row_.resize(pairs);
   token_of_row_.resize(pairs);
@@ -88,14 +92,14 @@ void DedupExchange::pack(const LayerInputs& in) {
   row_order_.resize(rows);
   send_row_of_.resize(rows);
   stable_bucket_order(dest_of_row_.data(), rows, ranks_, dest_offsets_.data(), row_order_.data());
-  send_.resize(rows * stride());
+  send_.resize(dispatch_format_, rows);
   const size_t x_bytes = static_cast<size_t>(hidden_) * sizeof(float);
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t row = row_order_[i];
     send_row_of_[row] = i;
     const int64_t t = token_of_row_[row];
     const int dest = dest_of_row_[row];
-    float* out = &send_[i * stride()];
+    float* out = send_.floats() + i * stride();
     std::memcpy(out, in.x + t * hidden_, x_bytes);
     float* weights = out + hidden_ + k;
     for (int j = 0; j < k; ++j) {
@@ -106,6 +110,7 @@ void DedupExchange::pack(const LayerInputs& in) {
       weights[j] = here ? in.weights[t * k + j] : 0.0f;
     }
   }
+  send_.encode();
   // The source sums the returned rows of each token: map slots to send positions.
   for (int64_t s = 0; s < pairs; ++s) {
     if (row_of_slot_[s] >= 0) row_of_slot_[s] = send_row_of_[row_of_slot_[s]];
@@ -125,10 +130,9 @@ const ExchangeLayout& DedupExchange::dispatch(const Communicator& comm) {
     layout_.recv_rows[r] = recv_counts_[r];
   }
   layout_.compute_offsets();
-  recv_.resize(layout_.total_recv_rows() * stride());
-  const int64_t row_bytes = stride() * static_cast<int64_t>(sizeof(float));
-  comm.alltoallv_rows(send_.data(), recv_.data(), layout_, row_type(row_bytes));
-  shape_.set(layout_, row_bytes, static_cast<int64_t>(hidden_) * sizeof(float));
+  recv_.resize(dispatch_format_, layout_.total_recv_rows());
+  comm.alltoallv_rows(send_.bytes(), recv_.bytes(), layout_, row_type(send_.row_bytes()));
+  shape_.set(layout_, send_.row_bytes(), combine_format_.row_bytes());
   return shape_;
 }
 
@@ -139,8 +143,9 @@ void DedupExchange::regroup() {
   pair_slot_.resize(received * k);
   slot_weight_.resize(received * k);
   int64_t pairs = 0;
+  recv_.decode();
   for (int64_t i = 0; i < received; ++i) {
-    const float* row = &recv_[i * stride()];
+    const float* row = recv_.floats() + i * stride();
     const float* weights = row + hidden_ + k;
     for (int j = 0; j < k; ++j) {
       int32_t id;
@@ -163,7 +168,7 @@ void DedupExchange::regroup() {
     gather_index_[g] = slot / k;
   }
   gathered_.resize(pairs * hidden_);
-  gather_rows(recv_.data(), stride(), gather_index_.data(), pairs, hidden_, gathered_.data(),
+  gather_rows(recv_.floats(), stride(), gather_index_.data(), pairs, hidden_, gathered_.data(),
               hidden_);
 }
 
@@ -175,19 +180,21 @@ void DedupExchange::compute_experts(const ExpertBank& bank, float* scratch) {
 
 void DedupExchange::reduce() {
   const int64_t received = layout_.total_recv_rows();
-  partial_sums_.resize(received * hidden_);
+  partial_sums_.resize(combine_format_, received);
   weighted_unpermute(expert_out_.data(), hidden_, gathered_row_of_slot_.data(), slot_weight_.data(),
-                     received, top_k_, hidden_, partial_sums_.data());
+                     received, top_k_, hidden_, partial_sums_.floats());
+  partial_sums_.encode();
 }
 
 void DedupExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
-  returned_.resize(layout_.total_send_rows() * hidden_);
-  comm.alltoallv_rows(partial_sums_.data(), returned_.data(), layout.combine,
+  returned_.resize(combine_format_, layout_.total_send_rows());
+  comm.alltoallv_rows(partial_sums_.bytes(), returned_.bytes(), layout.combine,
                       row_type(layout.combine_row_bytes));
 }
 
 void DedupExchange::unpack(const LayerInputs& in, float* y) {
-  weighted_unpermute(returned_.data(), hidden_, row_of_slot_.data(), nullptr, in.tokens, top_k_,
+  returned_.decode();
+  weighted_unpermute(returned_.floats(), hidden_, row_of_slot_.data(), nullptr, in.tokens, top_k_,
                      hidden_, y);
 }
 
@@ -206,7 +213,8 @@ StrategyDescriptor dedup_strategy() {
           "C2R: one row per (token, destination rank) carrying its local expert ids and weights; "
           "the destination sums its experts' weighted outputs and returns one row",
           {RowRule::kPerDestinationRank, 2, dedup_copies, /*expert_order_buffers=*/2},
-          [] { return std::make_unique<DedupExchange>(); }};
+          [] { return std::make_unique<DedupExchange>(); },
+          {PayloadType::kFp32, PayloadType::kBf16, PayloadType::kFp8}};
 }
 
 }  // namespace c2r

@@ -27,7 +27,7 @@ class DroplessExchange : public PairExchange {
   std::vector<int> send_counts_;       // [R x El] rows for each (destination, its local expert)
   std::vector<int> recv_counts_;       // [R x El] rows from each (source, my local expert)
   AlltoallvLayout layout_;
-  std::vector<float> send_;  // [T_r*k x H]
+  PayloadRows send_;  // [T_r*k x H]
 };
 
 void DroplessExchange::pack(const LayerInputs& in) {
@@ -35,13 +35,15 @@ void DroplessExchange::pack(const LayerInputs& in) {
   ranks_ = placement.ranks();
   experts_per_rank_ = placement.experts_per_rank();
   hidden_ = in.hidden;
+  set_formats(in);
   const int64_t pairs = in.tokens * in.top_k;
   const int slots = ranks_ * experts_per_rank_;
   slot_of_pair_.resize(pairs);
   slot_offsets_.resize(slots + 1);
   pair_order_.resize(pairs);
   row_of_pair_.resize(pairs);
-  send_.resize(pairs * hidden_);
+  send_.resize(dispatch_format_, pairs);
+  float* send = send_.floats();
 
   for (int64_t p = 0; p < pairs; ++p) {
     const int e = in.expert_ids[p];
@@ -52,8 +54,9 @@ void DroplessExchange::pack(const LayerInputs& in) {
   for (int64_t row = 0; row < pairs; ++row) {
     const int64_t p = pair_order_[row];
     row_of_pair_[p] = row;
-    std::memcpy(&send_[row * hidden_], in.x + (p / in.top_k) * hidden_, row_bytes);
+    std::memcpy(&send[row * hidden_], in.x + (p / in.top_k) * hidden_, row_bytes);
   }
+  send_.encode();
   send_counts_.resize(slots);
   for (int s = 0; s < slots; ++s) {
     send_counts_[s] = static_cast<int>(slot_offsets_[s + 1] - slot_offsets_[s]);
@@ -75,16 +78,15 @@ const ExchangeLayout& DroplessExchange::dispatch(const Communicator& comm) {
   }
   layout_.compute_offsets();
   block_rows_.assign(recv_counts_.begin(), recv_counts_.end());
-  recv_.resize(layout_.total_recv_rows() * hidden_);
-  const int64_t row_bytes = static_cast<int64_t>(hidden_) * sizeof(float);
-  comm.alltoallv_rows(send_.data(), recv_.data(), layout_, row_type(row_bytes));
-  shape_.set(layout_, row_bytes, row_bytes);
+  recv_.resize(dispatch_format_, layout_.total_recv_rows());
+  comm.alltoallv_rows(send_.bytes(), recv_.bytes(), layout_, row_type(send_.row_bytes()));
+  shape_.set(layout_, send_.row_bytes(), combine_format_.row_bytes());
   return shape_;
 }
 
 void DroplessExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
-  returned_.resize(send_.size());
-  comm.alltoallv_rows(recv_.data(), returned_.data(), layout.combine,
+  returned_.resize(combine_format_, send_.rows());
+  comm.alltoallv_rows(recv_.bytes(), returned_.bytes(), layout.combine,
                       row_type(layout.combine_row_bytes));
 }
 
@@ -102,7 +104,8 @@ StrategyDescriptor dropless_strategy() {
           "MegaBlocks: one row per (token, expert) pair, variable counts, nothing dropped (the "
           "baseline)",
           {RowRule::kPerPair, 0, dropless_copies, /*expert_order_buffers=*/1},
-          [] { return std::make_unique<DroplessExchange>(); }};
+          [] { return std::make_unique<DroplessExchange>(); },
+          {PayloadType::kFp32, PayloadType::kBf16, PayloadType::kFp8}};
 }
 
 }  // namespace c2r

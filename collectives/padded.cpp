@@ -25,7 +25,7 @@ class PaddedExchange : public PairExchange {
   int64_t capacity_ = 0;         // C, slots per (source rank, expert)
   AlltoallvLayout layout_;       // every peer: El*C rows each way
   std::vector<int64_t> filled_;  // [R*El] slots used per destination slot (rank, local expert)
-  std::vector<float> send_;      // [R x El x C x H]
+  PayloadRows send_;             // [R x El x C x H]
 };
 
 void PaddedExchange::pack(const LayerInputs& in) {
@@ -33,6 +33,7 @@ void PaddedExchange::pack(const LayerInputs& in) {
   ranks_ = placement.ranks();
   experts_per_rank_ = placement.experts_per_rank();
   hidden_ = in.hidden;
+  set_formats(in);
   capacity_ =
       padded_capacity(in.capacity_factor, in.capacity_tokens > 0 ? in.capacity_tokens : in.tokens,
                       in.top_k, placement.experts());
@@ -40,7 +41,8 @@ void PaddedExchange::pack(const LayerInputs& in) {
   const int64_t pairs = in.tokens * in.top_k;
   filled_.assign(slots, 0);
   row_of_pair_.resize(pairs);
-  send_.resize(slots * capacity_ * hidden_);
+  send_.resize(dispatch_format_, slots * capacity_);
+  float* send = send_.floats();
 
   // Token order decides who is dropped: earlier tokens take the slots first.
   const size_t row_bytes = static_cast<size_t>(hidden_) * sizeof(float);
@@ -55,34 +57,35 @@ void PaddedExchange::pack(const LayerInputs& in) {
     }
     const int64_t row = slot * capacity_ + filled_[slot]++;
     row_of_pair_[p] = row;
-    std::memcpy(&send_[row * hidden_], in.x + (p / in.top_k) * hidden_, row_bytes);
+    std::memcpy(&send[row * hidden_], in.x + (p / in.top_k) * hidden_, row_bytes);
   }
   for (int slot = 0; slot < slots; ++slot) {
-    float* padding = send_.data() + (slot * capacity_ + filled_[slot]) * hidden_;
+    float* padding = send + (slot * capacity_ + filled_[slot]) * hidden_;
     std::fill(padding, padding + (capacity_ - filled_[slot]) * hidden_, 0.0f);
   }
+  send_.encode();
   shape_.pairs_dropped = dropped;
 }
 
 const ExchangeLayout& PaddedExchange::dispatch(const Communicator& comm) {
   const int64_t rows_per_peer = experts_per_rank_ * capacity_;
-  recv_.resize(send_.size());  // [R sources x El x C x H]
+  recv_.resize(dispatch_format_, send_.rows());  // [R sources x El x C x H]
   block_rows_.assign(ranks_ * experts_per_rank_, capacity_);
-  const int64_t row_bytes = static_cast<int64_t>(hidden_) * sizeof(float);
-  comm.alltoall_rows(send_.data(), static_cast<int>(rows_per_peer), recv_.data(),
+  const int64_t row_bytes = send_.row_bytes();
+  comm.alltoall_rows(send_.bytes(), static_cast<int>(rows_per_peer), recv_.bytes(),
                      row_type(row_bytes));
   if (static_cast<int>(layout_.send_rows.size()) != ranks_) layout_ = AlltoallvLayout(ranks_);
   std::fill(layout_.send_rows.begin(), layout_.send_rows.end(), static_cast<int>(rows_per_peer));
   std::fill(layout_.recv_rows.begin(), layout_.recv_rows.end(), static_cast<int>(rows_per_peer));
   layout_.compute_offsets();
-  shape_.set(layout_, row_bytes, row_bytes);
+  shape_.set(layout_, row_bytes, combine_format_.row_bytes());
   return shape_;
 }
 
 void PaddedExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
-  returned_.resize(send_.size());
-  comm.alltoall_rows(recv_.data(), static_cast<int>(experts_per_rank_ * capacity_),
-                     returned_.data(), row_type(layout.combine_row_bytes));
+  returned_.resize(combine_format_, send_.rows());
+  comm.alltoall_rows(recv_.bytes(), static_cast<int>(experts_per_rank_ * capacity_),
+                     returned_.bytes(), row_type(layout.combine_row_bytes));
 }
 
 // Permute: packs every capacity slot, padding included, then regroups every received slot by
@@ -100,7 +103,8 @@ StrategyDescriptor padded_strategy() {
           "GShard/Tutel: ceil(cf * tokens * k / E) slots per (source rank, expert), overflow "
           "dropped in token order, fixed-size all2all",
           {RowRule::kCapacitySlots, 0, padded_copies, /*expert_order_buffers=*/1},
-          [] { return std::make_unique<PaddedExchange>(); }};
+          [] { return std::make_unique<PaddedExchange>(); },
+          {PayloadType::kFp32, PayloadType::kBf16, PayloadType::kFp8}};
 }
 
 }  // namespace c2r

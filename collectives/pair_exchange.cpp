@@ -25,7 +25,8 @@ void PairExchange::regroup() {
     }
   }
   grouped_.resize(row * hidden_);
-  copy_row_blocks(recv_.data(), recv_row_of_block_.data(), block_rows_.data(), blocks, hidden_,
+  recv_.decode();
+  copy_row_blocks(recv_.floats(), recv_row_of_block_.data(), block_rows_.data(), blocks, hidden_,
                   grouped_.data(), expert_row_of_block_.data());
 }
 
@@ -36,12 +37,17 @@ void PairExchange::compute_experts(const ExpertBank& bank, float* scratch) {
 }
 
 void PairExchange::reduce() {
+  // The received rows were copied out by regroup(): their buffer now holds the outputs, in the
+  // combine rows' type.
+  recv_.resize(combine_format_, recv_.rows());
   copy_row_blocks(expert_out_.data(), expert_row_of_block_.data(), block_rows_.data(),
-                  ranks_ * experts_per_rank_, hidden_, recv_.data(), recv_row_of_block_.data());
+                  ranks_ * experts_per_rank_, hidden_, recv_.floats(), recv_row_of_block_.data());
+  recv_.encode();
 }
 
 void PairExchange::unpack(const LayerInputs& in, float* y) {
-  weighted_unpermute(returned_.data(), hidden_, row_of_pair_.data(), in.weights, in.tokens,
+  returned_.decode();
+  weighted_unpermute(returned_.floats(), hidden_, row_of_pair_.data(), in.weights, in.tokens,
                      in.top_k, hidden_, y);
 }
 

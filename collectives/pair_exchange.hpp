@@ -5,7 +5,9 @@
 // expert over its whole block, and permute the outputs back to the receive order before the
 // return all2all, so that each expert's weights stream once per layer whatever the rank count.
 // combine returns the outputs into returned_ in the send layout, and the unpack sums each pair's
-// returned row, found at row_of_pair_[pair] (-1: dropped), with the pair's gate weight.
+// returned row, found at row_of_pair_[pair] (-1: dropped), with the pair's gate weight. Rows travel
+// in the payload type (PayloadRows): the received rows are decoded by the regroup, the expert
+// outputs encoded by the reduce, the returned rows decoded by the unpack.
 
 #include <cstdint>
 #include <vector>
@@ -28,6 +30,13 @@ class PairExchange : public ExchangeStrategy {
   void unpack(const LayerInputs& in, float* y) override;
 
  protected:
+  // The rows' formats for this layer's payload type (call from pack()).
+  void set_formats(const LayerInputs& in) {
+    dispatch_format_ = {in.dtype, in.hidden, 0};
+    combine_format_ = {combine_type(in.dtype), in.hidden, 0};
+  }
+
+  RowFormat dispatch_format_, combine_format_;
   int ranks_ = 0;
   int experts_per_rank_ = 0;  // El
   int hidden_ = 0;            // H
@@ -36,8 +45,8 @@ class PairExchange : public ExchangeStrategy {
   std::vector<int64_t> row_of_pair_;  // [T_r*k] send row of each pair, -1 if dropped
   // [received rows x H] in receive order (source-major, local expert within): the dispatched rows,
   // then, after reduce(), their expert outputs, which combine sends back.
-  std::vector<float> recv_;
-  std::vector<float> returned_;  // [sent rows x H], the send layout
+  PayloadRows recv_;
+  PayloadRows returned_;  // [sent rows x H], the send layout
 
  private:
   std::vector<int64_t> recv_row_of_block_;    // [R x El] first receive row of each block

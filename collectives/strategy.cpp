@@ -16,6 +16,23 @@ void ExchangeLayout::set(const AlltoallvLayout& dispatch_rows, int64_t dispatch_
   combine_row_bytes = combine_bytes;
 }
 
+void PayloadRows::resize(const RowFormat& format, int64_t rows) {
+  format_ = format;
+  rows_ = rows;
+  bytes_.resize(rows * format.row_bytes() / static_cast<int64_t>(sizeof(float)));
+  if (format.type != PayloadType::kFp32) {
+    floats_.resize(rows * (static_cast<int64_t>(format.hidden) + format.inline_floats));
+  }
+}
+
+void PayloadRows::encode() {
+  if (format_.type != PayloadType::kFp32) encode_rows(format_, floats_.data(), rows_, bytes());
+}
+
+void PayloadRows::decode() {
+  if (format_.type != PayloadType::kFp32) decode_rows(format_, bytes(), rows_, floats_.data());
+}
+
 const RowType& ExchangeStrategy::row_type(int64_t bytes) {
   auto& type = row_types_[bytes];
   if (!type) type = std::make_unique<RowType>(bytes);

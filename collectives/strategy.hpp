@@ -21,6 +21,7 @@
 
 #include "common/communicator.hpp"
 #include "kernels/cpu/expert_ffn.hpp"
+#include "kernels/cpu/row_codec.hpp"
 #include "model/placement.hpp"
 
 namespace c2r {
@@ -40,6 +41,8 @@ struct LayerInputs {
   // every rank (the largest rank's tokens) so that every rank exchanges blocks of the same size.
   // 0: `tokens`.
   int64_t capacity_tokens = 0;
+  // Of the rows that travel: dispatch rows in `dtype`, combine rows in combine_type(dtype).
+  PayloadType dtype = PayloadType::kFp32;
 };
 
 // Weights of this rank's experts, indexed by local expert index.
@@ -68,6 +71,30 @@ struct ExchangeShape : ExchangeLayout {
   // rows when each expert's rows are one block, more when they are split (by source rank, or
   // past kFfnChunkRows rows).
   int64_t expert_gemm_pairs = 0;
+};
+
+// One exchange buffer: rows a strategy writes or reads as float32, [rows x (hidden + inline)], and
+// sends or receives in the payload type, [rows x row_bytes]. For fp32 both are the same memory;
+// otherwise encode() converts the floats into the bytes that travel (after packing) and decode()
+// the bytes received into floats (before reading them): the CPU computes in fp32.
+class PayloadRows {
+ public:
+  // Sizes the buffer (keeping capacity) for `rows` rows of `format`.
+  void resize(const RowFormat& format, int64_t rows);
+  float* floats() { return format_.type == PayloadType::kFp32 ? storage() : floats_.data(); }
+  uint8_t* bytes() { return reinterpret_cast<uint8_t*>(storage()); }
+  int64_t row_bytes() const { return format_.row_bytes(); }
+  int64_t rows() const { return rows_; }
+  void encode();
+  void decode();
+
+ private:
+  float* storage() { return bytes_.data(); }
+
+  RowFormat format_;
+  int64_t rows_ = 0;
+  std::vector<float> bytes_;   // [rows x row_bytes / 4]: what travels (float storage: aligned)
+  std::vector<float> floats_;  // [rows x (hidden + inline)], only when the type is not fp32
 };
 
 // The CPU steps of one strategy (OpenBLAS kernels, MPI exchange).
@@ -148,6 +175,14 @@ struct ExchangeRules {
   int64_t dispatch_row_floats(int hidden, int top_k) const {
     return hidden + static_cast<int64_t>(inline_floats_per_slot) * top_k;
   }
+  // The rows as they travel: a dispatched row in `dtype`, its inline floats exact; a returned
+  // row, H values in combine_type(dtype).
+  RowFormat dispatch_format(int hidden, int top_k, PayloadType dtype) const {
+    return {dtype, hidden, inline_floats_per_slot * top_k};
+  }
+  static RowFormat combine_format(int hidden, PayloadType dtype) {
+    return {combine_type(dtype), hidden, 0};
+  }
 };
 
 struct StrategyDescriptor {
@@ -155,6 +190,14 @@ struct StrategyDescriptor {
   std::string help;  // one line for --help
   ExchangeRules rules;
   std::function<std::unique_ptr<ExchangeStrategy>()> make_cpu;  // its CPU steps
+  // The payload types its steps send (LayerInputs::dtype); a run asking for another is refused.
+  std::vector<PayloadType> payload_types = {PayloadType::kFp32};
+  bool sends(PayloadType type) const {
+    for (PayloadType t : payload_types) {
+      if (t == type) return true;
+    }
+    return false;
+  }
 };
 
 // The registered strategies, in registration order (the built-in ones first).

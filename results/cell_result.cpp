@@ -115,7 +115,8 @@ json to_json(const OutputCheck& c) {
           {"worst_relative_error", c.worst_relative_error},
           {"wrong_rows", c.wrong_rows},
           {"rows", c.rows},
-          {"tolerance", c.tolerance}};
+          {"tolerance", c.tolerance},
+          {"combine_roundoff", c.combine_roundoff}};
 }
 
 OutputCheck check_from_json(const json& j) {
@@ -125,6 +126,7 @@ OutputCheck check_from_json(const json& j) {
   c.wrong_rows = integer_or(j, "wrong_rows", 0);
   c.rows = integer_or(j, "rows", 0);
   c.tolerance = number_or(j, "tolerance", 0.0);
+  c.combine_roundoff = number_or(j, "combine_roundoff", 0.0);
   return c;
 }
 
@@ -137,8 +139,9 @@ std::string cell_key(const CellResult& cell, CellKeyParts parts) {
   if (parts.sizes && cell.tokens_per_rank) {
     key += "tokens " + std::to_string(*cell.tokens_per_rank) + " ";
   }
+  // fp32 rows are not named, so keys of reports from before payload types still match.
   return key + cell.routing + (cell.top_t ? " T=" + std::to_string(*cell.top_t) : "") + " " +
-         cell.strategy + " " + cell.placement;
+         cell.strategy + " " + cell.placement + (cell.dtype == "fp32" ? "" : " " + cell.dtype);
 }
 
 json to_json(const CellResult& cell) {
@@ -147,6 +150,7 @@ json to_json(const CellResult& cell) {
   j["top_t"] = cell.top_t ? json(*cell.top_t) : json(nullptr);
   j["strategy"] = cell.strategy;
   j["placement"] = cell.placement;
+  j["dtype"] = cell.dtype;
   if (cell.layer) j["layer"] = *cell.layer;
   if (cell.tokens_per_rank) j["tokens_per_rank"] = *cell.tokens_per_rank;
   if (cell.ranks) j["ranks"] = *cell.ranks;
@@ -196,6 +200,7 @@ CellResult cell_result_from_json(const json& j, const std::string& source) {
   if (j.contains("top_t") && is_int(j["top_t"])) cell.top_t = j["top_t"].get<int>();
   cell.strategy = text_or(j, "strategy", "?");
   cell.placement = text_or(j, "placement", "?");
+  cell.dtype = text_or(j, "dtype", "fp32");
   if (j.contains("layer") && is_int(j["layer"])) cell.layer = j["layer"].get<int>();
   if (j.contains("tokens_per_rank") && j["tokens_per_rank"].is_number()) {
     cell.tokens_per_rank = integer_or(j["tokens_per_rank"], 0);

@@ -63,6 +63,9 @@ struct OutputCheck {
   double worst_relative_error = 0;
   int64_t wrong_rows = 0, rows = 0;  // rows: compared, all ranks
   double tolerance = 0;
+  // The unit roundoff of the combine rows' type (0 for fp32): a row may also differ by this times
+  // the norm of the rows returned to it (bench/cell_result_builder.hpp).
+  double combine_roundoff = 0;
 };
 
 // The speedup's percentile-bootstrap interval: from the per-iteration layer samples of the cell and
@@ -82,6 +85,7 @@ struct CellResult {
   std::optional<int> top_t;  // C2R routing only
   std::string strategy = "?";
   std::string placement = "?";
+  std::string dtype = "fp32";  // of the exchanged rows; reports without it sent fp32
   std::optional<int> layer;
   std::optional<int64_t> tokens_per_rank;  // a token sweep's pass
   std::optional<double> ranks;             // reports merged over rank counts

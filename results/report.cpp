@@ -25,6 +25,7 @@ json to_json(const LayerSummary& row) {
           {"top_t", row.top_t ? json(*row.top_t) : json(nullptr)},
           {"strategy", row.strategy},
           {"placement", row.placement},
+          {"dtype", row.dtype},
           {"layers", row.layers},
           {"remote_bytes_ratio", row.remote_bytes_ratio},
           {"dispatch_combine_time_ratio", row.dispatch_combine_time_ratio},
@@ -67,6 +68,7 @@ Report report_from_json(const json& doc, const std::string& source) {
       if (row.contains("top_t") && is_int(row["top_t"])) s.top_t = row["top_t"].get<int>();
       s.strategy = text_or(row, "strategy", "?");
       s.placement = text_or(row, "placement", "?");
+      s.dtype = text_or(row, "dtype", "fp32");
       s.layers = static_cast<int>(integer_or(row, "layers", 0));
       s.remote_bytes_ratio = number_or(row, "remote_bytes_ratio", 0.0);
       s.dispatch_combine_time_ratio = number_or(row, "dispatch_combine_time_ratio", 0.0);
@@ -148,6 +150,10 @@ struct FieldSpec {
   Check check;
   const char* what;
 };
+// The payload types of exchanged rows (kernels/cpu/row_codec.hpp).
+bool is_payload_type(const json& v) {
+  return v.is_string() && (v == "fp32" || v == "bf16" || v == "fp8");
+}
 constexpr const char* kTimeText = "a non-negative number";
 constexpr const char* kSizeText = "a non-negative integer";
 constexpr FieldSpec kModelFields[] = {{"preset", is_text, "a string"},
@@ -164,6 +170,7 @@ constexpr FieldSpec kCellFields[] = {
     {"top_t", is_index_or_null, "a non-negative integer or null"},
     {"strategy", is_text, "a string"},
     {"placement", is_text, "a string"},
+    {"dtype", is_payload_type, "fp32, bf16 or fp8"},
     {"layer", is_index, kSizeText},
     {"baseline", is_flag, "true or false"},
     {"in_grid", is_flag, "true or false"},
@@ -216,7 +223,8 @@ constexpr FieldSpec kCheckFields[] = {
     {"worst_relative_error", is_time_or_null, "a non-negative number or null"},
     {"wrong_rows", is_size, kSizeText},
     {"rows", is_size, kSizeText},
-    {"tolerance", is_time, kTimeText}};
+    {"tolerance", is_time, kTimeText},
+    {"combine_roundoff", is_fraction, "a number from 0 to 1"}};
 // An infinite bound is written as null.
 constexpr FieldSpec kIntervalFields[] = {{"low", is_time_or_null, "a non-negative number or null"},
                                          {"high", is_time_or_null, "a non-negative number or null"},
@@ -229,6 +237,7 @@ constexpr FieldSpec kSummaryFields[] = {
     {"top_t", is_index_or_null, "a non-negative integer or null"},
     {"strategy", is_text, "a string"},
     {"placement", is_text, "a string"},
+    {"dtype", is_payload_type, "fp32, bf16 or fp8"},
     {"layers", is_index, kSizeText},
     {"remote_bytes_ratio", is_time, kTimeText},
     {"dispatch_combine_time_ratio", is_time, kTimeText},

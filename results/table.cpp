@@ -91,11 +91,9 @@ void print_run_table(std::ostream& out, const json& config,
       << "  iters=" << text_or(field(config, {"iterations"}), "?") << " (+"
       << text_or(field(config, {"warmup"}), "?") << " warm-up)\n";
   out << "# phase columns: median over iterations of the per-iteration maximum over ranks\n";
-  std::vector<Table::Column> columns = {{"routing", "", true},
-                                        {"T", "", false},
-                                        {"strategy", "", true},
-                                        {"placement", "", true},
-                                        {"layer", "", false}};
+  std::vector<Table::Column> columns = {{"routing", "", true},  {"T", "", false},
+                                        {"strategy", "", true}, {"placement", "", true},
+                                        {"dtype", "", true},    {"layer", "", false}};
   for (Phase phase : kReportedPhases) columns.push_back({phase_name(phase), "us"});
   columns.insert(columns.end(), {{"speedup", "x"},
                                  {"interval", "x"},
@@ -109,9 +107,12 @@ void print_run_table(std::ostream& out, const json& config,
                                  {"wrong", "#"}});
   Table table(columns);
   for (const CellResult& r : results) {
-    std::vector<std::string> row = {
-        r.routing + (r.baseline ? "*" : ""), r.top_t ? std::to_string(*r.top_t) : "-", r.strategy,
-        shortened_placement(r.placement), r.layer ? std::to_string(*r.layer) : "?"};
+    std::vector<std::string> row = {r.routing + (r.baseline ? "*" : ""),
+                                    r.top_t ? std::to_string(*r.top_t) : "-",
+                                    r.strategy,
+                                    shortened_placement(r.placement),
+                                    r.dtype,
+                                    r.layer ? std::to_string(*r.layer) : "?"};
     for (Phase phase : kReportedPhases) {
       row.push_back(r.phase(phase) ? format_fixed(r.phase(phase)->stats.median, 0) : "-");
     }
@@ -159,6 +160,7 @@ void print_layer_summary(std::ostream& out, const std::vector<LayerSummary>& sum
                {"T", "", false},
                {"strategy", "", true},
                {"placement", "", true},
+               {"dtype", "", true},
                {"layers", "", false},
                {"remote_bytes", "x base"},
                {"disp+comb", "x base"},
@@ -166,7 +168,7 @@ void print_layer_summary(std::ostream& out, const std::vector<LayerSummary>& sum
                {"imbal", "x"}});
   for (const LayerSummary& s : summary) {
     table.add_row({s.routing, s.top_t ? std::to_string(*s.top_t) : "-", s.strategy,
-                   shortened_placement(s.placement), std::to_string(s.layers),
+                   shortened_placement(s.placement), s.dtype, std::to_string(s.layers),
                    format_fixed(s.remote_bytes_ratio, 3),
                    format_fixed(s.dispatch_combine_time_ratio, 3),
                    format_fixed(s.layer_time_ratio, 3), format_fixed(s.rank_imbalance, 2)});

@@ -9,8 +9,8 @@ namespace c2r {
 
 namespace {
 
-std::pair<int, int64_t> baseline_key(const CellResult& r) {
-  return {r.layer.value_or(0), r.tokens_per_rank.value_or(0)};
+BaselineKey baseline_key(const CellResult& r) {
+  return {r.layer.value_or(0), r.tokens_per_rank.value_or(0), r.dtype};
 }
 
 bool interleaved(const CellResult& r) {
@@ -58,17 +58,15 @@ std::string with_interval(const RatioInterval& r) {
 
 }  // namespace
 
-std::map<std::pair<int, int64_t>, const CellResult*> baselines(
-    const std::vector<CellResult>& results) {
-  std::map<std::pair<int, int64_t>, const CellResult*> found;
+Baselines baselines(const std::vector<CellResult>& results) {
+  Baselines found;
   for (const auto& r : results) {
     if (r.baseline) found[baseline_key(r)] = &r;
   }
   return found;
 }
 
-const CellResult& baseline_of(const CellResult& cell,
-                              const std::map<std::pair<int, int64_t>, const CellResult*>& bases) {
+const CellResult& baseline_of(const CellResult& cell, const Baselines& bases) {
   auto it = bases.find(baseline_key(cell));
   C2R_CHECK(it != bases.end(), "no baseline cell for " << cell_key(cell));
   return *it->second;
@@ -116,6 +114,7 @@ std::vector<Verdict> verdicts(const std::vector<CellResult>& results) {
       v.top_t = r.top_t;
       v.strategy = r.strategy;
       v.placement = r.placement;
+      v.dtype = r.dtype;
       v.tokens_per_rank = r.tokens_per_rank;
       v.paired = true;
     }
@@ -145,14 +144,18 @@ void print_verdicts(std::ostream& out, const std::vector<Verdict>& verdicts) {
       std::all_of(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return v.paired; });
   const bool sweep = std::any_of(verdicts.begin(), verdicts.end(),
                                  [](const Verdict& v) { return v.tokens_per_rank.has_value(); });
-  out << "# verdict: speedup against the baseline (vanilla, dropless, contiguous) = baseline time "
+  out << "# verdict: speedup against the baseline (vanilla, dropless, contiguous, same dtype) = "
+         "baseline time "
          "/ cell time, summed over the layers, median with its "
       << format_fixed(kVerdictConfidence * 100, 0) << "% bootstrap interval"
       << (paired ? " (resampled by round: cells ran interleaved)"
                  : " (iterations resampled independently: cells ran one after another)")
       << "\n";
-  std::vector<Table::Column> columns = {
-      {"routing", "", true}, {"T", "", false}, {"strategy", "", true}, {"placement", "", true}};
+  std::vector<Table::Column> columns = {{"routing", "", true},
+                                        {"T", "", false},
+                                        {"strategy", "", true},
+                                        {"placement", "", true},
+                                        {"dtype", "", true}};
   if (sweep) columns.push_back({"tokens", "", false});
   columns.insert(columns.end(), {{"layers", "", false},
                                  {"disp+comb speedup", "x"},
@@ -161,7 +164,7 @@ void print_verdicts(std::ostream& out, const std::vector<Verdict>& verdicts) {
   Table table(columns);
   for (const Verdict& v : verdicts) {
     std::vector<std::string> row = {v.routing, v.top_t ? std::to_string(*v.top_t) : "-", v.strategy,
-                                    v.placement};
+                                    v.placement, v.dtype};
     if (sweep) row.push_back(v.tokens_per_rank ? std::to_string(*v.tokens_per_rank) : "-");
     row.insert(row.end(), {std::to_string(v.layers), with_interval(v.exchange_speedup),
                            with_interval(v.layer_speedup), v.word()});

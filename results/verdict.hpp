@@ -8,6 +8,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -19,12 +20,13 @@ namespace c2r {
 constexpr double kVerdictConfidence = 0.95;
 constexpr int kVerdictResamples = 2000;
 
-// (layer, tokens per rank) -> its baseline cell among `results`.
-std::map<std::pair<int, int64_t>, const CellResult*> baselines(
-    const std::vector<CellResult>& results);
+// A cell's baseline is the (vanilla, dropless, contiguous) cell of its layer, tokens per rank and
+// payload type: an exchange is compared with the baseline sending the same row type.
+using BaselineKey = std::tuple<int, int64_t, std::string>;  // (layer, tokens per rank, dtype)
+using Baselines = std::map<BaselineKey, const CellResult*>;
+Baselines baselines(const std::vector<CellResult>& results);
 // The baseline `cell` is compared with; throws c2r::Error when the results lack it.
-const CellResult& baseline_of(const CellResult& cell,
-                              const std::map<std::pair<int, int64_t>, const CellResult*>& bases);
+const CellResult& baseline_of(const CellResult& cell, const Baselines& bases);
 
 // Sets every result's speedup_vs_baseline and its interval: baseline layer time / the cell's, as
 // the median over rounds of each round's ratio when both ran interleaved, else as the ratio of
@@ -39,6 +41,7 @@ struct Verdict {
   std::string routing;
   std::optional<int> top_t;
   std::string strategy, placement;
+  std::string dtype = "fp32";
   std::optional<int64_t> tokens_per_rank;  // a sweep's pass
   int layers = 0;
   bool paired = false;

@@ -37,12 +37,13 @@ json Prediction::to_json() const {
 
 CostModel::CostModel(const ClusterModel& cluster, const ModelConfig& model, int64_t tokens_per_rank,
                      const StrategyDescriptor& strategy, double capacity_factor,
-                     int64_t sample_tokens)
+                     int64_t sample_tokens, PayloadType dtype)
     : cluster_(cluster),
       model_(model),
       tokens_per_rank_(tokens_per_rank),
       strategy_(&strategy),
-      capacity_factor_(capacity_factor) {
+      capacity_factor_(capacity_factor),
+      dtype_(dtype) {
   check_experts_divide(model.experts, cluster.ranks);
   C2R_CHECK(model.top_k <= kMaxTopK, "the cost model handles top-k up to " << kMaxTopK);
   C2R_CHECK(tokens_per_rank >= 1, "the cost model needs at least one token per rank");
@@ -58,7 +59,8 @@ CostModel::CostModel(const ClusterModel& cluster, const ModelConfig& model, int6
 }
 
 CostModel CostModel::for_sample(int64_t sample_tokens) const {
-  return CostModel(cluster_, model_, tokens_per_rank_, *strategy_, capacity_factor_, sample_tokens);
+  return CostModel(cluster_, model_, tokens_per_rank_, *strategy_, capacity_factor_, sample_tokens,
+                   dtype_);
 }
 
 void CostModel::tally_token(TrafficTally& tally, int source, const int32_t* experts,
@@ -128,6 +130,12 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
   const double hidden_bytes = static_cast<double>(model_.hidden) * sizeof(float);
   const double dispatch_row_bytes =
       static_cast<double>(rules.dispatch_row_floats(model_.hidden, model_.top_k)) * sizeof(float);
+  // What travels: the rows in the payload type (fp32: the floats themselves).
+  const double dispatch_wire_bytes =
+      static_cast<double>(rules.dispatch_format(model_.hidden, model_.top_k, dtype_).row_bytes());
+  const double combine_wire_bytes =
+      static_cast<double>(ExchangeRules::combine_format(model_.hidden, dtype_).row_bytes());
+  const bool encoded = dtype_ != PayloadType::kFp32;
   // Variable-size exchanges first all2all their row counts; fixed-size ones do not.
   const double counts_latency =
       rules.exchanges_counts() ? std::max(cluster_.intra.latency_s,
@@ -149,9 +157,9 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
   p.time.expert = expert_phase_seconds(tally.expert_rows) + expert_calls_seconds + shared_seconds;
   std::vector<double> dispatch_rank(R), combine_rank(R);
   p.time.dispatch = counts_latency + exchange_seconds(tally.send_rows, tally.recv_rows,
-                                                      dispatch_row_bytes, &dispatch_rank);
-  p.time.combine = counts_latency +
-                   exchange_seconds(tally.recv_rows, tally.send_rows, hidden_bytes, &combine_rank);
+                                                      dispatch_wire_bytes, &dispatch_rank);
+  p.time.combine = counts_latency + exchange_seconds(tally.recv_rows, tally.send_rows,
+                                                     combine_wire_bytes, &combine_rank);
   p.time.gate = tokens * 2.0 * model_.hidden * model_.experts / cluster_.rates.router_flops_per_s;
   double mean_rank_seconds = 0.0, rows_total = 0.0, rows_max = 0.0;
   for (int r = 0; r < R; ++r) {
@@ -162,8 +170,16 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
     // Permute and unpermute: the strategy's own copy rules.
     const CopyBytes copies =
         rules.copy_bytes({tokens, pairs, sent, rows, dispatch_row_bytes, hidden_bytes});
-    const double permute_bytes = copies.permute;
+    double permute_bytes = copies.permute;
     double unpermute_bytes = copies.unpermute;
+    if (encoded) {
+      // The CPU packs floats, then encodes them (read floats, write the wire rows); the receiver
+      // decodes before it reads. Permute: the dispatch rows both ways; unpermute: the combine
+      // rows.
+      const double received = rows;  // at most: rows its experts compute
+      permute_bytes += (sent + received) * (dispatch_row_bytes + dispatch_wire_bytes);
+      unpermute_bytes += (received + sent) * (hidden_bytes + combine_wire_bytes);
+    }
     if (model_.shared_ffn > 0) unpermute_bytes += tokens * hidden_bytes;
     p.time.permute = std::max(p.time.permute, permute_bytes / cluster_.rates.copy_Bps);
     p.time.unpermute = std::max(p.time.unpermute, unpermute_bytes / scatter_Bps);
@@ -171,7 +187,7 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
     rows_total += rows;
     rows_max = std::max(rows_max, rows);
   }
-  p.remote_bytes = tally.remote_rows * scale_ * (dispatch_row_bytes + hidden_bytes);
+  p.remote_bytes = tally.remote_rows * scale_ * (dispatch_wire_bytes + combine_wire_bytes);
   p.rank_imbalance = rows_total > 0 ? rows_max / (rows_total / R) : 0.0;
   p.objective = p.time.layer() + 1e-3 * mean_rank_seconds;
   return p;

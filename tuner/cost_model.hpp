@@ -77,8 +77,12 @@ class CostModel {
 
   // Throws c2r::Error when the experts do not divide over the cluster's ranks or the sample has
   // fewer tokens than ranks.
+  // `dtype`: the payload type of the exchanged rows, whose bytes travel
+  // (kernels/cpu/row_codec.hpp).
   CostModel(const ClusterModel& cluster, const ModelConfig& model, int64_t tokens_per_rank,
-            const StrategyDescriptor& strategy, double capacity_factor, int64_t sample_tokens);
+            const StrategyDescriptor& strategy, double capacity_factor, int64_t sample_tokens,
+            PayloadType dtype = PayloadType::kFp32);
+  PayloadType dtype() const { return dtype_; }
 
   const ClusterModel& cluster() const { return cluster_; }
   const ModelConfig& model() const { return model_; }
@@ -125,6 +129,7 @@ class CostModel {
   int64_t tokens_per_rank_;
   const StrategyDescriptor* strategy_;
   double capacity_factor_;
+  PayloadType dtype_;
   int64_t tokens_per_source_;  // sample tokens in each rank's block
   double scale_;               // deployment tokens per sample token
 };

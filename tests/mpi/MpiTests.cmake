@@ -70,6 +70,21 @@ c2r_mpi_load_check(mpi_uneven_qwen_np2 2 6 rank-tokens
   --preset qwen1.5-moe-a2.7b --workload trace --rank-tokens 0,48 --hidden 64 --ffn 32
   --shared-ffn 40 --iters 1 --warmup 1 --routing vanilla,c2r ${C2R_ALL_STRATEGIES}
   --placement contiguous)
+# Payload types: every strategy sends fp32, bf16 and fp8 rows at 1..4 ranks, checked against the
+# reference (the rows' rounding bounded as docs/METRICS.md derives), with rows of the sizes the
+# types make (66 channels: bf16 and fp8 rows are padded). Grid per type: vanilla and c2r T=3 x 2
+# placements x 3 strategies = 12 cells; 36 in all.
+foreach(np 1 2 3 4)
+  c2r_mpi_load_check(mpi_check_dtype_np${np} ${np} 36 dtype-bytes
+    --experts 12 --workload clustered --tokens 40 --hidden 66 --ffn 48 --iters 1 --warmup 1
+    --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab
+    --dtype fp32,bf16,fp8)
+endforeach()
+# Ranks without tokens and with one token, in every type.
+c2r_mpi_load_check(mpi_uneven_dtype_np4 4 36 rank-tokens
+  --experts 12 --workload random --rank-tokens 0,1,0,5 --hidden 66 --ffn 48 --iters 1 --warmup 1
+  --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab
+  --dtype fp32,bf16,fp8)
 c2r_mpi_load_check(mpi_hot_one_expert_np3 3 12 one-expert
   --experts 12 --workload hot --hot-experts 1 --tokens 64 ${C2R_SMALL} --routing vanilla,c2r
   --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
@@ -309,6 +324,15 @@ add_test(NAME mpi_test_strategy_unknown
   COMMAND ${C2R_MPI_DIR}/expect_error.sh ${C2R_TEST_STRATEGY_BIN} 2
     "known: padded, dropless, dedup, reversed-dropless" run --strategy reversed --out @OUT@)
 set_tests_properties(mpi_test_strategy_unknown PROPERTIES LABELS mpi TIMEOUT 150)
+
+add_test(NAME mpi_test_strategy_dtype
+  COMMAND ${C2R_MPI_DIR}/expect_error.sh ${C2R_TEST_STRATEGY_BIN} 2
+    "--strategy reversed-dropless does not send --dtype bf16 rows"
+    run --strategy reversed-dropless,dropless --dtype fp32,bf16 --out @OUT@)
+set_tests_properties(mpi_test_strategy_dtype PROPERTIES LABELS mpi TIMEOUT 150)
+c2r_mpi_error(mpi_error_dtype_unknown 1 "unknown payload type 'fp16'" run --dtype fp16 --out @OUT@)
+c2r_mpi_error(mpi_error_dtype_cuda 1 "--dtype bf16 and fp8 run on the cpu backend only"
+  run --backend cuda --dtype bf16 --out @OUT@)
 
 # Hostile input (tests/hostile/hostile_input.sh): bad numbers and lists, option-parse errors, every
 # file reader given FIFOs, devices, directories, loops, empty, truncated, malformed, foreign, huge

@@ -8,6 +8,9 @@
 #   one-rank    - rank 0 received every row under the contiguous placement (--hot-experts k)
 #   dropless-traffic - every per-pair strategy's cell moved the same bytes between the same ranks
 #                 as the dropless cell of its routing and placement
+#   dtype-bytes - every cell's rows are as large as its payload type makes them (docs/METRICS.md:
+#                 fp32 4H, bf16 2H, fp8 H + 4 ceil(H/128), padded to 4 bytes, plus dedup's 2k
+#                 inline floats), and it moved the rows its fp32 twin moved
 # Usage: run_check.sh C2RBENCH NP EXPECTED_CELLS [c2rbench run options...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -77,11 +80,30 @@ for r in results:
     elif expect == "dropless-traffic":
         twin = [d for d in results if d["strategy"] == "dropless" and d["routing"] == r["routing"]
                 and d["top_t"] == r["top_t"] and d["placement"] == r["placement"]
-                and d["layer"] == r["layer"]]
+                and d["layer"] == r["layer"] and d.get("dtype") == r.get("dtype")]
         assert len(twin) == 1, f"{cell}: no dropless cell to compare with"
         for key in ("dispatch_bytes", "combine_bytes", "dispatch_row_bytes"):
             assert r["traffic"][key] == twin[0]["traffic"][key], f"{cell}: {key} differs from dropless"
         assert r["load"]["rows_computed_per_rank"] == twin[0]["load"]["rows_computed_per_rank"]
+    elif expect == "dtype-bytes":
+        hidden = config["model"]["hidden"]
+        pad = lambda n: (n + 3) // 4 * 4
+        inline = 4 * 2 * k if r["strategy"] == "dedup" else 0
+        dispatch = {"fp32": 4 * hidden, "bf16": pad(2 * hidden),
+                    "fp8": pad(hidden) + 4 * ((hidden + 127) // 128)}[r["dtype"]] + inline
+        combine = {"fp32": 4 * hidden, "bf16": pad(2 * hidden), "fp8": pad(2 * hidden)}[r["dtype"]]
+        t = r["traffic"]
+        assert (t["dispatch_row_bytes"], t["combine_row_bytes"]) == (dispatch, combine), \
+            f"{cell} {r['dtype']}: rows of {t['dispatch_row_bytes']} and {t['combine_row_bytes']} B"
+        twin = [d for d in results if d["dtype"] == "fp32" and d["strategy"] == r["strategy"]
+                and d["routing"] == r["routing"] and d["top_t"] == r["top_t"]
+                and d["placement"] == r["placement"] and d["layer"] == r["layer"]]
+        assert len(twin) == 1, f"{cell} {r['dtype']}: no fp32 cell to compare with"
+        for key, size in (("dispatch_bytes", "dispatch_row_bytes"),
+                          ("combine_bytes", "combine_row_bytes")):
+            mine = [b * twin[0]["traffic"][size] for row in t[key] for b in row]
+            theirs = [b * t[size] for row in twin[0]["traffic"][key] for b in row]
+            assert mine == theirs, f"{cell} {r['dtype']}: {key} are not the fp32 rows resized"
     elif expect:
         sys.exit(f"unknown C2R_TEST_EXPECT '{expect}'")
 print(f"ok: {len(results)} cells, worst relative error "

@@ -121,14 +121,20 @@ TEST(CellResult, EverySectionSurvivesItsReportJson) {
 
 TEST(CellResult, ReportJsonKeepsTheSchemaNames) {
   const json j = to_json(full_cell(3));
-  for (const char* key :
-       {"routing",         "top_t",       "strategy", "placement",   "layer",
-        "tokens_per_rank", "baseline",    "in_grid",  "expert_rank", "placement_search",
-        "top_t_source",    "trace_match", "phases",   "ceilings",    "efficiency",
-        "expert_gflops",   "traffic",     "load",     "check",       "speedup_vs_baseline"}) {
+  for (const char* key : {"routing",      "top_t",
+                          "strategy",     "placement",
+                          "layer",        "tokens_per_rank",
+                          "baseline",     "in_grid",
+                          "expert_rank",  "placement_search",
+                          "top_t_source", "trace_match",
+                          "phases",       "ceilings",
+                          "efficiency",   "expert_gflops",
+                          "traffic",      "load",
+                          "check",        "speedup_vs_baseline",
+                          "dtype"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j.size(), 20u);
+  EXPECT_EQ(j.size(), 21u);
   EXPECT_EQ(j["phases"].size(), 8u);
   EXPECT_TRUE(j["phases"].contains("sync"));
   EXPECT_TRUE(j["traffic"].contains("dispatch_algbw_GBps"));
@@ -171,7 +177,8 @@ TEST(CellResult, ReportSurvivesItsJson) {
   report.config = {{"tokens_per_rank", 96}, {"ranks", 4}, {"backend", "cpu"}};
   report.results = {full_cell(11), full_cell(12)};
   report.results[1].layer = 18;  // two cells of one layer would be one cell twice
-  report.summary = std::vector<LayerSummary>{{"c2r", 3, "dedup", "collab", 2, 0.5, 0.75, 0.8, 1.2}};
+  report.summary =
+      std::vector<LayerSummary>{{"c2r", 3, "dedup", "collab", "bf16", 2, 0.5, 0.75, 0.8, 1.2}};
   const json doc = to_json(report);
   EXPECT_EQ(doc["schema"], kReportSchema);
   EXPECT_EQ(doc["schema_version"], 1);
