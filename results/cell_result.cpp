@@ -150,6 +150,7 @@ json to_json(const CellResult& cell) {
   if (cell.layer) j["layer"] = *cell.layer;
   if (cell.tokens_per_rank) j["tokens_per_rank"] = *cell.tokens_per_rank;
   if (cell.ranks) j["ranks"] = *cell.ranks;
+  if (cell.dtype) j["dtype"] = *cell.dtype;
   j["baseline"] = cell.baseline;
   j["in_grid"] = cell.in_grid;
   j["expert_rank"] = cell.expert_rank;
@@ -201,6 +202,7 @@ CellResult cell_result_from_json(const json& j, const std::string& source) {
     cell.tokens_per_rank = integer_or(j["tokens_per_rank"], 0);
   }
   cell.ranks = number_if(j, "ranks");
+  if (j.contains("dtype") && j["dtype"].is_string()) cell.dtype = j["dtype"].get<std::string>();
   cell.baseline = flag_or(j, "baseline", false);
   cell.in_grid = flag_or(j, "in_grid", false);
   for (int64_t rank : list_or_empty(j, "expert_rank", integer_or_zero)) {

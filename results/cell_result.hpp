@@ -85,6 +85,7 @@ struct CellResult {
   std::optional<int> layer;
   std::optional<int64_t> tokens_per_rank;  // a token sweep's pass
   std::optional<double> ranks;             // reports merged over rank counts
+  std::optional<std::string> dtype;        // payload type of the exchanged rows; absent: fp32
   bool baseline = false;
   bool in_grid = false;  // a cell of the requested grid (not only the added baseline)
 
