@@ -7,6 +7,12 @@
 //   ratios can be paired by round (results/bootstrap.hpp).
 // - sequential: each cell runs its warm-up and all its iterations before the next one starts, and
 //   frees its buffers when done.
+// With a minimum time (LoopCounts::min_seconds), the timed loop goes on past its iterations until
+// every cell has accumulated that much layer time: more rounds of every cell (interleaved), more
+// iterations of the running cell (sequential). Every rank decides alike from the same reduced
+// times, so every rank runs the same iterations. The ceilings run in the first `iterations` only:
+// each flushes the caches first, which would cost far more than a small layer, and the minimum
+// time is the layer's.
 
 #include <cstdint>
 #include <functional>
@@ -27,9 +33,15 @@ CellOrder parse_cell_order(const std::string& name);
 
 struct ScheduleOptions {
   CellOrder order = CellOrder::kInterleaved;
-  LoopCounts loops;   // every cell: warm-up iterations (rounds), then timed ones
+  LoopCounts loops;   // every cell: warm-up iterations (rounds), then timed ones, min time and cap
   uint64_t seed = 1;  // of the rounds' shuffles: the same seed gives the same order
 };
+
+// The stopping rule of the timed loop: whether another timed iteration (interleaved: round)
+// follows `done` of them when the cell that has accumulated the least layer time has
+// `least_seconds`. Always up to loops.iterations; then, with a minimum time, while that cell is
+// below it and fewer than loops.max_iterations have run.
+bool continue_timing(const LoopCounts& loops, int done, double least_seconds);
 
 // The order of the cells in interleaved round `round` (0-based; warm-up rounds come first): a
 // permutation of [0, cells), the same on every rank.

@@ -30,9 +30,19 @@ class PhaseClock {
   std::array<double, kNumPhases> seconds_{};
 };
 
+// The most timed iterations a cell runs while it accumulates a minimum time, unless asked for
+// another cap: every sample is kept and written to the report, so the cap bounds both (about 1 MB
+// of report per cell at this count).
+constexpr int kDefaultMaxIterations = 10000;
+
 struct LoopCounts {
   int warmup = 2;
-  int iterations = 10;
+  int iterations = 10;  // timed iterations, at least
+  // Timed iterations continue past `iterations` until the cell has accumulated this much measured
+  // layer time (0: never), up to `max_iterations`: a fast cell then gets as many samples as a
+  // time budget allows, not a count chosen for the slowest one.
+  double min_seconds = 0.0;
+  int max_iterations = kDefaultMaxIterations;
 };
 
 // Per-iteration times in microseconds, each the maximum over ranks.

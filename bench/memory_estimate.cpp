@@ -11,6 +11,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "bench/cell_run.hpp"
 #include "bench/harness.hpp"
 #include "common/checked_size.hpp"
 #include "common/error.hpp"
@@ -32,6 +33,19 @@ std::optional<int64_t> capacity_rows(double capacity_factor, int64_t tokens, int
   const double slots = capacity_factor * static_cast<double>(tokens) * top_k / experts;
   if (!(slots * experts < 0x1p62)) return std::nullopt;
   return checked_mul(padded_capacity(capacity_factor, tokens, top_k, experts), experts);
+}
+
+// Every timed iteration of every cell, kept until the report is written: each phase, the layer
+// and each ceiling as this rank's seconds, the samples reduced over ranks, the result's copy, and
+// a JSON number in the report (its node and its text). With a minimum time a cell may run up to
+// the cap on iterations.
+double timing_sample_bytes(const RunConfig& config) {
+  constexpr int64_t kBytesPerSample = 8 + 8 + 8 + 16 + 24;
+  const int64_t iterations = config.loops.min_seconds > 0.0
+                                 ? std::max(config.loops.iterations, config.loops.max_iterations)
+                                 : config.loops.iterations;
+  return product_bytes({static_cast<int64_t>(config.cells.size()), iterations,
+                        kNumPhases + 1 + kNumCeilings, kBytesPerSample});
 }
 
 }  // namespace
@@ -118,6 +132,7 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
       {"ceilings (cache flush, dense GEMM input, exchange buffers)",
        config.ceilings ? static_cast<double>(CacheFlusher::kBytes) + ceiling_bytes : 0.0},
       {"serial reference", config.check ? bytes_of(tokens, {m.hidden, f, 2}) : 0.0},
+      {"timing samples", timing_sample_bytes(config)},
   };
   finish_estimate(e);
   // The job's (token, expert) pairs are counted in 64 bits (token offsets, loads, traffic): a

@@ -107,6 +107,9 @@ nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
                         {"tolerance", tolerance},
                         {"blas_threads", process.blas_threads}};
   if (uneven()) out["rank_tokens"] = rank_tokens;
+  // With a minimum time, `iterations` is the least each cell ran (its samples say how many).
+  out["min_time_s"] = loops.min_seconds;
+  if (loops.min_seconds > 0.0) out["max_iterations"] = loops.max_iterations;
   // Interleaved: each of the `iterations` rounds ran every cell once, in an order shuffled from
   // the workload's seed (each result's round_positions).
   if (order == CellOrder::kInterleaved) out["rounds"] = loops.iterations;

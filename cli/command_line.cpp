@@ -26,6 +26,7 @@ constexpr int64_t kMaxThreads = 1024;
 constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 constexpr double kMaxCapacityFactor = 1000.0;
 constexpr double kMaxSeconds = 1e6;
+constexpr double kMaxMinTime = 3600.0;  // --min-time: an hour of layer time per cell
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -124,6 +125,16 @@ void add_run_options(CLI::App& run, RunOptions& o) {
   run.add_option("--iters", o.iters, "Timed iterations per cell")
       ->check(whole_number_in(1, kMaxIterations))
       ->capture_default_str();
+  run.add_option("--min-time", o.min_time,
+                 "Seconds of layer time every cell accumulates at least: timed iterations go on "
+                 "past --iters until then (interleaved: more rounds of every cell); 0 = off")
+      ->check(finite_in(0.0, kMaxMinTime))
+      ->capture_default_str();
+  run.add_option("--max-iters", o.max_iters,
+                 "--min-time: the most timed iterations per cell (every sample is kept and "
+                 "reported)")
+      ->check(whole_number_in(1, kMaxIterations))
+      ->capture_default_str();
   run.add_option("--order", o.order,
                  "interleaved: each round runs every cell once, in a seeded shuffled order (drift "
                  "lands on all cells alike; ratios paired by round); sequential: one cell's "
@@ -144,7 +155,8 @@ void add_run_options(CLI::App& run, RunOptions& o) {
                "No per-cell progress on stderr (shown only on a terminal)");
   add_max_memory_option(run, o.max_memory);
   run.add_option("--sweep", o.sweep,
-                 "tokens=V1,V2,...: run the grid once per tokens-per-rank value, into one report");
+                 "tokens=V1,V2,... or tokens=START:STOP:xFACTOR (e.g. 1:4096:x2): run the grid "
+                 "once per tokens-per-rank value, into one report");
   run.add_option("--inject-fault", o.inject_fault,
                  "Test the failure path: KIND:RANK[:PHASE[:N]], KIND exit|stall, e.g. stall:1 "
                  "(that rank fails after its first dispatch; the others stop within --timeout)");

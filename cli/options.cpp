@@ -39,13 +39,55 @@ std::vector<std::pair<std::string, int64_t>> integer_items(const std::string& te
   }
 }
 
+// `text` as a whole number of decimal digits only (no sign, no space), or -1 when it is not one
+// or does not fit in int64.
+int64_t digits_value(const std::string& text) {
+  if (text.empty() || text.size() > 19) return -1;
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return -1;
+    if (value > (std::numeric_limits<int64_t>::max() - (c - '0')) / 10) return -1;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+// "START:STOP:xFACTOR": START, START*FACTOR, ... while at most STOP.
+std::vector<int64_t> geometric_sweep(const std::string& range) {
+  const std::string form = "--sweep tokens=" + range;
+  const size_t first = range.find(':');
+  const size_t second = range.find(':', first + 1);
+  C2R_CHECK(second != std::string::npos && range.find(':', second + 1) == std::string::npos &&
+                range.compare(second + 1, 1, "x") == 0,
+            form << " is not tokens=START:STOP:xFACTOR (e.g. tokens=1:4096:x2)");
+  const std::string start_text = range.substr(0, first);
+  const std::string stop_text = range.substr(first + 1, second - first - 1);
+  const std::string factor_text = range.substr(second + 2);
+  const int64_t start = digits_value(start_text);
+  const int64_t stop = digits_value(stop_text);
+  const int64_t factor = digits_value(factor_text);
+  C2R_CHECK(start >= 1, form << ": START '" << start_text << "' is not a positive token count");
+  C2R_CHECK(stop >= 1, form << ": STOP '" << stop_text << "' is not a positive token count");
+  C2R_CHECK(stop >= start, form << ": STOP " << stop << " is below START " << start);
+  C2R_CHECK(factor >= 2, form << ": FACTOR 'x" << factor_text
+                              << "' is not a whole number of 2 or more (e.g. x2)");
+  std::vector<int64_t> values;
+  for (int64_t value = start;;) {
+    values.push_back(value);
+    // Compared before multiplying: the next value could pass int64 (STOP near 2^63).
+    if (value > stop / factor) return values;
+    value *= factor;
+  }
+}
+
 }  // namespace
 
 std::vector<int64_t> parse_token_sweep(const std::string& text) {
   const std::string prefix = "tokens=";
   C2R_CHECK(text.compare(0, prefix.size(), prefix) == 0,
-            "--sweep '" << text << "': only tokens=V1,V2,... is supported (sweep ranks with "
-                        << "scripts/sweep_ranks.sh)");
+            "--sweep '" << text << "': only tokens=V1,V2,... or tokens=START:STOP:xFACTOR is "
+                        << "supported (sweep ranks with scripts/sweep_ranks.sh)");
+  if (text.find(':') != std::string::npos) return geometric_sweep(text.substr(prefix.size()));
   std::vector<int64_t> values;
   for (const auto& [item, value] : integer_items(text.substr(prefix.size()))) {
     C2R_CHECK(value >= 1, "--sweep: '" << item << "' is not a positive token count");
@@ -151,6 +193,12 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
   C2R_CHECK(o.capacity_factor > 0.0, "--capacity-factor must be positive");
   C2R_CHECK(o.warmup >= 1, "--warmup must be at least 1 (the first run sizes the buffers)");
   C2R_CHECK(o.iters >= 1, "--iters must be at least 1");
+  C2R_CHECK(std::isfinite(o.min_time) && o.min_time >= 0.0,
+            "--min-time must be a finite number of seconds, 0 or more");
+  C2R_CHECK(o.min_time == 0.0 || o.max_iters >= o.iters,
+            "--max-iters " << o.max_iters << " is below --iters " << o.iters
+                           << " (with --min-time, the timed iterations go from --iters up to "
+                              "--max-iters)");
   C2R_CHECK(o.tolerance > 0.0, "--tolerance must be positive");
   C2R_CHECK(!o.routing.empty() && !o.strategy.empty() && !o.placement.empty(),
             "--routing, --strategy and --placement each need at least one value");
@@ -190,6 +238,8 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
   c.capacity_factor = o.capacity_factor;
   c.loops.warmup = o.warmup;
   c.loops.iterations = o.iters;
+  c.loops.min_seconds = o.min_time;
+  c.loops.max_iterations = o.max_iters;
   c.order = parse_cell_order(o.order);
   c.check = o.check;
   c.tolerance = o.tolerance;

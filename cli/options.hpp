@@ -47,7 +47,9 @@ struct RunOptions {
   double capacity_factor = 1.25;
   int warmup = 2;
   int iters = 10;
-  std::string order = "interleaved";  // of the cells' iterations: interleaved | sequential
+  double min_time = 0.0;  // seconds of layer time every cell accumulates at least; 0: off
+  int max_iters = kDefaultMaxIterations;  // cap on timed iterations under min_time
+  std::string order = "interleaved";      // of the cells' iterations: interleaved | sequential
   bool check = false;
   double tolerance = 1e-4;
   std::string sweep;         // "tokens=512,1024,...": the grid once per tokens-per-rank value
@@ -64,8 +66,9 @@ ProcessOptions resolve_process(const ProcessOptions& options);
 // Files (trace data, placement files) are checked later, when they are read.
 RunConfig resolve_run_config(const RunOptions& options, int ranks);
 
-// --sweep "tokens=V1,V2,...": the distinct positive tokens-per-rank values, in order; throws
-// c2r::Error naming the problem.
+// --sweep "tokens=V1,V2,..." or "tokens=START:STOP:xFACTOR" (START, START*FACTOR, ... up to
+// STOP; a whole FACTOR of 2 or more): the distinct positive tokens-per-rank values, in order;
+// throws c2r::Error naming the problem.
 std::vector<int64_t> parse_token_sweep(const std::string& text);
 
 // --rank-tokens "T0,T1,...": one non-negative count per rank, at least one token in all; throws

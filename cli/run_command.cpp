@@ -137,10 +137,11 @@ OutputFile choose_report_file(const std::string& out, const Communicator& comm) 
   return file;
 }
 
-// Every cell of every pass, in order, on the chosen backend.
+// Every cell of every pass, in order, on the chosen backend. `rounds`: the timed rounds of each
+// pass (interleaved; with a minimum time, more than the iterations).
 std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& process,
                                    DataStore& data, const Communicator& comm,
-                                   const BackendFactory& cuda_backend) {
+                                   const BackendFactory& cuda_backend, std::vector<int>& rounds) {
   // Progress only where someone watches it.
   const bool progress = comm.rank() == 0 && !process.quiet && isatty(STDERR_FILENO);
   const size_t passes = plan.passes.size();
@@ -163,8 +164,12 @@ std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& pr
              (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "") + " " +
              to_string(cell.strategy) + " " + cell.placement;
     };
-    for (CellResult& result :
-         run_cells(comm, config.cells, start, config.schedule(), label, progress)) {
+    std::vector<CellResult> pass_results =
+        run_cells(comm, config.cells, start, config.schedule(), label, progress);
+    // Every cell of an interleaved pass ran every round once.
+    rounds.push_back(
+        pass_results.empty() ? 0 : static_cast<int>(pass_results.front().round_positions.size()));
+    for (CellResult& result : pass_results) {
       if (!plan.sweep.empty()) result.tokens_per_rank = config.tokens_per_rank;
       results.push_back(std::move(result));
     }
@@ -180,9 +185,12 @@ void print_and_write(const Report& report, const RunPlan& plan, const OutputFile
   if (plan.sweep.empty()) {
     print_run_table(std::cout, report.config, report.results);
   } else {
-    for (int64_t tokens : plan.sweep) {
+    for (size_t pass = 0; pass < plan.sweep.size(); ++pass) {
+      const int64_t tokens = plan.sweep[pass];
       json pass_config = report.config;
       pass_config["tokens_per_rank"] = tokens;
+      const json rounds = report.config.at("sweep").value("rounds", json::array());
+      if (pass < rounds.size()) pass_config["rounds"] = rounds[pass];
       std::vector<CellResult> pass_results;
       for (const auto& r : report.results) {
         if (r.tokens_per_rank == tokens) pass_results.push_back(r);
@@ -214,10 +222,20 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   set_blas_threads(process.blas_threads);
   DataStore data(comm, resolve_workload(options.workload).data_dir);
   const json context = collect_context(comm, argv);
-  std::vector<CellResult> results = run_passes(plan, process, data, comm, cuda_backend);
+  std::vector<int> rounds;
+  std::vector<CellResult> results = run_passes(plan, process, data, comm, cuda_backend, rounds);
 
   json config_json = plan.config.to_json(process);
   if (!plan.sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", plan.sweep}};
+  // A minimum time decides the rounds while running: record those run, per pass of a sweep.
+  if (plan.config.loops.min_seconds > 0.0 && plan.config.order == CellOrder::kInterleaved) {
+    if (plan.sweep.empty()) {
+      config_json["rounds"] = rounds.front();
+    } else {
+      config_json.erase("rounds");
+      config_json["sweep"]["rounds"] = rounds;
+    }
+  }
   config_json["memory"] = {{"estimate_bytes_per_rank", memory.estimate.total_bytes},
                            {"limit_bytes_per_rank", memory.limit}};
   Report report{context, config_json, std::move(results), std::nullopt};

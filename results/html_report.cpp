@@ -1,10 +1,12 @@
 #include "results/html_report.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <numeric>
 #include <sstream>
+#include <tuple>
 
 #include "common/error.hpp"
 #include "common/json_fields.hpp"
@@ -267,6 +269,189 @@ void size_plot(std::ostream& out, const std::vector<Report>& reports, const char
   out << "</svg>\n";
 }
 
+// A report that runs its grid at several token counts (`run --sweep tokens=...`).
+bool sweeps_tokens(const json& config) {
+  const json* sweep = config.contains("sweep") ? &config["sweep"] : nullptr;
+  return sweep && sweep->is_object() && sweep->contains("tokens_per_rank") &&
+         (*sweep)["tokens_per_rank"].is_array();
+}
+
+// One line of a log-log plot: its points (x, y), both positive, in x order.
+struct LogLine {
+  std::string label;  // the cell and its payload type
+  const char* colour;
+  bool hollow;       // points drawn open: the colours' second round, past ten cells
+  std::string dash;  // the payload type's dash pattern; empty: solid
+  std::vector<std::pair<double, double>> points;
+};
+
+// Ten colours that stay apart on white, one per cell; the payload type sets the dash.
+const char* const kLineColours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+
+std::string dash_of(const std::string& dtype) {
+  if (dtype == "fp32") return "";
+  if (dtype == "bf16") return "7,3";
+  if (dtype == "fp8") return "2,3";
+  return "9,3,2,3";
+}
+
+// Tick values of a log axis over [lo, hi]: powers of `base`, thinned to at most about 12.
+std::vector<double> log_ticks(double lo, double hi, double base) {
+  const int first = static_cast<int>(std::floor(std::log(lo) / std::log(base) + 1e-9));
+  const int last = static_cast<int>(std::ceil(std::log(hi) / std::log(base) - 1e-9));
+  const int step = std::max(1, (last - first + 11) / 12);
+  std::vector<double> ticks;
+  for (int e = first; e <= last; e += step) ticks.push_back(std::pow(base, e));
+  return ticks;
+}
+
+std::string tick_text(double value) {
+  if (value >= 1e6 && value == std::floor(value)) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+  }
+  return value >= 1 ? format_fixed(value, 0) : format_fixed(value, value >= 0.1 ? 1 : 3);
+}
+
+// `lines` on log2 x (tokens per rank) and log10 y (us) axes, the axes spanning whole powers.
+void log_log_svg(std::ostream& out, const std::string& css, const std::vector<LogLine>& lines) {
+  double x_lo = INFINITY, x_hi = 0.0, y_lo = INFINITY, y_hi = 0.0;
+  for (const LogLine& line : lines) {
+    for (const auto& [x, y] : line.points) {
+      x_lo = std::min(x_lo, x), x_hi = std::max(x_hi, x);
+      y_lo = std::min(y_lo, y), y_hi = std::max(y_hi, y);
+    }
+  }
+  const std::vector<double> x_ticks = log_ticks(x_lo, x_hi, 2.0);
+  const std::vector<double> y_ticks = log_ticks(y_lo, y_hi, 10.0);
+  x_lo = std::min(x_lo, x_ticks.front()), x_hi = std::max(x_hi, x_ticks.back());
+  y_lo = std::min(y_lo, y_ticks.front()), y_hi = std::max(y_hi, y_ticks.back());
+  if (!(x_hi > x_lo)) x_lo /= 2, x_hi *= 2;
+  if (!(y_hi > y_lo)) y_lo /= 10, y_hi *= 10;
+  const int left = 60, top = 10, width = 520, height = 300, legend = 16;
+  auto x_of = [&](double x) { return left + std::log(x / x_lo) / std::log(x_hi / x_lo) * width; };
+  auto y_of = [&](double y) {
+    return top + height - std::log(y / y_lo) / std::log(y_hi / y_lo) * height;
+  };
+  out << "<svg class=\"" << css << "\" width=\"" << left + width + 20 << "\" height=\""
+      << top + height + 46 + legend * lines.size() << "\">\n"
+      << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << width << "\" height=\""
+      << height << "\" fill=\"none\" stroke=\"#999\"/>\n";
+  for (double t : x_ticks) {
+    const std::string x = format_fixed(x_of(t), 2);
+    out << "<line class=\"grid\" x1=\"" << x << "\" y1=\"" << top << "\" x2=\"" << x << "\" y2=\""
+        << top + height << "\" stroke=\"#eee\"/><text x=\"" << x << "\" y=\"" << top + height + 16
+        << "\" text-anchor=\"middle\">" << tick_text(t) << "</text>\n";
+  }
+  for (double t : y_ticks) {
+    const std::string y = format_fixed(y_of(t), 2);
+    out << "<line class=\"grid\" x1=\"" << left << "\" y1=\"" << y << "\" x2=\"" << left + width
+        << "\" y2=\"" << y << "\" stroke=\"#eee\"/><text x=\"" << left - 6 << "\" y=\"" << y
+        << "\" text-anchor=\"end\" dominant-baseline=\"middle\">" << tick_text(t) << "</text>\n";
+  }
+  out << "<text x=\"" << left + width / 2 << "\" y=\"" << top + height + 34
+      << "\" text-anchor=\"middle\">tokens per rank</text>\n<text x=\"12\" y=\"" << top + height / 2
+      << "\" text-anchor=\"middle\" transform=\"rotate(-90 12 " << top + height / 2
+      << ")\">us</text>\n";
+  int index = 0;
+  for (const LogLine& line : lines) {
+    const std::string dash = line.dash.empty() ? "" : " stroke-dasharray=\"" + line.dash + "\"";
+    out << "<polyline class=\"latency-line\" fill=\"none\" stroke=\"" << line.colour
+        << "\" stroke-width=\"1.5\"" << dash << " points=\"";
+    for (const auto& [x, y] : line.points) {
+      out << format_fixed(x_of(x), 2) << "," << format_fixed(y_of(y), 2) << " ";
+    }
+    out << "\"><title>" << escape(line.label) << "</title></polyline>\n";
+    const std::string marker = line.hollow
+                                   ? std::string("fill=\"white\" stroke=\"") + line.colour + "\""
+                                   : std::string("fill=\"") + line.colour + "\"";
+    for (const auto& [x, y] : line.points) {
+      out << "<circle class=\"latency-point\" cx=\"" << format_fixed(x_of(x), 2) << "\" cy=\""
+          << format_fixed(y_of(y), 2) << "\" r=\"2.5\" " << marker << "><title>"
+          << escape(line.label) << ": " << tick_text(x) << " tokens per rank, "
+          << format_fixed(y, 1) << " us</title></circle>\n";
+    }
+    const int y = top + height + 50 + legend * index;
+    out << "<line x1=\"" << left << "\" y1=\"" << y - 4 << "\" x2=\"" << left + 24 << "\" y2=\""
+        << y - 4 << "\" stroke=\"" << line.colour << "\" stroke-width=\"2\"" << dash
+        << "/><circle cx=\"" << left + 12 << "\" cy=\"" << y - 4 << "\" r=\"2.5\" " << marker
+        << "/><text class=\"latency-legend\" x=\"" << left + 30 << "\" y=\"" << y << "\">"
+        << escape(line.label) << "</text>\n";
+    ++index;
+  }
+  out << "</svg>\n";
+}
+
+// For reports that sweep tokens per rank: the median layer latency and the median dispatch +
+// combine latency against tokens per rank on log-log axes, one line per cell (routing, Top-T,
+// strategy, placement; the layer when there are several) and payload type. From one token per
+// rank (decode: fixed costs, latency flat) to thousands (prefill: latency grows with the rows),
+// both regimes on one scale.
+void latency_sweep_plots(std::ostream& out, const std::vector<Report>& reports,
+                         const std::vector<std::string>& sources) {
+  struct Series {
+    std::string cell, dtype;
+    std::vector<std::array<double, 3>> points;  // tokens, layer us, dispatch + combine us
+  };
+  std::vector<Series> series;
+  std::map<std::string, size_t> index_of;  // cell + payload type -> series
+  std::vector<std::string> cells;          // distinct cells in order, one colour each
+  int swept = 0;
+  for (const Report& r : reports) swept += sweeps_tokens(r.config) ? 1 : 0;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (!sweeps_tokens(reports[i].config)) continue;
+    std::map<int, int> layers;
+    for (const auto& cell : reports[i].results) ++layers[cell.layer.value_or(0)];
+    for (const auto& cell : reports[i].results) {
+      if (!cell.tokens_per_rank || *cell.tokens_per_rank < 1) continue;
+      // The cell without its payload type (one colour), the type a dash of its own.
+      const std::string dtype = cell.dtype;
+      std::string key_text = cell_key(cell, {/*layer=*/layers.size() > 1, /*sizes=*/false});
+      if (dtype != "fp32") key_text.resize(key_text.size() - dtype.size() - 1);
+      const std::string name = (swept > 1 ? sources[i] + ": " : "") + key_text;
+      const std::string key = name + "\n" + dtype;
+      if (!index_of.count(key)) {
+        index_of[key] = series.size();
+        series.push_back({name, dtype, {}});
+        if (std::find(cells.begin(), cells.end(), name) == cells.end()) cells.push_back(name);
+      }
+      series[index_of[key]].points.push_back(
+          {static_cast<double>(*cell.tokens_per_rank), cell.median_us(Phase::kLayer),
+           cell.median_us(Phase::kDispatch) + cell.median_us(Phase::kCombine)});
+    }
+  }
+  if (series.empty()) return;
+  out << "<h2>Latency vs tokens per rank</h2><p>Median layer latency and median dispatch + combine "
+         "latency (each the per-iteration maximum over ranks) against tokens per rank, both axes "
+         "logarithmic: one colour per cell, one dash per payload type (solid fp32, dashed bf16, "
+         "dotted fp8).</p>\n";
+  for (const auto& [css, caption, column] :
+       {std::tuple{"latency-layer", "layer latency (us)", 1},
+        std::tuple{"latency-exchange", "dispatch + combine latency (us)", 2}}) {
+    std::vector<LogLine> lines;
+    for (Series& s : series) {
+      std::sort(s.points.begin(), s.points.end());
+      const size_t cell = std::find(cells.begin(), cells.end(), s.cell) - cells.begin();
+      LogLine line{s.cell + " " + s.dtype,
+                   kLineColours[cell % std::size(kLineColours)],
+                   (cell / std::size(kLineColours)) % 2 == 1,
+                   dash_of(s.dtype),
+                   {}};
+      // Log axes: a phase timed 0 us (not measured) has no place on them.
+      for (const auto& p : s.points) {
+        if (p[column] > 0.0) line.points.emplace_back(p[0], p[column]);
+      }
+      if (!line.points.empty()) lines.push_back(std::move(line));
+    }
+    if (lines.empty()) continue;
+    out << "<figure><figcaption>" << caption << "</figcaption>\n";
+    log_log_svg(out, css, lines);
+    out << "</figure>\n";
+  }
+}
+
 void tuning_scatter(std::ostream& out, const std::optional<Tuning>& tuning) {
   if (!tuning || !tuning->validation) return;
   const Validation& validation = *tuning->validation;
@@ -329,6 +514,7 @@ std::string render_html(const std::vector<Report>& reports, const std::vector<st
   phase_bars(out, reports, sources);
   size_plot(out, reports, "tokens", "Layer time vs tokens per rank");
   size_plot(out, reports, "ranks", "Layer time vs ranks");
+  latency_sweep_plots(out, reports, sources);
   out << "<h2>Traffic, collaboration, load and efficiency per cell</h2>\n";
   for (const auto& r : reports) {
     for (const auto& cell : r.results) cell_details(out, cell);

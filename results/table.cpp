@@ -89,7 +89,14 @@ void print_run_table(std::ostream& out, const json& config,
       << "  tokens/rank=" << text_or(field(config, {"tokens_per_rank"}), "?")
       << "  workload=" << text_or(field(config, {"workload", "kind"}), "?")
       << "  iters=" << text_or(field(config, {"iterations"}), "?") << " (+"
-      << text_or(field(config, {"warmup"}), "?") << " warm-up)\n";
+      << text_or(field(config, {"warmup"}), "?") << " warm-up)";
+  // A minimum time adds iterations: the rounds run (interleaved), else each cell's count differs.
+  const json& min_time = field(config, {"min_time_s"});
+  if (min_time.is_number() && min_time.get<double>() > 0.0) {
+    out << " min-time=" << text_or(min_time, "?")
+        << "s rounds=" << text_or(field(config, {"rounds"}), "per cell");
+  }
+  out << "\n";
   out << "# phase columns: median over iterations of the per-iteration maximum over ranks\n";
   std::vector<Table::Column> columns = {{"routing", "", true},  {"T", "", false},
                                         {"strategy", "", true}, {"placement", "", true},

@@ -24,6 +24,10 @@ runs = [json.load(open(p)) for p in paths]
 merged = dict(runs[0])
 merged["contexts"] = [r["context"] for r in runs]
 merged["config"] = dict(runs[0]["config"], sweep={"ranks": [r["config"]["ranks"] for r in runs]})
+# With --min-time each run decided its own rounds: listed per run, as a tokens sweep does.
+if runs[0]["config"].get("min_time_s", 0) > 0 and "rounds" in merged["config"]:
+    merged["config"]["sweep"]["rounds"] = [r["config"]["rounds"] for r in runs]
+    del merged["config"]["rounds"]
 merged["results"] = [dict(cell, ranks=r["config"]["ranks"]) for r in runs for cell in r["results"]]
 merged.pop("summary", None)
 if os.path.exists(out):

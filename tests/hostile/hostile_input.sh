@@ -422,6 +422,12 @@ c opt-strength-neg             2 1 '--cluster-strength' $RUN --cluster-strength 
 c opt-seed-neg                 2 1 '--seed'             $RUN --seed -1
 c opt-tolerance-nan            2 1 '--tolerance'        $RUN --check --tolerance nan
 c opt-tolerance-zero           2 1 '--tolerance'        $RUN --check --tolerance 0
+c opt-min-time-nan             2 1 '--min-time'         $RUN --min-time nan
+c opt-min-time-inf             2 1 '--min-time'         $RUN --min-time inf
+c opt-min-time-neg             2 1 '--min-time'         $RUN --min-time -1
+c opt-min-time-hour-plus       2 1 '--min-time'         $RUN --min-time 3600.5
+c opt-max-iters-zero           2 1 '--max-iters'        $RUN --max-iters 0
+c opt-max-iters-below-iters    2 1 '--max-iters'        $RUN_NOLOOP --tokens 16 --warmup 1 --iters 5 --min-time 1 --max-iters 4
 c opt-iters-zero               2 1 '--iters'            $RUN_NOLOOP --tokens 16 --warmup 1 --iters 0
 c opt-iters-neg                2 1 '--iters'            $RUN_NOLOOP --tokens 16 --warmup 1 --iters -3
 c opt-iters-1e99               2 1 '--iters'            $RUN_NOLOOP --tokens 16 --warmup 1 --iters 1e99
@@ -474,6 +480,9 @@ c list-top-t-empty             2 1 '--top-t'            $RUN_NOGRID --routing c2
 c list-layer-empty             2 1 '--layer'            $RUN_TRACE --layer 0,,1
 c list-rank-tokens-empty-np2   2 2 '--rank-tokens'      $RUN --rank-tokens 8,,8
 c list-sweep-empty             2 1 '--sweep'            $RUN --sweep tokens=8,,16
+c sweep-geometric-factor-one   2 1 '--sweep'            $RUN --sweep tokens=1:64:x1
+c sweep-geometric-stop-2to63   2 1 '--sweep'            $RUN --sweep tokens=1:9223372036854775808:x2
+c sweep-geometric-reversed     2 1 '--sweep'            $RUN --sweep tokens=64:1:x2
 c list-tune-top-t-empty        2 1 '--top-t'            $TUNE --out @OUT@ --top-t 1,,3
 c list-tune-layer-empty        2 1 '--layer'            tune --hidden 32 --ffn 16 --tokens 16 --quiet --out @OUT@ --layer 0,,1
 c list-compare-phase-empty     2 1 '--phase'            $CMP --phase layer,,dispatch

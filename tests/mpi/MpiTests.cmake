@@ -91,6 +91,48 @@ c2r_mpi_load_check(mpi_hot_one_expert_np3 3 12 one-expert
 c2r_mpi_load_check(mpi_hot_one_rank_np4 4 12 one-rank
   --experts 8 --workload hot --hot-experts 2 --rank-tokens 0,1,30,17 ${C2R_SMALL}
   --routing vanilla,c2r --top-t 1 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
+# The decode regime: 1 to 256 tokens per rank, every strategy, both routings, contiguous and
+# collab, at 2 and 4 ranks: padded capacities of one slot, experts and ranks that receive no rows,
+# ranks without tokens (--rank-tokens).
+foreach(np 2 4)
+  foreach(tokens 1 2 3 16 256)
+    c2r_mpi_check(mpi_check_decode_tokens${tokens}_np${np} ${np} 12
+      --experts 8 --workload random --tokens ${tokens} ${C2R_SMALL} --routing vanilla,c2r
+      --top-t 3 --strategy padded,dropless,dedup --placement contiguous,collab)
+  endforeach()
+  c2r_mpi_check(mpi_check_decode_trace_tokens1_np${np} ${np} 12
+    --workload trace --layer 5 --tokens 1 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
+    ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
+endforeach()
+c2r_mpi_load_check(mpi_check_decode_rank_tokens_np2 2 12 rank-tokens
+  --experts 8 --workload random --rank-tokens 0,1 ${C2R_SMALL} --routing vanilla,c2r --top-t 3
+  ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
+c2r_mpi_load_check(mpi_check_decode_rank_tokens_np4 4 12 rank-tokens
+  --experts 8 --workload random --rank-tokens 1,0,0,2 ${C2R_SMALL} --routing vanilla,c2r
+  --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
+c2r_mpi_load_check(mpi_check_decode_rank_tokens_trace_np4 4 12 rank-tokens
+  --workload trace --layer 2 --rank-tokens 1,0,0,2 ${C2R_SMALL} --routing vanilla,c2r --top-t 2
+  ${C2R_ALL_STRATEGIES} --placement contiguous,collab --order sequential)
+c2r_mpi_load_check(mpi_check_decode_hot_np4 4 12 one-expert
+  --experts 8 --workload hot --hot-experts 1 --rank-tokens 0,2,1,0 ${C2R_SMALL}
+  --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
+# A minimum time per cell: rounds (interleaved) or iterations (sequential) past --iters until every
+# cell has 0.3 s of layer time, the same on every rank; and --max-iters ending a minimum time that
+# is not reached.
+c2r_mpi_check(mpi_check_schedule_min_time_np2 2 12
+  --experts 8 --workload random --tokens 1 --hidden 64 --ffn 48 --iters 2 --warmup 1
+  --min-time 0.3 --routing vanilla,c2r --top-t 3 --strategy padded,dropless,dedup
+  --placement contiguous,collab)
+c2r_mpi_check(mpi_check_schedule_min_time_sequential_np4 4 6
+  --experts 8 --workload random --rank-tokens 1,0,3,2 --hidden 64 --ffn 48 --iters 2 --warmup 1
+  --min-time 0.2 --routing vanilla --strategy padded,dropless,dedup --placement contiguous,collab
+  --order sequential)
+c2r_mpi_check(mpi_check_schedule_max_iters_np2 2 3
+  --experts 8 --workload random --tokens 2 --hidden 64 --ffn 48 --iters 2 --warmup 1
+  --min-time 3600 --max-iters 5 --routing vanilla --strategy padded,dropless,dedup
+  --placement contiguous)
+c2r_mpi_error(mpi_error_max_iters_below_iters 2 "--max-iters 3 is below --iters 4"
+  run --min-time 1 --iters 4 --max-iters 3 --out @OUT@)
 c2r_mpi_error(mpi_error_rank_tokens_count 2 "--rank-tokens lists 3 counts. the job has 2 ranks"
   run --rank-tokens 4,4,4 --out @OUT@)
 c2r_mpi_error(mpi_error_rank_tokens_zero 2 "every count is 0" run --rank-tokens 0,0 --out @OUT@)

@@ -11,6 +11,7 @@
 #   dtype-bytes - every cell's rows are as large as its payload type makes them (docs/METRICS.md:
 #                 fp32 4H, bf16 2H, fp8 H + 4 ceil(H/128), padded to 4 bytes, plus dedup's 2k
 #                 inline floats), and it moved the rows its fp32 twin moved
+# With --min-time, every cell's samples must add up to that much layer time, or number --max-iters.
 # Usage: run_check.sh C2RBENCH NP EXPECTED_CELLS [c2rbench run options...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -34,13 +35,36 @@ for r in results:
     assert c["rows"] > 0
     missing = [p for p in phases if p not in r["phases"]]
     assert not missing, f"phases {missing} missing in {r['routing']} {r['strategy']} {r['placement']}"
-    for phase, stats in r["phases"].items():  # the reported ones and any other timed (sync)
-        assert stats["n"] == report["config"]["iterations"], f"{phase}: {stats['n']} samples"
 config = report["config"]
+# With --min-time the timed loop runs past --iters until every cell has that much layer time (the
+# samples are per-iteration maxima over ranks, so they add up to at least what decided), or until
+# --max-iters; interleaved, every cell runs every round.
+min_time = config.get("min_time_s", 0)
+iterations = config["iterations"]
+if min_time > 0:
+    cap = config["max_iterations"]
+    if config["order"] == "interleaved":
+        iterations = config["rounds"]
+        assert config["iterations"] <= iterations <= cap, f"{iterations} rounds"
+    for r in results:
+        n = r["phases"]["layer"]["n"]
+        if config["order"] == "sequential":
+            assert config["iterations"] <= n <= cap, f"{n} iterations"
+        else:
+            assert n == iterations, f"{n} samples in {iterations} rounds"
+        spent = sum(r["phases"]["layer"]["samples_us"]) / 1e6
+        assert spent >= min_time or n == cap, f"{spent} s of layer time in {n} iterations"
+        for phase, stats in r["phases"].items():
+            assert stats["n"] == n, f"{phase}: {stats['n']} samples, layer {n}"
+else:
+    assert min_time == 0 and "max_iterations" not in config
+    for r in results:
+        for phase, stats in r["phases"].items():  # the reported ones and any other timed (sync)
+            assert stats["n"] == iterations, f"{phase}: {stats['n']} samples"
 # The schedule: interleaved rounds run every cell once each, in a shuffled order.
 if config["order"] == "interleaved":
-    assert config["rounds"] == config["iterations"], "rounds are the timed iterations"
-    for i in range(config["iterations"]):
+    assert config["rounds"] == iterations, "rounds are the timed iterations"
+    for i in range(iterations):
         positions = sorted(r["round_positions"][i] for r in results)
         assert positions == list(range(len(results))), f"round {i} is no order of the cells"
 else:

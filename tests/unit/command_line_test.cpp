@@ -35,6 +35,12 @@ TEST(CommandLine, RefusesWhatCli11WouldAcceptOrDrop) {
       {{"run", "--tolerance", "-1"}, "--tolerance"},
       {{"run", "--iters", "0"}, "--iters"},
       {{"run", "--iters", "1e3"}, "--iters"},
+      {{"run", "--min-time", "-0.5"}, "--min-time"},
+      {{"run", "--min-time", "nan"}, "--min-time"},
+      {{"run", "--min-time", "inf"}, "--min-time"},
+      {{"run", "--min-time", "3601"}, "--min-time"},
+      {{"run", "--max-iters", "0"}, "--max-iters"},
+      {{"run", "--max-iters", "1000001"}, "--max-iters"},
       {{"run", "--strategy", "dedup,,dedup,"}, "item 2 is empty"},
       {{"run", "--strategy", "dedup,dedup"}, "twice"},
       {{"run", "--routing", "vanilla,"}, "--routing"},
@@ -77,6 +83,12 @@ TEST(CommandLine, AcceptsValidValuesAndHelp) {
   EXPECT_EQ(c.run.top_t, (std::vector<int>{1, 3}));
   EXPECT_EQ(c.run.workload.seed, 7u);
   EXPECT_EQ(c.timeout, 0.0);
+  EXPECT_EQ(c.run.min_time, 0.0);  // off unless asked for
+  EXPECT_EQ(c.run.max_iters, kDefaultMaxIterations);
+  CommandLine m;
+  ASSERT_NE(parse({"run", "--min-time", "0.25", "--max-iters", "500"}, m).command, nullptr);
+  EXPECT_EQ(m.run.min_time, 0.25);
+  EXPECT_EQ(m.run.max_iters, 500);
   CommandLine h;
   const ParseOutcome help = parse({"run", "--help"}, h);
   EXPECT_EQ(help.command, nullptr);

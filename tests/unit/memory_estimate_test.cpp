@@ -89,6 +89,24 @@ TEST(MemoryEstimate, CountsEachStrategysExpertOrderBuffers) {
   EXPECT_DOUBLE_EQ(expert_order("dedup"), 2 * expert_order("dropless"));
 }
 
+// Every timed iteration's samples are kept until the report is written: a minimum time may run
+// each cell up to --max-iters iterations, and the estimate counts that many.
+TEST(MemoryEstimate, TimingSamplesCountTheCapOfAMinimumTime) {
+  RunOptions o;
+  o.workload.tokens = 8;
+  o.routing = {"vanilla"};
+  o.placement = {"contiguous"};
+  o.strategy = {"dropless", "dedup"};
+  o.iters = 10;
+  const double fixed = item(estimate_rank_memory(resolve_run_config(o, 2)), "timing samples");
+  EXPECT_GT(fixed, 0.0);
+  o.min_time = 1.0;
+  o.max_iters = 100000;
+  const double capped = item(estimate_rank_memory(resolve_run_config(o, 2)), "timing samples");
+  EXPECT_DOUBLE_EQ(capped, fixed * 10000);
+  EXPECT_GT(capped, 100.0 * 1024 * 1024);  // 2 cells x 1e5 iterations: worth refusing early
+}
+
 TEST(MemoryEstimate, ParsesSizes) {
   EXPECT_DOUBLE_EQ(parse_memory_size("512MiB"), 512.0 * 1024 * 1024);
   EXPECT_DOUBLE_EQ(parse_memory_size("2G"), 2.0 * 1024 * 1024 * 1024);

@@ -270,5 +270,83 @@ TEST(RunConfig, RankTokensRefusals) {
   expect_refused(o, 2, "--hot-experts must be between 1 and the number of experts 8");
 }
 
+TEST(RunConfig, MinTimeAndItsCap) {
+  RunOptions o;
+  o.iters = 5;
+  o.min_time = 0.5;
+  o.max_iters = 200;
+  const RunConfig c = resolve_run_config(o, 2);
+  EXPECT_EQ(c.loops.iterations, 5);
+  EXPECT_EQ(c.loops.min_seconds, 0.5);
+  EXPECT_EQ(c.loops.max_iterations, 200);
+  EXPECT_EQ(c.schedule().loops.min_seconds, 0.5);  // what the schedule gets
+  const nlohmann::json config = c.to_json(ProcessOptions{});
+  EXPECT_EQ(config["min_time_s"], 0.5);
+  EXPECT_EQ(config["max_iterations"], 200);
+  const nlohmann::json off = resolve_run_config(RunOptions(), 2).to_json(ProcessOptions{});
+  EXPECT_EQ(off["min_time_s"], 0.0);
+  EXPECT_FALSE(off.contains("max_iterations"));
+
+  o.max_iters = 4;  // below --iters: the cap would cut the iterations every cell runs
+  expect_refused(o, 2, "--max-iters 4 is below --iters 5");
+  o.min_time = 0.0;  // without a minimum time the cap plays no part
+  EXPECT_NO_THROW(resolve_run_config(o, 2));
+  o.min_time = -1.0;
+  expect_refused(o, 2, "--min-time must be a finite number of seconds");
+}
+
+TEST(TokenSweep, ListsAndGeometricRanges) {
+  EXPECT_EQ(parse_token_sweep("tokens=8,16,4"), (std::vector<int64_t>{8, 16, 4}));
+  EXPECT_EQ(parse_token_sweep("tokens=1:4096:x2"),
+            (std::vector<int64_t>{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}));
+  EXPECT_EQ(parse_token_sweep("tokens=3:100:x3"), (std::vector<int64_t>{3, 9, 27, 81}));
+  EXPECT_EQ(parse_token_sweep("tokens=5:5:x2"), (std::vector<int64_t>{5}));
+  EXPECT_EQ(parse_token_sweep("tokens=1:256:x16"), (std::vector<int64_t>{1, 16, 256}));
+  // Up to 2^62 and near 2^63 - 1: the step past STOP is never formed (it would overflow).
+  const std::vector<int64_t> big = parse_token_sweep("tokens=1:4611686018427387904:x2");
+  ASSERT_EQ(big.size(), 63u);
+  EXPECT_EQ(big.back(), int64_t{1} << 62);
+  const std::vector<int64_t> top = parse_token_sweep("tokens=1:9223372036854775807:x2");
+  ASSERT_EQ(top.size(), 63u);
+  EXPECT_EQ(top.back(), int64_t{1} << 62);
+  const std::vector<int64_t> wide = parse_token_sweep("tokens=3:9223372036854775807:x1000000000");
+  EXPECT_EQ(wide, (std::vector<int64_t>{3, 3000000000, 3000000000000000000}));
+}
+
+TEST(TokenSweep, RefusesMalformedRangesNamingTheFlag) {
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"tokens=1:4096", "is not tokens=START:STOP:xFACTOR"},
+      {"tokens=1:4096:2", "is not tokens=START:STOP:xFACTOR"},
+      {"tokens=1:4096:x2:x2", "is not tokens=START:STOP:xFACTOR"},
+      {"tokens=1:4096:x1", "FACTOR 'x1' is not a whole number of 2 or more"},
+      {"tokens=1:4096:x0", "FACTOR 'x0'"},
+      {"tokens=1:4096:x", "FACTOR 'x'"},
+      {"tokens=1:4096:x-2", "FACTOR 'x-2'"},
+      {"tokens=1:4096:x2.5", "FACTOR 'x2.5'"},
+      {"tokens=1:4096:x99999999999999999999", "FACTOR 'x99999999999999999999'"},
+      {"tokens=0:4096:x2", "START '0' is not a positive token count"},
+      {"tokens=-1:4096:x2", "START '-1'"},
+      {"tokens=:4096:x2", "START ''"},
+      {"tokens=1:0:x2", "STOP '0' is not a positive token count"},
+      {"tokens=1:9223372036854775808:x2", "STOP '9223372036854775808'"},
+      {"tokens=1: 8:x2", "STOP ' 8'"},
+      {"tokens=64:8:x2", "STOP 8 is below START 64"},
+      {"tokens=8,16:32:x2", "START '8,16'"},
+      {"ranks=1:4:x2", "only tokens=V1,V2,... or tokens=START:STOP:xFACTOR"},
+      {"tokens=8,x", "'x' is not a positive token count"},
+      {"tokens=8,8", "lists tokens=8 twice"},
+  };
+  for (const auto& [text, needle] : refused) {
+    try {
+      parse_token_sweep(text);
+      ADD_FAILURE() << text << " accepted";
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(needle), std::string::npos) << text << ": " << message;
+      EXPECT_NE(message.find("--sweep"), std::string::npos) << text << ": " << message;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace c2r

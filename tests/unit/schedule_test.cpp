@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <memory>
 #include <numeric>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/cell_schedule.hpp"
@@ -47,7 +50,11 @@ class RecordingRun final : public CellRun {
     r.placement = std::to_string(id_);
     r.round_positions = samples.round_positions;
     r.phases[static_cast<int>(Phase::kLayer)] = phase_stats(samples.layer.layer_us);
-    EXPECT_EQ(samples.ceilings[0].size(), with_ceilings_ ? samples.layer.layer_us.size() : 0u);
+    EXPECT_EQ(samples.ceilings[0].empty(), !with_ceilings_);
+    if (with_ceilings_) {
+      r.ceilings = Ceilings{phase_stats(samples.ceilings[0]), phase_stats(samples.ceilings[1]),
+                            phase_stats(samples.ceilings[2])};
+    }
     return r;
   }
 
@@ -112,6 +119,8 @@ TEST(Schedule, InterleavedRunsEveryCellOncePerRoundInTheSeededOrder) {
     }
     ASSERT_TRUE(r.phase(Phase::kLayer));
     EXPECT_EQ(r.phase(Phase::kLayer)->samples_us.size(), 5u);  // warm-up discarded
+    ASSERT_TRUE(r.ceilings);
+    EXPECT_EQ(r.ceilings->combine_alltoallv.samples_us.size(), 5u);
   }
 }
 
@@ -130,6 +139,24 @@ TEST(Schedule, CeilingsAreSizedOnceAndRunEveryIteration) {
   EXPECT_EQ(rec.ceilings.sized, 2);                          // once per cell
   EXPECT_EQ(rec.ceilings.runs, 2 * kNumCeilings * (2 + 3));  // warm-up iterations run them too
   EXPECT_EQ(rec.ceilings.prepares, rec.ceilings.runs);
+}
+
+// Past the iterations, a minimum time adds layer iterations only: the ceilings (each after a cache
+// flush) keep the iterations' samples.
+TEST(Schedule, MinimumTimeAddsLayerIterationsWithoutCeilings) {
+  for (CellOrder order : {CellOrder::kInterleaved, CellOrder::kSequential}) {
+    LoopCounts loops{1, 2};
+    loops.min_seconds = 3600.0;
+    loops.max_iterations = 6;
+    const Recorded rec = run_recorded(order, 3, loops, true);
+    EXPECT_EQ(rec.trace.size(), 3u * (1 + 6));
+    EXPECT_EQ(rec.ceilings.runs, 3 * kNumCeilings * (1 + 2)) << to_string(order);
+    for (const CellResult& r : rec.results) {
+      EXPECT_EQ(r.phase(Phase::kLayer)->samples_us.size(), 6u);
+      EXPECT_EQ(r.ceilings->expert_dense_gemm.samples_us.size(), 2u);
+      EXPECT_EQ(r.round_positions.size(), order == CellOrder::kInterleaved ? 6u : 0u);
+    }
+  }
 }
 
 TEST(Schedule, RefusesNoWarmupOrNoIterationsAndUnknownOrders) {
@@ -152,6 +179,115 @@ TEST(Schedule, RefusesNoWarmupOrNoIterationsAndUnknownOrders) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("known: interleaved, sequential"), std::string::npos);
   }
+}
+
+TEST(Schedule, StoppingRuleOfTheMinimumTime) {
+  LoopCounts loops{1, 3};
+  // Without a minimum time: exactly the iterations.
+  EXPECT_TRUE(continue_timing(loops, 0, 0.0));
+  EXPECT_TRUE(continue_timing(loops, 2, 0.0));
+  EXPECT_FALSE(continue_timing(loops, 3, 0.0));
+  loops.min_seconds = 0.5;
+  loops.max_iterations = 10;
+  // The iterations run whatever time they take; then until the least-timed cell has the minimum.
+  EXPECT_TRUE(continue_timing(loops, 2, 100.0));
+  EXPECT_TRUE(continue_timing(loops, 3, 0.499));
+  EXPECT_FALSE(continue_timing(loops, 3, 0.5));
+  EXPECT_TRUE(continue_timing(loops, 9, 0.0));
+  EXPECT_FALSE(continue_timing(loops, 10, 0.0));  // the cap ends it short of the time
+}
+
+// A cell whose layer takes `seconds` (a sleep, charged to the gate).
+class SleepingRun final : public CellRun {
+ public:
+  explicit SleepingRun(double seconds) : seconds_(seconds) {}
+  void layer(PhaseClock& clock) override {
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_));
+    clock.lap(Phase::kGate);
+  }
+  std::optional<CellCeilings> ceilings() override { return std::nullopt; }
+  CellResult result(const CellSamples& samples) override {
+    CellResult r;
+    r.round_positions = samples.round_positions;
+    r.phases[static_cast<int>(Phase::kLayer)] = phase_stats(samples.layer.layer_us);
+    r.phases[static_cast<int>(Phase::kGate)] = phase_stats(samples.layer.phase_us[0]);
+    return r;
+  }
+
+ private:
+  double seconds_;
+};
+
+std::vector<CellResult> run_sleeping(CellOrder order, const std::vector<double>& seconds,
+                                     LoopCounts loops) {
+  Communicator comm(MPI_COMM_WORLD);
+  size_t next = 0;
+  CellStarter start = [&](const Cell&) { return std::make_unique<SleepingRun>(seconds[next++]); };
+  return run_cells(
+      comm, std::vector<Cell>(seconds.size()), start, ScheduleOptions{order, loops, 3},
+      [](size_t i) { return std::to_string(i); }, false);
+}
+
+double sum_us(const CellResult& r) {
+  const auto& samples = r.phase(Phase::kLayer)->samples_us;
+  return std::accumulate(samples.begin(), samples.end(), 0.0);
+}
+
+TEST(Schedule, MinimumTimeAddsRoundsUntilEveryCellHasIt) {
+  // A 1 ms cell and a 4 ms cell, at least 2 rounds, until each has 40 ms.
+  LoopCounts loops{1, 2};
+  loops.min_seconds = 0.04;
+  const std::vector<CellResult> results =
+      run_sleeping(CellOrder::kInterleaved, {0.001, 0.004}, loops);
+  ASSERT_EQ(results.size(), 2u);
+  const size_t rounds = results[0].phase(Phase::kLayer)->samples_us.size();
+  // Every cell ran every round (the samples and round positions say how many).
+  for (const CellResult& r : results) {
+    EXPECT_EQ(r.phase(Phase::kLayer)->samples_us.size(), rounds);
+    EXPECT_EQ(r.phase(Phase::kGate)->samples_us.size(), rounds);
+    EXPECT_EQ(r.round_positions.size(), rounds);
+  }
+  // The slow cell reached the time in a tenth of the rounds; the fast one set the count: it has
+  // the minimum, and had less one round earlier.
+  EXPECT_GT(rounds, 2u);
+  EXPECT_GE(sum_us(results[0]), 40000.0);
+  const double last = results[0].phase(Phase::kLayer)->samples_us.back();
+  EXPECT_LT(sum_us(results[0]) - last, 40000.0);
+  EXPECT_LE(rounds, 40u);  // each round of the fast cell sleeps at least 1 ms
+}
+
+TEST(Schedule, MinimumTimeInSequenceGivesEachCellItsOwnCount) {
+  LoopCounts loops{1, 3};
+  loops.min_seconds = 0.03;
+  const std::vector<CellResult> results =
+      run_sleeping(CellOrder::kSequential, {0.001, 0.010}, loops);
+  const size_t fast = results[0].phase(Phase::kLayer)->samples_us.size();
+  const size_t slow = results[1].phase(Phase::kLayer)->samples_us.size();
+  EXPECT_GT(fast, 3u);
+  EXPECT_LE(fast, 30u);
+  EXPECT_EQ(slow, 3u);  // 3 iterations of 10 ms reach 30 ms
+  for (const CellResult& r : results) {
+    EXPECT_GE(sum_us(r), 30000.0);
+    EXPECT_TRUE(r.round_positions.empty());
+  }
+}
+
+TEST(Schedule, MaxIterationsEndsAMinimumTimeNotReached) {
+  for (CellOrder order : {CellOrder::kInterleaved, CellOrder::kSequential}) {
+    LoopCounts loops{1, 2};
+    loops.min_seconds = 3600.0;
+    loops.max_iterations = 7;
+    for (const CellResult& r : run_sleeping(order, {0.0, 0.0001}, loops)) {
+      EXPECT_EQ(r.phase(Phase::kLayer)->samples_us.size(), 7u) << to_string(order);
+    }
+  }
+  // A cap below the iterations is refused, not silently obeyed.
+  LoopCounts loops{1, 8};
+  loops.min_seconds = 1.0;
+  loops.max_iterations = 7;
+  EXPECT_THROW(run_sleeping(CellOrder::kInterleaved, {0.0}, loops), Error);
+  loops.min_seconds = std::nan("");
+  EXPECT_THROW(run_sleeping(CellOrder::kInterleaved, {0.0}, loops), Error);
 }
 
 // A result with layer, dispatch and combine samples.
