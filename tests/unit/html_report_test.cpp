@@ -21,8 +21,8 @@ CellResult swept_cell(const std::string& strategy, int64_t tokens, double layer_
   r.placement = "contiguous";
   r.layer = 0;
   r.tokens_per_rank = tokens;
-  r.dtype = std::move(dtype);
-  r.baseline = strategy == "dropless" && !r.dtype;
+  r.dtype = dtype.value_or("fp32");
+  r.baseline = strategy == "dropless" && !dtype;
   r.in_grid = true;
   r.phases[static_cast<int>(Phase::kLayer)] = phase_stats({layer_us});
   r.phases[static_cast<int>(Phase::kDispatch)] = phase_stats({exchange_us / 2});
