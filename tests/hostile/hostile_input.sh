@@ -475,6 +475,11 @@ c list-strategy-empties        2 1 '--strategy'         $RUN_NOGRID --routing va
 c list-strategy-comma          2 1 '--strategy'         $RUN_NOGRID --routing vanilla --placement contiguous --strategy ,
 c list-strategy-empties-np2    2 2 '--strategy'         $RUN_NOGRID --routing vanilla --placement contiguous --strategy dedup,,dedup,
 c list-routing-trailing        2 1 '--routing'          $RUN_NOGRID --strategy dropless --placement contiguous --routing vanilla,
+c list-dtype-empty            2 1 '--dtype'            $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --dtype bf16,,fp8
+c list-dtype-twice            2 1 '--dtype'            $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --dtype bf16,bf16
+c unknown-dtype               2 1 'fp16'               $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --dtype fp16
+c unknown-dtype-np2           2 2 'fp16'               $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --dtype fp16
+c unknown-tune-dtype          2 1 'fp16'               tune --workload random --hidden 64 --ffn 32 --tokens 64 --layer 0 --dtype fp16 --out @OUT@
 c list-placement-empty         2 1 '--placement'        $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous,,collab
 c list-top-t-empty             2 1 '--top-t'            $RUN_NOGRID --routing c2r --strategy dropless --placement contiguous --top-t 1,,3
 c list-layer-empty             2 1 '--layer'            $RUN_TRACE --layer 0,,1
