@@ -61,6 +61,7 @@ int run_subcommand(const c2r::Subcommand& command, const c2r::CommandLine& c, in
   } catch (const c2r::Error& e) {
     if (e.raised_on_all_ranks()) {
       if (rank == 0) std::cerr << "c2rbench: error: " << e.what() << std::endl;
+      c2r::finishing_with(kBadInput);
       MPI_Finalize();
       return kBadInput;
     }
@@ -71,6 +72,7 @@ int run_subcommand(const c2r::Subcommand& command, const c2r::CommandLine& c, in
     MPI_Abort(MPI_COMM_WORLD, kRunError);
   }
   const std::string output = standard_output_problem();
+  c2r::finishing_with(output.empty() ? status : kRunError);
   MPI_Finalize();
   if (!output.empty()) {
     std::cerr << "c2rbench: error on rank " << rank << ": " << output << std::endl;
@@ -110,6 +112,7 @@ int c2r::cli_main(int argc, char** argv) {
     if (rank == 0 && parsed.status != 0) {
       std::cerr << "c2rbench: error: " << parsed.message << std::endl;
     }
+    c2r::finishing_with(parsed.status);
     MPI_Finalize();
     return parsed.status;
   }

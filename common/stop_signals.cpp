@@ -20,6 +20,7 @@ enum SlotState : int { kFree = 0, kClaimed = 1, kReady = 2 };
 char temporary_paths[kSlots][kPathBytes];
 std::atomic<int> slot_state[kSlots];
 int stop_rank = 0;
+volatile sig_atomic_t finishing_status = -1;  // >= 0: the outcome is decided (finishing_with)
 
 const int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
@@ -31,6 +32,7 @@ extern "C" void on_stop_signal(int signal) {
   for (int s = 0; s < kSlots; ++s) {
     if (slot_state[s].load() == kReady) unlink(temporary_paths[s]);
   }
+  if (finishing_status >= 0) _exit(finishing_status);
   if (stop_rank == 0) {
     const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP";
     // 128 + signal: at most 3 digits.
@@ -54,6 +56,10 @@ sigset_t stop_signal_set() {
 }
 
 }  // namespace
+
+void finishing_with(int status) {
+  finishing_status = status;
+}
 
 void install_stop_handlers(int rank) {
   stop_rank = rank;

@@ -14,6 +14,11 @@ constexpr int kSignalExitBase = 128;
 // Installs the handlers; `rank` decides who prints.
 void install_stop_handlers(int rank);
 
+// The process has its outcome and is finishing (MPI_Finalize) with `status`: a stop signal now
+// (mpirun ends every rank of a job one of whose ranks exited non-zero) removes the temporary files
+// and exits with `status`, silently, so the error already printed stays the only message.
+void finishing_with(int status);
+
 // A temporary file a stop must remove, for as long as the object lives (at most 16 at a time;
 // more are not tracked). Construct it with stop signals blocked (StopSignalsBlocked) around the
 // file's creation, so no stop falls between creating and registering it.
