@@ -130,18 +130,6 @@ Efficiency build_efficiency(const Ceilings& ceilings, const CellResult& cell) {
           efficiency(ceilings.combine_alltoallv, cell, Phase::kCombine)};
 }
 
-double unit_roundoff(PayloadType type) {
-  switch (type) {
-    case PayloadType::kFp32:
-      return 0.0;
-    case PayloadType::kBf16:
-      return std::ldexp(1.0, -8);
-    case PayloadType::kFp8:
-      return std::ldexp(1.0, -4);
-  }
-  return 0.0;
-}
-
 OutputCheck build_check(const Communicator& comm, const std::vector<float>& y,
                         const Reference& expected, int64_t tokens, int hidden, double tolerance,
                         double combine_roundoff) {

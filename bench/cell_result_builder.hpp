@@ -53,8 +53,4 @@ OutputCheck build_check(const Communicator& comm, const std::vector<float>& y,
                         const Reference& expected, int64_t tokens, int hidden, double tolerance,
                         double combine_roundoff);
 
-// The unit roundoff of rounding to nearest in `type`: 2^-p for p significand bits (fp32 2^-24,
-// bf16 2^-8, e4m3 2^-4); 0 for fp32, which the reference itself computes in.
-double unit_roundoff(PayloadType type);
-
 }  // namespace c2r

@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "bench/context.hpp"
 #include "bench/fault_injection.hpp"
 #include "bench/routing_source.hpp"
 #include "common/error.hpp"
@@ -288,6 +289,17 @@ double check_memory_limit(const MemoryEstimate& estimate, const std::string& max
                 "; " + advice);
   });
   return limit;
+}
+
+OutputFile choose_output_file(const std::string& out, const std::string& stem,
+                              const Communicator& comm) {
+  OutputFile file;
+  on_every_rank(comm, [&] {
+    if (comm.rank() != 0) return;
+    file = out.empty() ? OutputFile::fresh("results", stem + "-" + timestamp_for_filename())
+                       : OutputFile::given(out, "--out");
+  });
+  return file;
 }
 
 namespace {

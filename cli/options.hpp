@@ -13,6 +13,7 @@
 #include "bench/run_config.hpp"
 #include "collectives/strategy.hpp"
 #include "common/communicator.hpp"
+#include "common/file_io.hpp"
 #include "model/data_store.hpp"
 #include "model/model_config.hpp"
 #include "model/workload.hpp"
@@ -89,6 +90,12 @@ double parse_memory_size(const std::string& text);
 // The message lists the estimate's items and ends with `advice` (what to make smaller).
 double check_memory_limit(const MemoryEstimate& estimate, const std::string& max_memory,
                           const std::string& advice, const Communicator& comm);
+
+// Collective: where rank 0, which writes a command's output file, writes it, checked before
+// anything runs: --out `out` must be a new file in a writable directory; empty, a fresh name
+// results/<stem>-<timestamp>.json taken when written. Throws c2r::Error raised on every rank.
+OutputFile choose_output_file(const std::string& out, const std::string& stem,
+                              const Communicator& comm);
 
 // --inject-fault "KIND:RANK[:PHASE[:N]]"; throws c2r::Error naming the problem (unknown kind or
 // phase, rank outside 0..ranks-1).

@@ -125,18 +125,6 @@ MemoryCheck check_memory(const std::string& max_memory, const std::vector<RunCon
   return memory;
 }
 
-// Rank 0, which writes the report, checks where before anything runs: --out must be a new file in
-// a writable directory; the default is a fresh name under results/, taken when written.
-OutputFile choose_report_file(const std::string& out, const Communicator& comm) {
-  OutputFile file;
-  on_every_rank(comm, [&] {
-    if (comm.rank() != 0) return;
-    file = out.empty() ? OutputFile::fresh("results", "c2rbench-" + timestamp_for_filename())
-                       : OutputFile::given(out, "--out");
-  });
-  return file;
-}
-
 // Every cell of every pass, in order, on the chosen backend. `rounds`: the timed rounds of each
 // pass (interleaved; with a minimum time, more than the iterations).
 std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& process,
@@ -217,7 +205,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   const ProcessOptions& process = options.process;
   check_same_configuration(plan.config.to_json(process), comm);
   const MemoryCheck memory = check_memory(options.max_memory, plan.passes, comm);
-  const OutputFile out = choose_report_file(process.out, comm);
+  const OutputFile out = choose_output_file(process.out, "c2rbench", comm);
 
   set_blas_threads(process.blas_threads);
   DataStore data(comm, resolve_workload(options.workload).data_dir);

@@ -380,18 +380,6 @@ void print_search_warnings(const std::vector<TunedLayer>& layers) {
   }
 }
 
-// Rank 0, which writes the tuning file, checks where before anything runs: --out must be a new
-// file in a writable directory; the default is a fresh name under results/, taken when written.
-OutputFile choose_tuning_file(const std::string& out, const Communicator& comm) {
-  OutputFile file;
-  on_every_rank(comm, [&] {
-    if (comm.rank() != 0) return;
-    file = out.empty() ? OutputFile::fresh("results", "c2rbench-tune-" + timestamp_for_filename())
-                       : OutputFile::given(out, "--out");
-  });
-  return file;
-}
-
 // Routing statistics of every (layer, routing): vanilla, then C2R at each Top-T, gathered on every
 // rank.
 std::vector<TunedLayer> gather_routings(const Setup& s, const std::vector<int>& top_ts,
@@ -580,7 +568,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
       simulated ? sample_wanted / comm.size() + (sample_wanted % comm.size() != 0)
                 : o.workload.tokens;
   check_tune_sizes(o, s, top_ts, simulated, cluster_ranks, sample_per_rank, comm);
-  const OutputFile out = choose_tuning_file(o.process.out, comm);
+  const OutputFile out = choose_output_file(o.process.out, "c2rbench-tune", comm);
 
   json profile_json;  // the measured profile the cluster model came from (null: described)
   const ClusterModel cluster = resolve_cluster(o, cluster_source, s.model, comm, &profile_json);

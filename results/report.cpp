@@ -150,7 +150,8 @@ struct FieldSpec {
   Check check;
   const char* what;
 };
-// The payload types of exchanged rows (kernels/cpu/row_codec.hpp).
+// The payload types of exchanged rows (kernels/cpu/row_codec.hpp, a layer results does not use:
+// reports are read without the kernels).
 bool is_payload_type(const json& v) {
   return v.is_string() && (v == "fp32" || v == "bf16" || v == "fp8");
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <cmath>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -210,6 +211,18 @@ PayloadType parse_payload_type(const std::string& name) {
 
 PayloadType combine_type(PayloadType dispatch) {
   return dispatch == PayloadType::kFp8 ? PayloadType::kBf16 : dispatch;
+}
+
+double unit_roundoff(PayloadType type) {
+  switch (type) {
+    case PayloadType::kFp32:
+      return 0.0;
+    case PayloadType::kBf16:
+      return std::ldexp(1.0, -8);
+    case PayloadType::kFp8:
+      return std::ldexp(1.0, -4);
+  }
+  return 0.0;
 }
 
 int64_t RowFormat::payload_bytes() const {

@@ -44,6 +44,10 @@ PayloadType parse_payload_type(const std::string& name);
 // expert outputs are summed by the receiver, where fp8's 3 mantissa bits would cost too much);
 // fp32 and bf16 return in their own type.
 PayloadType combine_type(PayloadType dispatch);
+// The unit roundoff of rounding a value to `type`, to nearest: 2^-p for p significand bits (bf16
+// 2^-8, e4m3 2^-4); 0 for fp32, which needs no rounding (the exchange moves the floats as they
+// are).
+double unit_roundoff(PayloadType type);
 
 constexpr int kFp8GroupChannels = 128;  // channels sharing one fp8 scale
 
