@@ -130,6 +130,24 @@ Efficiency build_efficiency(const Ceilings& ceilings, const CellResult& cell) {
           efficiency(ceilings.combine_alltoallv, cell, Phase::kCombine)};
 }
 
+std::optional<OverlapMetrics> build_overlap_metrics(const PhaseSamples& samples,
+                                                    const std::optional<Ceilings>& ceilings) {
+  if (samples.compute_us.size() != samples.layer_us.size()) return std::nullopt;
+  std::vector<double> exposed(samples.layer_us.size());
+  for (size_t i = 0; i < exposed.size(); ++i) {
+    // Each rank's layer is at least its compute, so the maximum layer is at least the maximum
+    // compute; clamp only the rounding of the subtraction.
+    exposed[i] = std::max(0.0, samples.layer_us[i] - samples.compute_us[i]);
+  }
+  OverlapMetrics o{phase_stats(exposed), phase_stats(samples.compute_us), std::nullopt};
+  if (ceilings) {
+    const double exchange =
+        ceilings->dispatch_alltoallv.stats.median + ceilings->combine_alltoallv.stats.median;
+    if (exchange > 0.0) o.efficiency = 1.0 - o.exposed_communication.stats.median / exchange;
+  }
+  return o;
+}
+
 OutputCheck build_check(const Communicator& comm, const std::vector<float>& y,
                         const Reference& expected, int64_t tokens, int hidden, double tolerance,
                         double combine_roundoff) {
@@ -173,6 +191,7 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   r.strategy = to_string(cell.strategy);
   r.placement = cell.placement;
   r.dtype = to_string(cell.dtype);
+  r.overlap = cell.overlap;
   r.layer = cell.layer;
   r.baseline = cell.baseline;
   r.in_grid = cell.in_grid;
@@ -196,14 +215,15 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
 
   r.ceilings = build_ceilings(samples.ceilings[0], samples.ceilings[1], samples.ceilings[2]);
   if (r.ceilings) r.efficiency = build_efficiency(*r.ceilings, r);
+  r.overlap_metrics = build_overlap_metrics(samples.layer, r.ceilings);
 
   // The reference assumes the drops the capacity rule makes, worked out independently of the
   // strategy, so a strategy that drops the wrong pairs fails the check.
-  r.check = config_.check ? build_check(comm_, m.y,
-                                        reference(g, expected_kept(g, *cell.strategy), cell.dtype),
-                                        tokens, model.hidden, config_.tolerance,
-                                        unit_roundoff(combine_type(cell.dtype)))
-                          : OutputCheck{};
+  r.check =
+      config_.check
+          ? build_check(comm_, m.y, reference(g, expected_kept(g, cell), cell.dtype), tokens,
+                        model.hidden, config_.tolerance, unit_roundoff(combine_type(cell.dtype)))
+          : OutputCheck{};
   return r;
 }
 

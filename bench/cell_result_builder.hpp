@@ -34,6 +34,11 @@ std::optional<Ceilings> build_ceilings(const std::vector<double>& expert_us,
                                        const std::vector<double>& combine_us);
 Efficiency build_efficiency(const Ceilings& ceilings, const CellResult& cell);
 
+// Exposed communication (layer - compute, per iteration) and, with ceilings, the share of the
+// plain exchanges it hid. None without compute samples.
+std::optional<OverlapMetrics> build_overlap_metrics(const PhaseSamples& samples,
+                                                    const std::optional<Ceilings>& ceilings);
+
 // The serial reference of one routing: what the layer must output on this rank, computed from the
 // dispatch rows as the payload type delivers them (the same rounding every strategy applies to x).
 struct Reference {

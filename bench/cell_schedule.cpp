@@ -41,9 +41,11 @@ bool continue_timing(const LoopCounts& loops, int done, double least_seconds) {
 
 namespace {
 
-// Columns of a cell's per-iteration record: the phase laps, the whole layer, the ceilings.
+// Columns of a cell's per-iteration record: the phase laps, the whole layer, its compute, the
+// ceilings.
 constexpr int kLayerColumn = kNumPhases;
-constexpr int kFirstCeilingColumn = kNumPhases + 1;
+constexpr int kComputeColumn = kNumPhases + 1;
+constexpr int kFirstCeilingColumn = kNumPhases + 2;
 constexpr int kColumns = kFirstCeilingColumn + kNumCeilings;
 
 // One cell while it runs: its backend's run, its ceilings once sized, and this rank's seconds
@@ -68,6 +70,7 @@ class ScheduledCell {
     if (row) {
       for (int p = 0; p < kNumPhases; ++p) row[p] = clock_.phase_seconds(static_cast<Phase>(p));
       row[kLayerColumn] = clock_.total_seconds();
+      row[kComputeColumn] = compute_seconds(clock_);
       layer_seconds_ += row[kLayerColumn];
     }
     if (!ceilings_sized_) {
@@ -103,6 +106,7 @@ class ScheduledCell {
       const double* row = &local_[static_cast<size_t>(i) * kColumns];
       for (int p = 0; p < kNumPhases; ++p) samples.layer.phase_us[p].push_back(row[p] * 1e6);
       samples.layer.layer_us.push_back(row[kLayerColumn] * 1e6);
+      samples.layer.compute_us.push_back(row[kComputeColumn] * 1e6);
       if (!ceilings_ || i >= ceiling_iterations_) continue;
       for (int c = 0; c < kNumCeilings; ++c) {
         samples.ceilings[c].push_back(row[kFirstCeilingColumn + c] * 1e6);

@@ -22,12 +22,22 @@ void PhaseClock::lap(Phase phase) {
   fault_after_phase(phase);
 }
 
+void PhaseClock::move(Phase from, Phase to, double seconds) {
+  seconds_[static_cast<int>(from)] -= seconds;
+  seconds_[static_cast<int>(to)] += seconds;
+}
+
 double PhaseClock::total_seconds() const {
   return last_ - first_;
 }
 
 double PhaseClock::elapsed_seconds() const {
   return MPI_Wtime() - first_;
+}
+
+double compute_seconds(const PhaseClock& clock) {
+  return clock.phase_seconds(Phase::kGate) + clock.phase_seconds(Phase::kPermute) +
+         clock.phase_seconds(Phase::kExpert) + clock.phase_seconds(Phase::kUnpermute);
 }
 
 void time_iteration(const Communicator& comm, PhaseClock& clock,

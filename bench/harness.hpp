@@ -20,6 +20,9 @@ class PhaseClock {
  public:
   void start();
   void lap(Phase phase);
+  // Charges `seconds` already lapped to `from` to `to` instead: work done inside another step
+  // (an overlapped layer's exchange progress inside the expert step).
+  void move(Phase from, Phase to, double seconds);
   double phase_seconds(Phase phase) const { return seconds_[static_cast<int>(phase)]; }
   double total_seconds() const;    // start() to the last lap
   double elapsed_seconds() const;  // start() to now
@@ -49,7 +52,13 @@ struct LoopCounts {
 struct PhaseSamples {
   std::array<std::vector<double>, kNumPhases> phase_us;
   std::vector<double> layer_us;  // whole layer (start() to last lap), max over ranks
+  // gate + permute + expert + unpermute of each rank, max over ranks: the compute a layer cannot
+  // hide (results/cell_result.hpp, OverlapMetrics).
+  std::vector<double> compute_us;
 };
+
+// This clock's compute laps: gate + permute + expert + unpermute.
+double compute_seconds(const PhaseClock& clock);
 
 // One timed iteration of `body`: `prepare` (untimed, e.g. a cache flush), a barrier so that every
 // rank starts together, then the clock started and the body run.

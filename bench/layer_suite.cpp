@@ -113,16 +113,23 @@ Placement LayerSuite::make_placement(const std::string& name, int layer, const R
   return data_.placement_file(name).for_layer(layer, experts, comm_.size(), config_.model.preset);
 }
 
-std::vector<bool> LayerSuite::expected_kept(const RoutingGroup& group,
-                                            const StrategyDescriptor& strategy) const {
+std::vector<bool> LayerSuite::expected_kept(const RoutingGroup& group, const Cell& cell) const {
   const ModelConfig& model = config_.model;
+  const int k = model.top_k;
   std::vector<bool> kept(group.expert_ids.size(), true);
-  if (!strategy.rules.capacity_limited()) return kept;
-  // Every rank sizes the slots from the largest rank's tokens (config_.tokens_per_rank).
-  const int64_t capacity =
-      padded_capacity(config_.capacity_factor, config_.tokens_per_rank, model.top_k, model.experts);
-  std::vector<int64_t> taken(model.experts, 0);  // [E] this rank's pairs placed so far
-  for (size_t p = 0; p < kept.size(); ++p) kept[p] = taken[group.expert_ids[p]]++ < capacity;
+  if (!cell.strategy->rules.capacity_limited()) return kept;
+  const int64_t tokens = static_cast<int64_t>(kept.size()) / k;
+  for (int c = 0; c < cell.overlap; ++c) {
+    const TokenChunk chunk = token_chunk(tokens, cell.overlap, c);
+    // Every rank sizes chunk c's slots from the largest rank's chunk c (config_.tokens_per_rank).
+    const int64_t largest = token_chunk(config_.tokens_per_rank, cell.overlap, c).count;
+    const int64_t capacity = padded_capacity(config_.capacity_factor,
+                                             largest > 0 ? largest : chunk.count, k, model.experts);
+    std::vector<int64_t> taken(model.experts, 0);  // [E] the chunk's pairs placed so far
+    for (int64_t p = chunk.first * k; p < (chunk.first + chunk.count) * k; ++p) {
+      kept[p] = taken[group.expert_ids[p]]++ < capacity;
+    }
+  }
   return kept;
 }
 
@@ -198,14 +205,14 @@ class LayerSuite::CpuCellRun final : public CellRun {
         placement_(suite.make_placement(cell.placement, cell.layer, group_, &search_)),
         layer_(setup(suite, cell, group_, placement_), suite.comm_) {}
 
-  void layer(PhaseClock& clock) override { run_layer(layer_, suite_.comm_, clock); }
+  void layer(PhaseClock& clock) override { layer_.run(clock); }
 
   std::optional<CellCeilings> ceilings() override;
 
   CellResult result(const CellSamples& samples) override {
     CellMeasurement m;
     m.samples = &samples;
-    m.shape = layer_.strategy().shape();
+    m.shape = layer_.shape();
     m.flops_per_row = expert_weights().front()->flops_per_row();
     m.y = std::move(layer_.output());
     return suite_.cell_result(cell_, placement_, search_, m);
@@ -227,6 +234,8 @@ class LayerSuite::CpuCellRun final : public CellRun {
     s.shared = suite.shared_expert();
     s.capacity_factor = suite.config_.capacity_factor;
     s.capacity_tokens = suite.config_.tokens_per_rank;
+    s.overlap = cell.overlap;
+    s.progress = suite.config_.overlap_progress;
     return s;
   }
   const std::vector<const FfnWeights*>& expert_weights() const { return layer_.bank().local; }
@@ -237,6 +246,9 @@ class LayerSuite::CpuCellRun final : public CellRun {
   CollabSearch search_;  // filled for the collab placement
   const Placement placement_;
   CpuLayer layer_;
+  // What the ceilings replay: the layer's exchanges, its chunks' rows summed (one exchange each
+  // way).
+  ExchangeShape ceiling_shape_;
   std::unique_ptr<RowType> dispatch_row_, combine_row_;  // the ceilings' MPI row types
   char written_ = 0;  // the value the send buffers were last written with
 };
@@ -249,7 +261,8 @@ std::optional<CellCeilings> LayerSuite::CpuCellRun::ceilings() {
   const ModelConfig& model = suite_.config_.model;
   const int hidden = model.hidden;
   const TokenBatch& batch = group_.batch;
-  const ExchangeShape& shape = layer_.strategy().shape();
+  ceiling_shape_ = layer_.shape();
+  const ExchangeShape& shape = ceiling_shape_;
   const FfnWeights* shared = suite_.shared_expert();
   const int64_t routed_rows = std::accumulate(shape.rows_per_local_expert.begin(),
                                               shape.rows_per_local_expert.end(), int64_t{0});

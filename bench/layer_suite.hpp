@@ -106,9 +106,9 @@ class LayerSuite {
   const Reference& reference(RoutingGroup& group, const std::vector<bool>& kept, PayloadType dtype);
   // [T_r x k] the pairs that should reach their expert, worked out here from the routing alone,
   // not from the strategy's own bookkeeping: every pair, except under a capacity-limited
-  // strategy, where each expert takes this rank's pairs in token order up to its capacity.
-  std::vector<bool> expected_kept(const RoutingGroup& group,
-                                  const StrategyDescriptor& strategy) const;
+  // strategy, where each expert takes this rank's pairs in token order up to its capacity; a
+  // pipelined cell does so per token chunk, with each chunk's capacity.
+  std::vector<bool> expected_kept(const RoutingGroup& group, const Cell& cell) const;
 
   const RunConfig& config_;
   const Communicator& comm_;

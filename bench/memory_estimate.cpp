@@ -85,8 +85,14 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
     const ExchangeRules& rules = cell.strategy->rules;
     std::optional<int64_t> cell_rows = skew_rows;
     if (rules.capacity_limited() && cell_rows) {
-      const std::optional<int64_t> slots =
-          capacity_rows(config.capacity_factor, tokens, m.top_k, m.experts);
+      // A pipelined cell sizes each chunk's capacity on its own: their slots add up.
+      std::optional<int64_t> slots = int64_t{0};
+      for (int c = 0; c < cell.overlap && slots; ++c) {
+        const int64_t chunk = std::max<int64_t>(1, token_chunk(tokens, cell.overlap, c).count);
+        const std::optional<int64_t> chunk_slots =
+            capacity_rows(config.capacity_factor, chunk, m.top_k, m.experts);
+        slots = chunk_slots ? checked_add(*slots, *chunk_slots) : std::nullopt;
+      }
       cell_rows = slots ? std::max(*cell_rows, *slots) : slots;
     }
     // Rows in the cell's payload type (the larger of its dispatch and combine rows); other types

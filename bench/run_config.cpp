@@ -10,6 +10,30 @@
 
 namespace c2r {
 
+namespace {
+
+// Every (payload type, pipeline degree) of the grid, types outermost.
+std::vector<std::pair<PayloadType, int>> grid_pairs(const std::vector<PayloadType>& dtypes,
+                                                    const std::vector<int>& overlaps) {
+  std::vector<std::pair<PayloadType, int>> pairs;
+  for (PayloadType dtype : dtypes) {
+    for (int overlap : overlaps) pairs.emplace_back(dtype, overlap);
+  }
+  return pairs;
+}
+
+}  // namespace
+
+std::string to_string(OverlapProgress progress) {
+  return progress == OverlapProgress::kTest ? "test" : "wait";
+}
+
+OverlapProgress parse_overlap_progress(const std::string& name) {
+  if (name == "test") return OverlapProgress::kTest;
+  if (name == "wait") return OverlapProgress::kWait;
+  throw Error("unknown --overlap-progress '" + name + "' (known: test, wait)");
+}
+
 RunConfig make_run_config(const WorkloadSetup& setup, const GridSpec& grid,
                           std::vector<int64_t> rank_tokens) {
   RunConfig c;
@@ -21,10 +45,11 @@ RunConfig make_run_config(const WorkloadSetup& setup, const GridSpec& grid,
   c.rank_tokens = std::move(rank_tokens);
   c.layers = grid.layers;
 
-  std::set<std::tuple<int, int, int, std::string, std::string, int>> seen;
+  std::set<std::tuple<int, int, int, std::string, std::string, int, int>> seen;
   for (int layer : c.layers) {
-    // Each payload type has its own baseline: the dropless exchange sending the same type.
-    for (PayloadType dtype : grid.dtypes) {
+    // Each payload type and pipeline degree has its own baseline: the dropless exchange sending
+    // the same type, pipelined alike.
+    for (const auto& [dtype, overlap] : grid_pairs(grid.dtypes, grid.overlaps)) {
       bool has_baseline = false;
       for (RoutingMode routing : grid.routings) {
         const std::vector<int> ts =
@@ -33,9 +58,9 @@ RunConfig make_run_config(const WorkloadSetup& setup, const GridSpec& grid,
           for (const auto& placement : grid.placements) {
             for (const StrategyDescriptor* strategy : grid.strategies) {
               auto key = std::make_tuple(layer, static_cast<int>(routing), t, placement,
-                                         strategy->name, static_cast<int>(dtype));
+                                         strategy->name, static_cast<int>(dtype), overlap);
               if (!seen.insert(key).second) continue;
-              Cell cell{layer, routing, t, strategy, placement, false, true, dtype};
+              Cell cell{layer, routing, t, strategy, placement, false, true, dtype, overlap};
               cell.baseline = routing == RoutingMode::kVanilla &&
                               strategy == &baseline_strategy() && placement == "contiguous";
               has_baseline |= cell.baseline;
@@ -46,7 +71,7 @@ RunConfig make_run_config(const WorkloadSetup& setup, const GridSpec& grid,
       }
       if (!has_baseline) {
         c.cells.push_back(Cell{layer, RoutingMode::kVanilla, 0, &baseline_strategy(), "contiguous",
-                               true, false, dtype});
+                               true, false, dtype, overlap});
       }
     }
   }
@@ -73,7 +98,7 @@ int64_t RunConfig::total_tokens() const {
 
 nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
   std::vector<std::string> routing_names, strategy_list, placement_list, dtype_list;
-  std::vector<int> top_ts;
+  std::vector<int> top_ts, overlaps;
   for (const auto& cell : cells) {
     auto add = [](std::vector<std::string>& v, const std::string& s) {
       if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
@@ -83,6 +108,9 @@ nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
     add(strategy_list, to_string(cell.strategy));
     add(placement_list, cell.placement);
     add(dtype_list, to_string(cell.dtype));
+    if (std::find(overlaps.begin(), overlaps.end(), cell.overlap) == overlaps.end()) {
+      overlaps.push_back(cell.overlap);
+    }
     if (cell.routing == RoutingMode::kC2R &&
         std::find(top_ts.begin(), top_ts.end(), cell.top_t) == top_ts.end()) {
       top_ts.push_back(cell.top_t);
@@ -99,6 +127,8 @@ nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
                         {"strategy", strategy_list},
                         {"placement", placement_list},
                         {"dtype", dtype_list},
+                        {"overlap", overlaps},
+                        {"overlap_progress", to_string(overlap_progress)},
                         {"capacity_factor", capacity_factor},
                         {"warmup", loops.warmup},
                         {"iterations", loops.iterations},

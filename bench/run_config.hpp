@@ -34,6 +34,16 @@ struct WorkloadSetup {
   std::string data_dir;  // the reference data's directory
 };
 
+// How a pipelined layer (Cell::overlap > 1) makes its exchanges in flight progress while experts
+// compute (bench/cpu_layer.hpp).
+enum class OverlapProgress {
+  kTest,  // MPI_Test every exchange in flight after each expert GEMM
+  kWait,  // no MPI call during compute: an exchange progresses when the layer waits for it
+};
+std::string to_string(OverlapProgress progress);
+// Throws c2r::Error naming the known modes.
+OverlapProgress parse_overlap_progress(const std::string& name);
+
 // One result of the grid.
 struct Cell {
   int layer = 0;
@@ -44,6 +54,8 @@ struct Cell {
   bool baseline = false;  // (vanilla, dropless, contiguous) of its layer and payload type
   bool in_grid = true;    // false for a baseline added because the grid lacked it
   PayloadType dtype = PayloadType::kFp32;  // of the exchanged rows (kernels/cpu/row_codec.hpp)
+  // Token chunks the layer is pipelined over (bench/cpu_layer.hpp): 1 = the serial layer.
+  int overlap = 1;
 };
 
 // The grid of a run as values: every combination of these is a cell.
@@ -54,6 +66,7 @@ struct GridSpec {
   std::vector<const StrategyDescriptor*> strategies;
   std::vector<std::string> placements;
   std::vector<PayloadType> dtypes = {PayloadType::kFp32};
+  std::vector<int> overlaps = {1};  // pipeline degrees (Cell::overlap)
 };
 
 struct RunConfig {
@@ -72,6 +85,7 @@ struct RunConfig {
   bool check = false;
   double tolerance = 1e-4;
   bool ceilings = true;  // time the same-run ceilings (`tune --validate` skips them)
+  OverlapProgress overlap_progress = OverlapProgress::kTest;
 
   bool uneven() const;
   // Rank r owns global tokens [first_token(r), first_token(r) + rank_tokens[r]).

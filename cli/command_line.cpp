@@ -23,6 +23,9 @@ constexpr int64_t kMaxTopK = 1 << 10;
 constexpr int64_t kMaxWidth = 1 << 20;  // --hidden, --ffn, --shared-ffn
 constexpr int64_t kMaxIterations = 1000000;
 constexpr int64_t kMaxThreads = 1024;
+// --overlap: chunks per layer. Each chunk is one exchange of every rank each way, and the
+// pipelines people run use 2 to 8.
+constexpr int64_t kMaxOverlap = 64;
 constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 constexpr double kMaxCapacityFactor = 1000.0;
 constexpr double kMaxSeconds = 1e6;
@@ -115,6 +118,15 @@ void add_run_options(CLI::App& run, RunOptions& o) {
                   "Payload types of the exchanged rows: fp32; bf16 (rows rounded to bfloat16); "
                   "fp8 (dispatch rows in e4m3 with one float scale per 128 channels, combine rows "
                   "in bf16). Experts compute in fp32 on the CPU");
+  add_list_option(run, "--overlap", o.overlap,
+                  "Pipeline degrees: each rank's tokens split into N chunks whose dispatch and "
+                  "combine (MPI_Ialltoallv) stay in flight while another chunk's experts compute; "
+                  "1 = the serial layer",
+                  whole_number_in(1, kMaxOverlap));
+  run.add_option("--overlap-progress", o.overlap_progress,
+                 "How a pipelined layer's exchanges progress while experts compute: test (MPI_Test "
+                 "them after every expert GEMM) or wait (no MPI call until the layer waits)")
+      ->capture_default_str();
   run.add_option("--capacity-factor", o.capacity_factor,
                  "padded: capacity = ceil(cf * tokens * k / E) slots per (rank, expert)")
       ->check(finite_in(0.0, kMaxCapacityFactor, /*lo_open=*/true))
@@ -188,6 +200,11 @@ void add_tune_options(CLI::App& tune, TuneOptions& o) {
   add_list_option(tune, "--capacity-factors", o.capacity_factors,
                   "Padded capacity factors to weigh",
                   finite_in(0.0, kMaxCapacityFactor, /*lo_open=*/true));
+  add_list_option(tune, "--overlap", o.overlap,
+                  "Pipeline degrees to weigh (as for run: token chunks whose exchanges overlap "
+                  "expert compute); the one of lowest predicted time is chosen, and --validate "
+                  "runs each",
+                  whole_number_in(1, kMaxOverlap));
   tune.add_option("--max-drop", o.max_drop,
                   "Capacity factor: largest fraction of (token, expert) pairs dropped in any layer")
       ->check(finite_in(0.0, 1.0))

@@ -217,6 +217,13 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
                 "--strategy " << s->name << " does not send --dtype " << to_string(d) << " rows");
     }
   }
+  grid.overlaps = o.overlap;
+  const OverlapProgress overlap_progress = parse_overlap_progress(o.overlap_progress);
+  C2R_CHECK(o.process.backend == "cpu" || std::all_of(grid.overlaps.begin(), grid.overlaps.end(),
+                                                      [](int n) { return n == 1; }),
+            "--overlap above 1 runs on the cpu backend only (the " << o.process.backend
+                                                                   << " backend runs the serial "
+                                                                      "layer)");
   C2R_CHECK(o.process.backend == "cpu" ||
                 std::all_of(grid.dtypes.begin(), grid.dtypes.end(),
                             [](PayloadType d) { return d == PayloadType::kFp32; }),
@@ -237,6 +244,7 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
 
   RunConfig c = make_run_config(setup, grid, std::move(rank_tokens));
   c.capacity_factor = o.capacity_factor;
+  c.overlap_progress = overlap_progress;
   c.loops.warmup = o.warmup;
   c.loops.iterations = o.iters;
   c.loops.min_seconds = o.min_time;

@@ -45,6 +45,8 @@ struct RunOptions {
   std::vector<std::string> strategy = strategy_names();  // every registered strategy
   std::vector<std::string> placement = {"contiguous", "collab"};
   std::vector<std::string> dtype = {"fp32"};  // payload types of the exchanged rows
+  std::vector<int> overlap = {1};             // pipeline degrees: token chunks per layer
+  std::string overlap_progress = "test";      // how exchanges in flight progress: test | wait
   double capacity_factor = 1.25;
   int warmup = 2;
   int iters = 10;

@@ -38,7 +38,7 @@ std::vector<LayerSummary> summarize_layers(const std::vector<CellResult>& result
     const std::string key = cell_key(r, {/*layer=*/false, /*sizes=*/false});
     if (!sums.count(key)) {
       order.push_back(key);
-      sums[key] = LayerSummary{r.routing, r.top_t, r.strategy, r.placement, r.dtype};
+      sums[key] = LayerSummary{r.routing, r.top_t, r.strategy, r.placement, r.dtype, r.overlap};
     }
     LayerSummary& s = sums[key];
     ++s.layers;

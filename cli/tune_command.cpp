@@ -428,7 +428,8 @@ void print_and_write_tuning(const Tuning& tuning, const OutputFile& out, const T
             << (choice.routing == RoutingMode::kC2R
                     ? " --routing c2r --top-t " + std::to_string(choice.top_t)
                     : std::string(" --routing vanilla"))
-            << " --strategy " << strategy << (dtype == "fp32" ? "" : " --dtype " + dtype) << ")\n"
+            << " --strategy " << strategy << (dtype == "fp32" ? "" : " --dtype " + dtype)
+            << (tuning.overlap == 1 ? "" : " --overlap " + std::to_string(tuning.overlap)) << ")\n"
             << std::flush;
 }
 
@@ -602,9 +603,12 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
       choose_capacity(layers, choice.index, cluster, s.model, o.workload.tokens, sample_tokens,
                       o.capacity_factors, o.max_drop);
 
+  // Pipeline degree of the tuned exchange under the chosen routing and placements.
+  const OverlapChoice overlap = choose_overlap(layers, choice.index, tuned_model, o.overlap);
+
   const TuneRequestEcho echo{o.workload.tokens, o.strategy, o.max_imbalance, o.max_drop};
-  Tuning tuning =
-      make_tuning(echo, s.model, s.workload, cluster, profile_json, layers, choice, capacity);
+  Tuning tuning = make_tuning(echo, s.model, s.workload, cluster, profile_json, layers, choice,
+                              capacity, overlap);
   tuning.created = TuningCreated{argv, C2R_VERSION, C2R_GIT_SHA};
   tuning.search_seconds = search_seconds;
   if (o.validate) {

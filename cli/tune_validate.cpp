@@ -56,8 +56,10 @@ void add_validation_placements(LayerSuite& suite, const ValidationRequest& reque
 }
 
 // The measured gain of a layer: its baseline, tuned and contiguous cells' exchange and layer time.
+// The serial layer's cells only: the gains are the placement's.
 void record_gain(const Cell& cell, const PhaseTimes& measured, MeasuredGain& gain) {
   gain.layer = cell.layer;
+  if (cell.overlap != 1) return;
   std::optional<double>* exchange = nullptr;
   std::optional<double>* layer = nullptr;
   if (cell.baseline) {
@@ -100,6 +102,7 @@ RunConfig validation_config(const TuneOptions& o, const WorkloadSetup& setup,
   grid.strategies = {&strategy};
   grid.placements = {"contiguous", "round-robin", "collab", "tuned", "worst"};
   grid.dtypes = {parse_payload_type(o.dtype)};
+  grid.overlaps = o.overlap;
   for (int i = 1; i <= kRandomPlacements; ++i)
     grid.placements.push_back("random-" + std::to_string(i));
   RunConfig config = make_run_config(setup, grid, std::vector<int64_t>(ranks, o.workload.tokens));
@@ -122,7 +125,7 @@ ValidationPoint validation_point(const ValidationRequest& request, const Cell& c
                                     ? layer->routings.front()
                                     : layer->routings[request.choice.index];
   const CostModel cost(request.cluster, request.setup.model, o.workload.tokens, *cell.strategy, 1.0,
-                       o.workload.tokens * ranks, cell.dtype);
+                       o.workload.tokens * ranks, cell.dtype, cell.overlap);
   ValidationPoint point;
   // The point is the cell the result names, predicted on the placement it ran.
   point.layer = cell.layer;
@@ -130,6 +133,7 @@ ValidationPoint validation_point(const ValidationRequest& request, const Cell& c
   point.top_t = result.top_t;
   point.strategy = result.strategy;
   point.placement = result.placement;
+  point.overlap = result.overlap;
   point.baseline = result.baseline;
   point.expert_rank = result.expert_rank;
   point.predicted = phase_times(cost.predict(routing.sample, result.expert_rank));

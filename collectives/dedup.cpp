@@ -16,11 +16,15 @@ namespace {
 class DedupExchange : public ExchangeStrategy {
  public:
   void pack(const LayerInputs& in) override;
-  const ExchangeLayout& dispatch(const Communicator& comm) override;
+  const ExchangeLayout& plan_dispatch(const Communicator& comm) override;
+  RowTransfer dispatch_rows() override {
+    return {send_.bytes(), recv_.bytes(), &layout_, send_.row_bytes()};
+  }
   void regroup() override;
-  void compute_experts(const ExpertBank& bank, float* scratch) override;
+  void compute_experts(const ExpertBank& bank, float* scratch,
+                       const ProgressHook& progress) override;
   void reduce() override;
-  void combine(const Communicator& comm, const ExchangeLayout& layout) override;
+  RowTransfer combine_rows(const ExchangeLayout& layout) override;
   void unpack(const LayerInputs& in, float* y) override;
 
  private:
@@ -121,7 +125,7 @@ void DedupExchange::pack(const LayerInputs& in) {
   }
 }
 
-const ExchangeLayout& DedupExchange::dispatch(const Communicator& comm) {
+const ExchangeLayout& DedupExchange::plan_dispatch(const Communicator& comm) {
   recv_counts_.resize(ranks_);
   comm.alltoall_ints(send_counts_.data(), 1, recv_counts_.data());
   if (static_cast<int>(layout_.send_rows.size()) != ranks_) layout_ = AlltoallvLayout(ranks_);
@@ -131,7 +135,6 @@ const ExchangeLayout& DedupExchange::dispatch(const Communicator& comm) {
   }
   layout_.compute_offsets();
   recv_.resize(dispatch_format_, layout_.total_recv_rows());
-  comm.alltoallv_rows(send_.bytes(), recv_.bytes(), layout_, row_type(send_.row_bytes()));
   shape_.set(layout_, send_.row_bytes(), combine_format_.row_bytes());
   return shape_;
 }
@@ -172,10 +175,11 @@ void DedupExchange::regroup() {
               hidden_);
 }
 
-void DedupExchange::compute_experts(const ExpertBank& bank, float* scratch) {
+void DedupExchange::compute_experts(const ExpertBank& bank, float* scratch,
+                                    const ProgressHook& progress) {
   expert_out_.resize(gathered_.size());
   compute_expert_blocks(bank, expert_offsets_, hidden_, gathered_.data(), expert_out_.data(),
-                        scratch, groups_, shape_);
+                        scratch, groups_, shape_, progress);
 }
 
 void DedupExchange::reduce() {
@@ -186,10 +190,9 @@ void DedupExchange::reduce() {
   partial_sums_.encode();
 }
 
-void DedupExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
+RowTransfer DedupExchange::combine_rows(const ExchangeLayout& layout) {
   returned_.resize(combine_format_, layout_.total_send_rows());
-  comm.alltoallv_rows(partial_sums_.bytes(), returned_.bytes(), layout.combine,
-                      row_type(layout.combine_row_bytes));
+  return {partial_sums_.bytes(), returned_.bytes(), &layout.combine, layout.combine_row_bytes};
 }
 
 void DedupExchange::unpack(const LayerInputs& in, float* y) {

@@ -17,8 +17,11 @@ namespace {
 class DroplessExchange : public PairExchange {
  public:
   void pack(const LayerInputs& in) override;
-  const ExchangeLayout& dispatch(const Communicator& comm) override;
-  void combine(const Communicator& comm, const ExchangeLayout& layout) override;
+  const ExchangeLayout& plan_dispatch(const Communicator& comm) override;
+  RowTransfer dispatch_rows() override {
+    return {send_.bytes(), recv_.bytes(), &layout_, send_.row_bytes()};
+  }
+  RowTransfer combine_rows(const ExchangeLayout& layout) override;
 
  private:
   std::vector<int32_t> slot_of_pair_;  // [T_r*k] destination slot = rank * El + local expert
@@ -63,7 +66,7 @@ void DroplessExchange::pack(const LayerInputs& in) {
   }
 }
 
-const ExchangeLayout& DroplessExchange::dispatch(const Communicator& comm) {
+const ExchangeLayout& DroplessExchange::plan_dispatch(const Communicator& comm) {
   const int slots = ranks_ * experts_per_rank_;
   recv_counts_.resize(slots);
   comm.alltoall_ints(send_counts_.data(), experts_per_rank_, recv_counts_.data());
@@ -79,15 +82,13 @@ const ExchangeLayout& DroplessExchange::dispatch(const Communicator& comm) {
   layout_.compute_offsets();
   block_rows_.assign(recv_counts_.begin(), recv_counts_.end());
   recv_.resize(dispatch_format_, layout_.total_recv_rows());
-  comm.alltoallv_rows(send_.bytes(), recv_.bytes(), layout_, row_type(send_.row_bytes()));
   shape_.set(layout_, send_.row_bytes(), combine_format_.row_bytes());
   return shape_;
 }
 
-void DroplessExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
+RowTransfer DroplessExchange::combine_rows(const ExchangeLayout& layout) {
   returned_.resize(combine_format_, send_.rows());
-  comm.alltoallv_rows(recv_.bytes(), returned_.bytes(), layout.combine,
-                      row_type(layout.combine_row_bytes));
+  return {recv_.bytes(), returned_.bytes(), &layout.combine, layout.combine_row_bytes};
 }
 
 // Permute: packs one row per pair, then regroups the received rows by expert. Unpermute: moves

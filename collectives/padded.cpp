@@ -17,8 +17,14 @@ namespace {
 class PaddedExchange : public PairExchange {
  public:
   void pack(const LayerInputs& in) override;
-  const ExchangeLayout& dispatch(const Communicator& comm) override;
-  void combine(const Communicator& comm, const ExchangeLayout& layout) override;
+  const ExchangeLayout& plan_dispatch(const Communicator& comm) override;
+  RowTransfer dispatch_rows() override {
+    return {send_.bytes(), recv_.bytes(), &layout_, send_.row_bytes(), /*fixed_size=*/true};
+  }
+  RowTransfer combine_rows(const ExchangeLayout& layout) override {
+    returned_.resize(combine_format_, send_.rows());
+    return {recv_.bytes(), returned_.bytes(), &layout.combine, layout.combine_row_bytes, true};
+  }
   bool pair_kept(int64_t pair) const override { return row_of_pair_[pair] >= 0; }
 
  private:
@@ -67,25 +73,18 @@ void PaddedExchange::pack(const LayerInputs& in) {
   shape_.pairs_dropped = dropped;
 }
 
-const ExchangeLayout& PaddedExchange::dispatch(const Communicator& comm) {
+// No counts travel: every peer gets El * C rows.
+const ExchangeLayout& PaddedExchange::plan_dispatch(const Communicator& /*comm*/) {
   const int64_t rows_per_peer = experts_per_rank_ * capacity_;
   recv_.resize(dispatch_format_, send_.rows());  // [R sources x El x C x H]
   block_rows_.assign(ranks_ * experts_per_rank_, capacity_);
   const int64_t row_bytes = send_.row_bytes();
-  comm.alltoall_rows(send_.bytes(), static_cast<int>(rows_per_peer), recv_.bytes(),
-                     row_type(row_bytes));
   if (static_cast<int>(layout_.send_rows.size()) != ranks_) layout_ = AlltoallvLayout(ranks_);
   std::fill(layout_.send_rows.begin(), layout_.send_rows.end(), static_cast<int>(rows_per_peer));
   std::fill(layout_.recv_rows.begin(), layout_.recv_rows.end(), static_cast<int>(rows_per_peer));
   layout_.compute_offsets();
   shape_.set(layout_, row_bytes, combine_format_.row_bytes());
   return shape_;
-}
-
-void PaddedExchange::combine(const Communicator& comm, const ExchangeLayout& layout) {
-  returned_.resize(combine_format_, send_.rows());
-  comm.alltoall_rows(recv_.bytes(), static_cast<int>(experts_per_rank_ * capacity_),
-                     returned_.bytes(), row_type(layout.combine_row_bytes));
 }
 
 // Permute: packs every capacity slot, padding included, then regroups every received slot by

@@ -30,10 +30,11 @@ void PairExchange::regroup() {
                   grouped_.data(), expert_row_of_block_.data());
 }
 
-void PairExchange::compute_experts(const ExpertBank& bank, float* scratch) {
+void PairExchange::compute_experts(const ExpertBank& bank, float* scratch,
+                                   const ProgressHook& progress) {
   expert_out_.resize(grouped_.size());
   compute_expert_blocks(bank, expert_offsets_, hidden_, grouped_.data(), expert_out_.data(),
-                        scratch, groups_, shape_);
+                        scratch, groups_, shape_, progress);
 }
 
 void PairExchange::reduce() {

@@ -23,7 +23,8 @@ class PairExchange : public ExchangeStrategy {
   // source rank). Charged to the permute phase.
   void regroup() override;
   // One SwiGLU GEMM pair per local expert over its whole block (chunked past kFfnChunkRows rows).
-  void compute_experts(const ExpertBank& bank, float* scratch) override;
+  void compute_experts(const ExpertBank& bank, float* scratch,
+                       const ProgressHook& progress) override;
   // Scatters the expert outputs back to the receive order, into recv_, which combine sends.
   // Charged to the unpermute phase.
   void reduce() override;

@@ -33,6 +33,38 @@ void PayloadRows::decode() {
   if (format_.type != PayloadType::kFp32) decode_rows(format_, bytes(), rows_, floats_.data());
 }
 
+const ExchangeLayout& ExchangeStrategy::dispatch(const Communicator& comm) {
+  const ExchangeLayout& layout = plan_dispatch(comm);
+  exchange_rows(comm, dispatch_rows());
+  return layout;
+}
+
+void ExchangeStrategy::combine(const Communicator& comm, const ExchangeLayout& layout) {
+  exchange_rows(comm, combine_rows(layout));
+}
+
+void ExchangeStrategy::exchange_rows(const Communicator& comm, const RowTransfer& transfer) {
+  const RowType& row = row_type(transfer.row_bytes);
+  if (transfer.fixed_size) {
+    const AlltoallvLayout& layout = *transfer.layout;
+    comm.alltoall_rows(transfer.send, layout.send_rows.empty() ? 0 : layout.send_rows[0],
+                       transfer.recv, row);
+  } else {
+    comm.alltoallv_rows(transfer.send, transfer.recv, *transfer.layout, row);
+  }
+}
+
+PendingExchange ExchangeStrategy::start_rows(const Communicator& comm,
+                                             const RowTransfer& transfer) {
+  const RowType& row = row_type(transfer.row_bytes);
+  if (transfer.fixed_size) {
+    const AlltoallvLayout& layout = *transfer.layout;
+    return comm.start_alltoall_rows(
+        transfer.send, layout.send_rows.empty() ? 0 : layout.send_rows[0], transfer.recv, row);
+  }
+  return comm.start_alltoallv_rows(transfer.send, transfer.recv, *transfer.layout, row);
+}
+
 const RowType& ExchangeStrategy::row_type(int64_t bytes) {
   auto& type = row_types_[bytes];
   if (!type) type = std::make_unique<RowType>(bytes);
@@ -41,7 +73,8 @@ const RowType& ExchangeStrategy::row_type(int64_t bytes) {
 
 void compute_expert_blocks(const ExpertBank& bank, const std::vector<int64_t>& offsets, int hidden,
                            const float* rows, float* out, float* scratch,
-                           std::vector<ExpertGroup>& groups, ExchangeShape& shape) {
+                           std::vector<ExpertGroup>& groups, ExchangeShape& shape,
+                           const ProgressHook& progress) {
   const int local = static_cast<int>(offsets.size()) - 1;
   groups.resize(local);
   shape.rows_per_local_expert.resize(local);
@@ -54,7 +87,7 @@ void compute_expert_blocks(const ExpertBank& bank, const std::vector<int64_t>& o
         RowBlock{rows + begin * hidden, hidden, out + begin * hidden, hidden, count};
     shape.rows_per_local_expert[le] = count;
   }
-  shape.expert_gemm_pairs = grouped_swiglu_ffn(groups, scratch);
+  shape.expert_gemm_pairs = grouped_swiglu_ffn(groups, scratch, progress);
 }
 
 int64_t padded_capacity(double capacity_factor, int64_t tokens, int top_k, int experts) {

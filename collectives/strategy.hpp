@@ -9,8 +9,10 @@
 //
 // One layer runs as: pack -> dispatch -> regroup -> compute_experts -> reduce -> combine -> unpack
 // (bench/layer_steps.hpp times them). dispatch() produces the exchange layout (counts, offsets,
-// row sizes each way), which combine() and the same-run ceilings consume. Buffers are sized by the
-// first run of a cell (a warm-up); later runs of the same routing reuse them without allocating.
+// row sizes each way), which combine() and the same-run ceilings consume; an overlapped layer runs
+// one strategy per token chunk and keeps the row exchanges in flight (ExchangeStrategy). Buffers
+// are sized by the first run of a cell (a warm-up); later runs of the same routing reuse them
+// without allocating.
 
 #include <cstdint>
 #include <functional>
@@ -97,22 +99,53 @@ class PayloadRows {
   std::vector<float> floats_;  // [rows x (hidden + inline)], only when the type is not fp32
 };
 
+// The rows one exchange moves: `layout` rows of `row_bytes` from `send` to every peer and into
+// `recv` from every peer. A fixed-size exchange sends layout.send_rows[0] rows to every peer
+// (MPI_Alltoall); otherwise the counts vary by peer (MPI_Alltoallv).
+struct RowTransfer {
+  const void* send = nullptr;
+  void* recv = nullptr;
+  const AlltoallvLayout* layout = nullptr;
+  int64_t row_bytes = 0;
+  bool fixed_size = false;
+};
+
 // The CPU steps of one strategy (OpenBLAS kernels, MPI exchange).
+//
+// An exchange is split in two so that a layer can run it blocking (dispatch(), combine()) or keep
+// it in flight while experts compute (bench/cpu_layer.cpp, --overlap): plan_dispatch() exchanges
+// the row counts (blocking; none for a fixed-size exchange) and sizes the receive buffer;
+// dispatch_rows() and combine_rows() name the buffers and layout of the rows each way, which the
+// caller sends with MPI_Alltoallv (or MPI_Alltoall), blocking or not.
 class ExchangeStrategy {
  public:
   virtual ~ExchangeStrategy() = default;
 
   // The steps of one layer, in this order.
   virtual void pack(const LayerInputs& in) = 0;
-  // Exchanges the counts (variable-size strategies) and the rows; returns the layout.
-  virtual const ExchangeLayout& dispatch(const Communicator& comm) = 0;
+  // Exchanges the counts (variable-size strategies), sizes the receive buffer; returns the layout.
+  virtual const ExchangeLayout& plan_dispatch(const Communicator& comm) = 0;
+  // The dispatched rows: the packed send buffer into the buffer plan_dispatch() sized.
+  virtual RowTransfer dispatch_rows() = 0;
   virtual void regroup() {}
-  virtual void compute_experts(const ExpertBank& bank, float* scratch) = 0;
+  // The local experts on the received rows; `progress` between their GEMMs (may be empty).
+  virtual void compute_experts(const ExpertBank& bank, float* scratch,
+                               const ProgressHook& progress = {}) = 0;
   virtual void reduce() {}
-  // Sends the expert outputs back along `layout`, the one dispatch() returned.
-  virtual void combine(const Communicator& comm, const ExchangeLayout& layout) = 0;
+  // Sizes the buffer the returned rows land in; the expert outputs going back along `layout`
+  // (the one plan_dispatch() returned), reversed.
+  virtual RowTransfer combine_rows(const ExchangeLayout& layout) = 0;
   // y: [tokens x hidden], the layer output (routed experts only).
   virtual void unpack(const LayerInputs& in, float* y) = 0;
+
+  // The blocking exchanges (MPI_Alltoallv, or MPI_Alltoall when fixed-size): plan_dispatch() then
+  // the rows; combine_rows() sent and received.
+  const ExchangeLayout& dispatch(const Communicator& comm);
+  void combine(const Communicator& comm, const ExchangeLayout& layout);
+  void exchange_rows(const Communicator& comm, const RowTransfer& transfer);
+  // The same rows started non-blocking (MPI_Ialltoallv, MPI_Ialltoall), for a layer that overlaps
+  // them with compute.
+  PendingExchange start_rows(const Communicator& comm, const RowTransfer& transfer);
 
   const ExchangeShape& shape() const { return shape_; }
   // Whether pair p = t * top_k + j reached its expert (false only for capacity overflow).
@@ -223,10 +256,11 @@ inline const std::string& to_string(const StrategyDescriptor* strategy) {
 // local expert over its contiguous block, as MegaBlocks runs one grouped GEMM per expert.
 // rows, out: [N x H], local expert le's rows at [offsets[le], offsets[le + 1]); offsets: [El + 1].
 // groups: the caller's reused [El] descriptors. Sets shape's rows_per_local_expert and
-// expert_gemm_pairs.
+// expert_gemm_pairs. `progress` between GEMMs (may be empty).
 void compute_expert_blocks(const ExpertBank& bank, const std::vector<int64_t>& offsets, int hidden,
                            const float* rows, float* out, float* scratch,
-                           std::vector<ExpertGroup>& groups, ExchangeShape& shape);
+                           std::vector<ExpertGroup>& groups, ExchangeShape& shape,
+                           const ProgressHook& progress);
 
 // Capacity slots per (source rank, expert) of a capacity-limited strategy: ceil(cf * T * k / E),
 // >= 1, with T the largest rank's tokens.

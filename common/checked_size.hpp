@@ -18,6 +18,13 @@ inline std::optional<int64_t> checked_mul(int64_t a, int64_t b) {
   return product;
 }
 
+// a + b, or nullopt when a or b is negative or the sum does not fit in int64_t.
+inline std::optional<int64_t> checked_add(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (a < 0 || b < 0 || __builtin_add_overflow(a, b, &sum)) return std::nullopt;
+  return sum;
+}
+
 // The product of `factors` (1 for none), or nullopt when a factor is negative or a partial
 // product does not fit in int64_t. Checking each step is enough: with non-negative factors the
 // partial products only grow, so no later factor can bring an overflowed one back.

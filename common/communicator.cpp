@@ -62,6 +62,35 @@ void Communicator::alltoallv_rows(const void* send, void* recv, const AlltoallvL
                               comm_));
 }
 
+PendingExchange Communicator::start_alltoall_rows(const void* send, int rows_per_peer, void* recv,
+                                                  const RowType& row) const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  C2R_MPI_CHECK(MPI_Ialltoall(send, rows_per_peer, row.get(), recv, rows_per_peer, row.get(), comm_,
+                              &request));
+  return PendingExchange(request);
+}
+
+PendingExchange Communicator::start_alltoallv_rows(const void* send, void* recv,
+                                                   const AlltoallvLayout& layout,
+                                                   const RowType& row) const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  C2R_MPI_CHECK(MPI_Ialltoallv(send, layout.send_rows.data(), layout.send_offsets.data(), row.get(),
+                               recv, layout.recv_rows.data(), layout.recv_offsets.data(), row.get(),
+                               comm_, &request));
+  return PendingExchange(request);
+}
+
+bool PendingExchange::test() {
+  if (request_ == MPI_REQUEST_NULL) return true;
+  int done = 0;
+  C2R_MPI_CHECK(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));
+  return done != 0;
+}
+
+void PendingExchange::wait() {
+  if (request_ != MPI_REQUEST_NULL) C2R_MPI_CHECK(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+}
+
 void Communicator::allreduce_max(std::vector<double>& values) const {
   C2R_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()),
                               MPI_DOUBLE, MPI_MAX, comm_));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace c2r {
@@ -37,6 +38,32 @@ struct AlltoallvLayout {
   int64_t total_recv_rows() const;
 };
 
+// A non-blocking exchange in flight (MPI_Ialltoall / MPI_Ialltoallv): test() lets MPI progress it
+// and says whether it is done, wait() completes it. Move-only. An exchange abandoned in flight by
+// an error is ended by the abort of every rank that follows the error (cli/cli.cpp).
+class PendingExchange {
+ public:
+  PendingExchange() = default;
+  explicit PendingExchange(MPI_Request request) : request_(request) {}
+  PendingExchange(PendingExchange&& other) noexcept : request_(other.request_) {
+    other.request_ = MPI_REQUEST_NULL;
+  }
+  PendingExchange& operator=(PendingExchange&& other) noexcept {
+    std::swap(request_, other.request_);
+    return *this;
+  }
+  PendingExchange(const PendingExchange&) = delete;
+  PendingExchange& operator=(const PendingExchange&) = delete;
+
+  bool in_flight() const { return request_ != MPI_REQUEST_NULL; }
+  // Progresses every exchange of this process; true when this one is done (or none was started).
+  bool test();
+  void wait();
+
+ private:
+  MPI_Request request_ = MPI_REQUEST_NULL;
+};
+
 class Communicator {
  public:
   explicit Communicator(MPI_Comm comm);
@@ -51,6 +78,12 @@ class Communicator {
   void alltoall_rows(const void* send, int rows_per_peer, void* recv, const RowType& row) const;
   void alltoallv_rows(const void* send, void* recv, const AlltoallvLayout& layout,
                       const RowType& row) const;
+  // The same exchanges, started and returned in flight: the buffers must stay untouched until the
+  // exchange is done. Every rank starts its non-blocking exchanges in the same order.
+  PendingExchange start_alltoall_rows(const void* send, int rows_per_peer, void* recv,
+                                      const RowType& row) const;
+  PendingExchange start_alltoallv_rows(const void* send, void* recv, const AlltoallvLayout& layout,
+                                       const RowType& row) const;
 
   // Element-wise reductions over ranks, in place, on every rank.
   void allreduce_max(std::vector<double>& values) const;

@@ -139,9 +139,11 @@ std::string cell_key(const CellResult& cell, CellKeyParts parts) {
   if (parts.sizes && cell.tokens_per_rank) {
     key += "tokens " + std::to_string(*cell.tokens_per_rank) + " ";
   }
-  // fp32 rows are not named, so keys of reports from before payload types still match.
+  // fp32 rows and the serial layer are not named, so keys of reports from before payload types
+  // and pipelining still match.
   return key + cell.routing + (cell.top_t ? " T=" + std::to_string(*cell.top_t) : "") + " " +
-         cell.strategy + " " + cell.placement + (cell.dtype == "fp32" ? "" : " " + cell.dtype);
+         cell.strategy + " " + cell.placement + (cell.dtype == "fp32" ? "" : " " + cell.dtype) +
+         (cell.overlap == 1 ? "" : " overlap " + std::to_string(cell.overlap));
 }
 
 json to_json(const CellResult& cell) {
@@ -151,6 +153,7 @@ json to_json(const CellResult& cell) {
   j["strategy"] = cell.strategy;
   j["placement"] = cell.placement;
   j["dtype"] = cell.dtype;
+  j["overlap"] = cell.overlap;
   if (cell.layer) j["layer"] = *cell.layer;
   if (cell.tokens_per_rank) j["tokens_per_rank"] = *cell.tokens_per_rank;
   if (cell.ranks) j["ranks"] = *cell.ranks;
@@ -174,13 +177,22 @@ json to_json(const CellResult& cell) {
                      {"combine_alltoallv", to_json(cell.ceilings->combine_alltoallv)}};
   }
   if (cell.efficiency) {
-    j["efficiency"] = {{"expert", cell.efficiency->expert},
-                       {"dispatch", cell.efficiency->dispatch},
-                       {"combine", cell.efficiency->combine}};
+    j["efficiency"] = {{"expert", cell.efficiency->expert}};
+    // A pipelined layer's dispatch and combine phases time only what it exposed: no efficiency.
+    if (cell.overlap == 1) {
+      j["efficiency"]["dispatch"] = cell.efficiency->dispatch;
+      j["efficiency"]["combine"] = cell.efficiency->combine;
+    }
   }
   if (cell.expert_gflops) j["expert_gflops"] = *cell.expert_gflops;
   if (cell.traffic) j["traffic"] = to_json(*cell.traffic);
   if (cell.load) j["load"] = to_json(*cell.load);
+  if (cell.overlap_metrics) {
+    const OverlapMetrics& o = *cell.overlap_metrics;
+    j["overlap_metrics"] = {{"exposed_communication", to_json(o.exposed_communication)},
+                            {"compute", to_json(o.compute)}};
+    if (o.efficiency) j["overlap_metrics"]["efficiency"] = *o.efficiency;
+  }
   if (cell.check) j["check"] = to_json(*cell.check);
   if (cell.speedup_vs_baseline) j["speedup_vs_baseline"] = *cell.speedup_vs_baseline;
   if (cell.speedup_interval) {
@@ -201,6 +213,7 @@ CellResult cell_result_from_json(const json& j, const std::string& source) {
   cell.strategy = text_or(j, "strategy", "?");
   cell.placement = text_or(j, "placement", "?");
   cell.dtype = text_or(j, "dtype", "fp32");
+  if (j.contains("overlap") && is_int(j["overlap"])) cell.overlap = j["overlap"].get<int>();
   if (j.contains("layer") && is_int(j["layer"])) cell.layer = j["layer"].get<int>();
   if (j.contains("tokens_per_rank") && j["tokens_per_rank"].is_number()) {
     cell.tokens_per_rank = integer_or(j["tokens_per_rank"], 0);
@@ -237,6 +250,15 @@ CellResult cell_result_from_json(const json& j, const std::string& source) {
   if (const json* e = section(j, "efficiency")) {
     cell.efficiency = Efficiency{number_or(*e, "expert", 0.0), number_or(*e, "dispatch", 0.0),
                                  number_or(*e, "combine", 0.0)};
+  }
+  if (const json* o = section(j, "overlap_metrics")) {
+    const json none = json::object();
+    auto stats = [&](const char* key) {
+      const json* s = section(*o, key);
+      return phase_stats_from_json(s ? *s : none);
+    };
+    cell.overlap_metrics = OverlapMetrics{stats("exposed_communication"), stats("compute"),
+                                          number_if(*o, "efficiency")};
   }
   cell.expert_gflops = number_if(j, "expert_gflops");
   if (const json* t = section(j, "traffic")) cell.traffic = traffic_from_json(*t);

@@ -68,6 +68,19 @@ struct OutputCheck {
   double combine_roundoff = 0;
 };
 
+// How much of the exchange a layer hid behind compute. Per iteration, exposed communication =
+// layer time - compute time, both the maximum over ranks (compute: gate + permute + expert +
+// unpermute, without the exchanges' progress calls), so it is what the layer took beyond its
+// busiest rank's compute (docs/METRICS.md). Every cell has it; a serial cell exposes all of its
+// exchange and its barriers' waits.
+struct OverlapMetrics {
+  PhaseStats exposed_communication;  // us, per iteration
+  PhaseStats compute;                // us, per iteration
+  // 1 - median exposed / (median dispatch + combine ceilings): the share of the same rows' plain
+  // blocking exchange that the layer did not expose. With ceilings measured only.
+  std::optional<double> efficiency;
+};
+
 // The speedup's percentile-bootstrap interval: from the per-iteration layer samples of the cell and
 // its baseline, resampled by round (paired) when the cells ran interleaved, independently when
 // they ran one after another.
@@ -86,6 +99,7 @@ struct CellResult {
   std::string strategy = "?";
   std::string placement = "?";
   std::string dtype = "fp32";  // of the exchanged rows; reports without it sent fp32
+  int overlap = 1;             // token chunks pipelined per layer; reports without it ran 1
   std::optional<int> layer;
   std::optional<int64_t> tokens_per_rank;  // a token sweep's pass
   std::optional<double> ranks;             // reports merged over rank counts
@@ -100,6 +114,7 @@ struct CellResult {
   std::array<std::optional<PhaseStats>, kNumResultPhases> phases;  // by Phase
   std::optional<Ceilings> ceilings;                                // with ceilings measured
   std::optional<Efficiency> efficiency;                            // with ceilings measured
+  std::optional<OverlapMetrics> overlap_metrics;
   std::optional<double> expert_gflops;
   std::optional<Traffic> traffic;
   std::optional<Load> load;

@@ -409,7 +409,7 @@ void latency_sweep_plots(std::ostream& out, const std::vector<Report>& reports,
       // The cell without its payload type (one colour), the type a dash of its own.
       const std::string dtype = cell.dtype;
       std::string key_text = cell_key(cell, {/*layer=*/layers.size() > 1, /*sizes=*/false});
-      if (dtype != "fp32") key_text.resize(key_text.size() - dtype.size() - 1);
+      if (dtype != "fp32") key_text.erase(key_text.rfind(" " + dtype), dtype.size() + 1);
       const std::string name = (swept > 1 ? sources[i] + ": " : "") + key_text;
       const std::string key = name + "\n" + dtype;
       if (!index_of.count(key)) {

@@ -26,6 +26,7 @@ json to_json(const LayerSummary& row) {
           {"strategy", row.strategy},
           {"placement", row.placement},
           {"dtype", row.dtype},
+          {"overlap", row.overlap},
           {"layers", row.layers},
           {"remote_bytes_ratio", row.remote_bytes_ratio},
           {"dispatch_combine_time_ratio", row.dispatch_combine_time_ratio},
@@ -69,6 +70,7 @@ Report report_from_json(const json& doc, const std::string& source) {
       s.strategy = text_or(row, "strategy", "?");
       s.placement = text_or(row, "placement", "?");
       s.dtype = text_or(row, "dtype", "fp32");
+      if (row.contains("overlap") && is_int(row["overlap"])) s.overlap = row["overlap"].get<int>();
       s.layers = static_cast<int>(integer_or(row, "layers", 0));
       s.remote_bytes_ratio = number_or(row, "remote_bytes_ratio", 0.0);
       s.dispatch_combine_time_ratio = number_or(row, "dispatch_combine_time_ratio", 0.0);
@@ -109,6 +111,9 @@ bool is_time_or_null(const json& v) {
 }
 bool is_fraction(const json& v) {
   return is_non_negative(v) && v.get<double>() <= 1.0;
+}
+bool is_number(const json& v) {
+  return is_finite_number(v);
 }
 bool is_confidence(const json& v) {
   return is_finite_number(v) && v.get<double>() > 0.0 && v.get<double>() < 1.0;
@@ -172,6 +177,7 @@ constexpr FieldSpec kCellFields[] = {
     {"strategy", is_text, "a string"},
     {"placement", is_text, "a string"},
     {"dtype", is_payload_type, "fp32, bf16 or fp8"},
+    {"overlap", is_positive, "a positive integer"},
     {"layer", is_index, kSizeText},
     {"baseline", is_flag, "true or false"},
     {"in_grid", is_flag, "true or false"},
@@ -218,6 +224,8 @@ constexpr FieldSpec kLoadFields[] = {
 constexpr FieldSpec kEfficiencyFields[] = {{"expert", is_time, kTimeText},
                                            {"dispatch", is_time, kTimeText},
                                            {"combine", is_time, kTimeText}};
+// The efficiency is negative when a layer exposed more than the plain exchange takes.
+constexpr FieldSpec kOverlapFields[] = {{"efficiency", is_number, "a finite number"}};
 // worst_relative_error is null when an output was not finite (JSON has no NaN or infinity).
 constexpr FieldSpec kCheckFields[] = {
     {"checked", is_flag, "true or false"},
@@ -239,6 +247,7 @@ constexpr FieldSpec kSummaryFields[] = {
     {"strategy", is_text, "a string"},
     {"placement", is_text, "a string"},
     {"dtype", is_payload_type, "fp32, bf16 or fp8"},
+    {"overlap", is_positive, "a positive integer"},
     {"layers", is_index, kSizeText},
     {"remote_bytes_ratio", is_time, kTimeText},
     {"dispatch_combine_time_ratio", is_time, kTimeText},
@@ -372,6 +381,13 @@ void check_report_fields(const json& doc, const std::string& source) {
     check_section(cell, "check", kCheckFields, where);
     check_section(cell, "speedup_interval", kIntervalFields, where);
     check_section(cell, "placement_search", kSearchFields, where);
+    check_section(cell, "overlap_metrics", kOverlapFields, where);
+    for (const char* stats : {"exposed_communication", "compute"}) {
+      const json& metrics = member(cell, "overlap_metrics");
+      if (metrics.contains(stats)) {
+        check_stats(metrics[stats], where + ".overlap_metrics." + stats);
+      }
+    }
     if (cell.contains("ceilings")) {
       C2R_CHECK(cell["ceilings"].is_object(), where << ".ceilings must be an object");
       for (const char* ceiling : kCeilings) {

@@ -21,6 +21,7 @@ struct LayerSummary {
   std::optional<int> top_t;
   std::string strategy, placement;
   std::string dtype = "fp32";
+  int overlap = 1;
   int layers = 0;
   double remote_bytes_ratio = 0, dispatch_combine_time_ratio = 0, layer_time_ratio = 0;
   double rank_imbalance = 0;  // mean of the cells' own (not a ratio)

@@ -101,7 +101,12 @@ void print_run_table(std::ostream& out, const json& config,
   std::vector<Table::Column> columns = {{"routing", "", true},  {"T", "", false},
                                         {"strategy", "", true}, {"placement", "", true},
                                         {"dtype", "", true},    {"layer", "", false}};
+  // Pipelined cells (--overlap): their degree, and what they exposed of the exchange.
+  const bool pipelined = std::any_of(results.begin(), results.end(),
+                                     [](const CellResult& r) { return r.overlap != 1; });
+  if (pipelined) columns.push_back({"ovl", "", false});
   for (Phase phase : kReportedPhases) columns.push_back({phase_name(phase), "us"});
+  if (pipelined) columns.insert(columns.end(), {{"exposed", "us"}, {"hidden", "%"}});
   columns.insert(columns.end(), {{"speedup", "x"},
                                  {"interval", "x"},
                                  {"remote", "MB"},
@@ -120,8 +125,14 @@ void print_run_table(std::ostream& out, const json& config,
                                     shortened_placement(r.placement),
                                     r.dtype,
                                     r.layer ? std::to_string(*r.layer) : "?"};
+    if (pipelined) row.push_back(std::to_string(r.overlap));
     for (Phase phase : kReportedPhases) {
       row.push_back(r.phase(phase) ? format_fixed(r.phase(phase)->stats.median, 0) : "-");
+    }
+    if (pipelined) {
+      const std::optional<OverlapMetrics>& o = r.overlap_metrics;
+      row.push_back(o ? format_fixed(o->exposed_communication.stats.median, 0) : "-");
+      row.push_back(fixed_or_dash(o ? o->efficiency : std::nullopt, 0, 100.0));
     }
     // Absent sections (a peer's report) show "-".
     std::optional<double> remote, copies, imbalance, dropped, eff_expert, eff_dispatch, eff_combine;
@@ -135,8 +146,11 @@ void print_run_table(std::ostream& out, const json& config,
     }
     if (r.efficiency) {
       eff_expert = r.efficiency->expert;
-      eff_dispatch = r.efficiency->dispatch;
-      eff_combine = r.efficiency->combine;
+      // A pipelined cell's dispatch and combine time only what it exposed: no efficiency.
+      if (r.overlap == 1) {
+        eff_dispatch = r.efficiency->dispatch;
+        eff_combine = r.efficiency->combine;
+      }
     }
     const bool checked = r.check && r.check->checked;
     // "~": the interval includes 1, the cell is not told apart from the baseline.
@@ -159,26 +173,37 @@ void print_run_table(std::ostream& out, const json& config,
   out << "# * = baseline (vanilla, dropless, contiguous); speedup = baseline layer time / cell "
          "layer time, same layer (interleaved: the median over rounds of each round's ratio); "
          "interval: its 95% bootstrap interval; ~ = the interval includes 1\n";
+  if (pipelined) {
+    out << "# ovl = token chunks pipelined per layer; their dispatch and combine columns time what "
+           "the layer exposed of the exchange (waits and progress calls). exposed = layer - "
+           "compute (max over ranks); hidden = 1 - exposed / (dispatch + combine ceilings)\n";
+  }
 }
 
 void print_layer_summary(std::ostream& out, const std::vector<LayerSummary>& summary) {
   out << "# mean over layers, relative to each layer's baseline cell\n";
-  Table table({{"routing", "", true},
-               {"T", "", false},
-               {"strategy", "", true},
-               {"placement", "", true},
-               {"dtype", "", true},
-               {"layers", "", false},
-               {"remote_bytes", "x base"},
-               {"disp+comb", "x base"},
-               {"layer", "x base"},
-               {"imbal", "x"}});
+  const bool pipelined = std::any_of(summary.begin(), summary.end(),
+                                     [](const LayerSummary& s) { return s.overlap != 1; });
+  std::vector<Table::Column> columns = {{"routing", "", true},
+                                        {"T", "", false},
+                                        {"strategy", "", true},
+                                        {"placement", "", true},
+                                        {"dtype", "", true}};
+  if (pipelined) columns.push_back({"ovl", "", false});
+  columns.insert(columns.end(), {{"layers", "", false},
+                                 {"remote_bytes", "x base"},
+                                 {"disp+comb", "x base"},
+                                 {"layer", "x base"},
+                                 {"imbal", "x"}});
+  Table table(columns);
   for (const LayerSummary& s : summary) {
-    table.add_row({s.routing, s.top_t ? std::to_string(*s.top_t) : "-", s.strategy,
-                   shortened_placement(s.placement), s.dtype, std::to_string(s.layers),
-                   format_fixed(s.remote_bytes_ratio, 3),
-                   format_fixed(s.dispatch_combine_time_ratio, 3),
-                   format_fixed(s.layer_time_ratio, 3), format_fixed(s.rank_imbalance, 2)});
+    std::vector<std::string> row = {s.routing, s.top_t ? std::to_string(*s.top_t) : "-", s.strategy,
+                                    shortened_placement(s.placement), s.dtype};
+    if (pipelined) row.push_back(std::to_string(s.overlap));
+    row.insert(row.end(), {std::to_string(s.layers), format_fixed(s.remote_bytes_ratio, 3),
+                           format_fixed(s.dispatch_combine_time_ratio, 3),
+                           format_fixed(s.layer_time_ratio, 3), format_fixed(s.rank_imbalance, 2)});
+    table.add_row(row);
   }
   table.print(out);
 }

@@ -217,6 +217,7 @@ ValidationPoint point_from(const json& p, const std::string& where, const Shape&
   v.top_t = f.optional_index("top_t");
   v.strategy = f.text("strategy");
   v.placement = f.text("placement");
+  v.overlap = f.has("overlap") ? f.at_least("overlap", 1, "a positive integer") : 1;
   v.baseline = f.flag("baseline", false);
   v.expert_rank = expert_rank_from(f, shape);
   v.predicted = phase_times_from(f.sub("predicted"));
@@ -309,6 +310,7 @@ json to_json(const Validation& v) {
                       {"top_t", top_t_json(p.top_t)},
                       {"strategy", p.strategy},
                       {"placement", p.placement},
+                      {"overlap", p.overlap},
                       {"baseline", p.baseline},
                       {"expert_rank", p.expert_rank},
                       {"predicted", to_json(p.predicted)},
@@ -389,6 +391,13 @@ json to_json(const Tuning& t) {
                               {"within_limit", row.within_limit},
                               {"chosen", row.chosen}});
   }
+  json overlap_table = json::array();
+  for (const auto& row : t.overlap_table) {
+    overlap_table.push_back({{"overlap", row.overlap},
+                             {"layer_us", number_or_null(row.layer_us)},
+                             {"dispatch_combine_us", number_or_null(row.dispatch_combine_us)},
+                             {"chosen", row.chosen}});
+  }
   const TuningCluster& c = t.cluster;
   auto link = [](const LinkSummary& l) {
     return json{{"latency_us", number_or_null(l.latency_us)},
@@ -409,6 +418,7 @@ json to_json(const Tuning& t) {
       {"top_t_within_limit", t.top_t_within_limit},
       {"capacity_factor", number_or_null(t.capacity_factor)},
       {"capacity_within_limit", t.capacity_within_limit},
+      {"overlap", t.overlap},
       {"limits",
        {{"max_imbalance", number_or_null(t.max_imbalance)},
         {"max_drop", number_or_null(t.max_drop)}}},
@@ -430,6 +440,7 @@ json to_json(const Tuning& t) {
       {"layers", layers},
       {"top_t_table", top_t_table},
       {"capacity_table", capacity_table},
+      {"overlap_table", overlap_table},
       {"summary",
        {{"layers", s.layers},
         {"baseline_layer_us", number_or_null(s.baseline_layer_us)},
@@ -475,6 +486,7 @@ Tuning tuning_from_json(const json& file, const std::string& source) {
   t.top_t_within_limit = f.flag("top_t_within_limit", true);
   t.capacity_factor = f.non_negative("capacity_factor");
   t.capacity_within_limit = f.flag("capacity_within_limit", true);
+  t.overlap = f.has("overlap") ? f.at_least("overlap", 1, "a positive integer") : 1;
   const Fields limits = f.sub("limits");
   t.max_imbalance = limits.non_negative("max_imbalance");
   t.max_drop = limits.in_range("max_drop", 0.0, 1.0);
@@ -502,6 +514,12 @@ Tuning tuning_from_json(const json& file, const std::string& source) {
          row.in_range("mean_dropped_fraction", 0.0, 1.0), row.non_negative("layer_us"),
          row.non_negative("dispatch_combine_us"), row.flag("within_limit", false),
          row.flag("chosen", false)});
+  }
+  for (size_t i = 0; i < f.count("overlap_table"); ++i) {
+    const Fields row = f.element("overlap_table", i);
+    t.overlap_table.push_back({row.at_least("overlap", 1, "a positive integer"),
+                               row.non_negative("layer_us"),
+                               row.non_negative("dispatch_combine_us"), row.flag("chosen", false)});
   }
   const Fields s = f.sub("summary");
   t.summary = {s.index("layers"),

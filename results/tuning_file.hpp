@@ -66,6 +66,14 @@ struct CapacityRow {
   bool within_limit = false, chosen = false;
 };
 
+// One pipeline degree weighed (run --overlap): the predicted model time with the chosen routing
+// and the tuned placements.
+struct OverlapRow {
+  int overlap = 1;
+  double layer_us = 0, dispatch_combine_us = 0;
+  bool chosen = false;
+};
+
 struct LinkSummary {
   double latency_us = 0, bandwidth_GBps = 0;
 };
@@ -103,6 +111,7 @@ struct ValidationPoint {
   std::string routing;
   std::optional<int> top_t;
   std::string strategy, placement;
+  int overlap = 1;  // token chunks the layer was pipelined over
   bool baseline = false;
   std::vector<int> expert_rank;
   PhaseTimes predicted, measured;
@@ -156,12 +165,14 @@ struct Tuning {
   bool top_t_within_limit = true;
   double capacity_factor = 0.0;
   bool capacity_within_limit = true;
+  int overlap = 1;  // the pipeline degree with the lowest predicted time (files without it: 1)
   double max_imbalance = 0.0, max_drop = 0.0;  // "limits"
   TuningCluster cluster;
   nlohmann::json profile;  // the measured cluster profile (null: a described cluster)
   std::vector<TuningLayer> layers;
   std::vector<TopTRow> top_t_table;
   std::vector<CapacityRow> capacity_table;
+  std::vector<OverlapRow> overlap_table;
   TuningSummary summary;
   // Added by the command.
   std::optional<TuningCreated> created;

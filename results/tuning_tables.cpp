@@ -112,6 +112,19 @@ void print_capacity_table(std::ostream& out, const Tuning& t, const std::string&
   }
 }
 
+// Every pipeline degree weighed (run --overlap), and which one was chosen.
+void print_overlap_table(std::ostream& out, const Tuning& t, const std::string& chosen) {
+  if (t.overlap_table.size() < 2) return;
+  out << "# overlap (token chunks pipelined per layer, " << chosen << ", " << t.strategy
+      << ", tuned placements; d+c: the exchange time the layer exposes)\n";
+  Table overlap({{"overlap", ""}, {"layer", "us"}, {"d+c", "us"}, {"chosen", "", true}});
+  for (const auto& row : t.overlap_table) {
+    overlap.add_row({std::to_string(row.overlap), fixed(row.layer_us, 1),
+                     fixed(row.dispatch_combine_us, 1), row.chosen ? "*" : ""});
+  }
+  overlap.print(out);
+}
+
 void print_tuning_summary(std::ostream& out, const Tuning& t) {
   const TuningSummary& s = t.summary;
   out << "# predicted, " << s.layers << " layer(s): baseline " << fixed(s.baseline_layer_us, 1)
@@ -135,6 +148,7 @@ void print_tuning(std::ostream& out, const Tuning& t) {
   print_layer_table(out, t, chosen);
   print_top_t_table(out, t);
   print_capacity_table(out, t, chosen);
+  print_overlap_table(out, t, chosen);
   print_tuning_summary(out, t);
   if (t.validation) print_validation(out, *t.validation);
 }
@@ -158,7 +172,8 @@ void print_validation(std::ostream& out, const Validation& v) {
   for (const auto& p : v.points) {
     const double pred = p.predicted.at(Phase::kLayer), meas = p.measured.at(Phase::kLayer);
     points.add_row(
-        {std::to_string(p.layer), routing_label(p.routing, p.top_t), p.strategy, p.placement,
+        {std::to_string(p.layer), routing_label(p.routing, p.top_t), p.strategy,
+         p.placement + (p.overlap == 1 ? "" : " ovl " + std::to_string(p.overlap)),
          format_fixed(pred, 1), format_fixed(meas, 1),
          format_fixed(meas > 0 ? (pred - meas) / meas * 100 : 0.0, 1),
          format_fixed(p.predicted.exchange_us(), 1), format_fixed(p.measured.exchange_us(), 1),

@@ -10,7 +10,7 @@ namespace c2r {
 namespace {
 
 BaselineKey baseline_key(const CellResult& r) {
-  return {r.layer.value_or(0), r.tokens_per_rank.value_or(0), r.dtype};
+  return {r.layer.value_or(0), r.tokens_per_rank.value_or(0), r.dtype, r.overlap};
 }
 
 bool interleaved(const CellResult& r) {
@@ -115,6 +115,7 @@ std::vector<Verdict> verdicts(const std::vector<CellResult>& results) {
       v.strategy = r.strategy;
       v.placement = r.placement;
       v.dtype = r.dtype;
+      v.overlap = r.overlap;
       v.tokens_per_rank = r.tokens_per_rank;
       v.paired = true;
     }
@@ -144,7 +145,11 @@ void print_verdicts(std::ostream& out, const std::vector<Verdict>& verdicts) {
       std::all_of(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return v.paired; });
   const bool sweep = std::any_of(verdicts.begin(), verdicts.end(),
                                  [](const Verdict& v) { return v.tokens_per_rank.has_value(); });
-  out << "# verdict: speedup against the baseline (vanilla, dropless, contiguous, same dtype) = "
+  const bool pipelined = std::any_of(verdicts.begin(), verdicts.end(),
+                                     [](const Verdict& v) { return v.overlap != 1; });
+  out << "# verdict: speedup against the baseline (vanilla, dropless, contiguous, same dtype"
+      << (pipelined ? " and overlap" : "")
+      << ") = "
          "baseline time "
          "/ cell time, summed over the layers, median with its "
       << format_fixed(kVerdictConfidence * 100, 0) << "% bootstrap interval"
@@ -156,6 +161,7 @@ void print_verdicts(std::ostream& out, const std::vector<Verdict>& verdicts) {
                                         {"strategy", "", true},
                                         {"placement", "", true},
                                         {"dtype", "", true}};
+  if (pipelined) columns.push_back({"ovl", "", false});
   if (sweep) columns.push_back({"tokens", "", false});
   columns.insert(columns.end(), {{"layers", "", false},
                                  {"disp+comb speedup", "x"},
@@ -165,6 +171,7 @@ void print_verdicts(std::ostream& out, const std::vector<Verdict>& verdicts) {
   for (const Verdict& v : verdicts) {
     std::vector<std::string> row = {v.routing, v.top_t ? std::to_string(*v.top_t) : "-", v.strategy,
                                     v.placement, v.dtype};
+    if (pipelined) row.push_back(std::to_string(v.overlap));
     if (sweep) row.push_back(v.tokens_per_rank ? std::to_string(*v.tokens_per_rank) : "-");
     row.insert(row.end(), {std::to_string(v.layers), with_interval(v.exchange_speedup),
                            with_interval(v.layer_speedup), v.word()});

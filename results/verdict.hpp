@@ -20,9 +20,11 @@ namespace c2r {
 constexpr double kVerdictConfidence = 0.95;
 constexpr int kVerdictResamples = 2000;
 
-// A cell's baseline is the (vanilla, dropless, contiguous) cell of its layer, tokens per rank and
-// payload type: an exchange is compared with the baseline sending the same row type.
-using BaselineKey = std::tuple<int, int64_t, std::string>;  // (layer, tokens per rank, dtype)
+// A cell's baseline is the (vanilla, dropless, contiguous) cell of its layer, tokens per rank,
+// payload type and pipeline degree: an exchange is compared with the baseline sending the same
+// row type, pipelined alike.
+using BaselineKey =
+    std::tuple<int, int64_t, std::string, int>;  // (layer, tokens per rank, dtype, overlap)
 using Baselines = std::map<BaselineKey, const CellResult*>;
 Baselines baselines(const std::vector<CellResult>& results);
 // The baseline `cell` is compared with; throws c2r::Error when the results lack it.
@@ -42,6 +44,7 @@ struct Verdict {
   std::optional<int> top_t;
   std::string strategy, placement;
   std::string dtype = "fp32";
+  int overlap = 1;
   std::optional<int64_t> tokens_per_rank;  // a sweep's pass
   int layers = 0;
   bool paired = false;

@@ -37,13 +37,15 @@ json Prediction::to_json() const {
 
 CostModel::CostModel(const ClusterModel& cluster, const ModelConfig& model, int64_t tokens_per_rank,
                      const StrategyDescriptor& strategy, double capacity_factor,
-                     int64_t sample_tokens, PayloadType dtype)
+                     int64_t sample_tokens, PayloadType dtype, int overlap)
     : cluster_(cluster),
       model_(model),
       tokens_per_rank_(tokens_per_rank),
       strategy_(&strategy),
       capacity_factor_(capacity_factor),
-      dtype_(dtype) {
+      dtype_(dtype),
+      overlap_(overlap) {
+  C2R_CHECK(overlap >= 1, "a pipelined layer needs at least one token chunk");
   check_experts_divide(model.experts, cluster.ranks);
   C2R_CHECK(model.top_k <= kMaxTopK, "the cost model handles top-k up to " << kMaxTopK);
   C2R_CHECK(tokens_per_rank >= 1, "the cost model needs at least one token per rank");
@@ -60,7 +62,14 @@ CostModel::CostModel(const ClusterModel& cluster, const ModelConfig& model, int6
 
 CostModel CostModel::for_sample(int64_t sample_tokens) const {
   return CostModel(cluster_, model_, tokens_per_rank_, *strategy_, capacity_factor_, sample_tokens,
-                   dtype_);
+                   dtype_, overlap_);
+}
+
+CostModel CostModel::with_overlap(int overlap) const {
+  CostModel other = *this;
+  C2R_CHECK(overlap >= 1, "a pipelined layer needs at least one token chunk");
+  other.overlap_ = overlap;
+  return other;
 }
 
 void CostModel::tally_token(TrafficTally& tally, int source, const int32_t* experts,
@@ -81,24 +90,30 @@ void CostModel::tally_token(TrafficTally& tally, int source, const int32_t* expe
   }
 }
 
-double CostModel::exchange_seconds(const std::vector<double>& send_rows,
-                                   const std::vector<double>& recv_rows, double row_bytes,
-                                   std::vector<double>* per_rank) const {
-  double worst = 0.0;
+std::vector<CostModel::ExchangeParts> CostModel::exchange_parts(
+    const std::vector<double>& send_rows, const std::vector<double>& recv_rows,
+    double row_bytes) const {
+  std::vector<ExchangeParts> parts(ranks());
   for (int r = 0; r < ranks(); ++r) {
-    double rank_seconds = 0.0;
     for (int link = 0; link < 2; ++link) {
       const double bytes =
           std::max(send_rows[2 * r + link], recv_rows[2 * r + link]) * scale_ * row_bytes;
       if (bytes <= 0.0) continue;
       const LinkCost& cost = link == 0 ? cluster_.intra : cluster_.inter;
-      // Intra- and inter-node links carry their shares at the same time.
-      rank_seconds = std::max(rank_seconds, cost.latency_s + bytes / cost.bandwidth_Bps);
+      parts[r].latency[link] = cost.latency_s;
+      parts[r].transfer[link] = bytes / cost.bandwidth_Bps;
     }
-    if (per_rank) (*per_rank)[r] = rank_seconds;
-    worst = std::max(worst, rank_seconds);
   }
-  return worst;
+  return parts;
+}
+
+double CostModel::exposed_seconds(const ExchangeParts& parts, double uncovered_inter) const {
+  const double n = overlap_;
+  // Intra- and inter-node links carry their shares at the same time.
+  const double intra = n * parts.latency[0] + parts.transfer[0];
+  const double inter =
+      n * parts.latency[1] + (n == 1 ? parts.transfer[1] : parts.transfer[1] / n + uncovered_inter);
+  return std::max(intra, inter);
 }
 
 double CostModel::expert_phase_seconds(const std::vector<double>& expert_rows) const {
@@ -144,9 +159,10 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
   const double tokens = static_cast<double>(tokens_per_rank_);
   const double pairs = tokens * model_.top_k;
   const double flops_per_row = 6.0 * model_.hidden * model_.ffn;
-  // Every rank runs its E/R experts' GEMMs (a balanced placement), each paying the fixed part.
+  // Every rank runs its E/R experts' GEMMs (a balanced placement), each paying the fixed part once
+  // per token chunk.
   const double expert_calls_seconds =
-      static_cast<double>(model_.experts / R) * cluster_.rates.expert_call_s;
+      static_cast<double>(model_.experts / R) * cluster_.rates.expert_call_s * overlap_;
   const double shared_seconds =
       tokens * 6.0 * model_.hidden * model_.shared_ffn / cluster_.rates.expert_flops_per_s;
 
@@ -156,10 +172,27 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
   Prediction p;
   p.time.expert = expert_phase_seconds(tally.expert_rows) + expert_calls_seconds + shared_seconds;
   std::vector<double> dispatch_rank(R), combine_rank(R);
-  p.time.dispatch = counts_latency + exchange_seconds(tally.send_rows, tally.recv_rows,
-                                                      dispatch_wire_bytes, &dispatch_rank);
-  p.time.combine = counts_latency + exchange_seconds(tally.recv_rows, tally.send_rows,
-                                                     combine_wire_bytes, &combine_rank);
+  const std::vector<ExchangeParts> dispatch_parts =
+      exchange_parts(tally.send_rows, tally.recv_rows, dispatch_wire_bytes);
+  const std::vector<ExchangeParts> combine_parts =
+      exchange_parts(tally.recv_rows, tally.send_rows, combine_wire_bytes);
+  for (int r = 0; r < R; ++r) {
+    // Pipelined: the interior chunks' inter-node transfers, (N-1)/N of both exchanges, hide
+    // behind the interior chunks' expert compute, (N-1)/N of the rank's own.
+    const double n = overlap_;
+    const double inter = dispatch_parts[r].transfer[1] + combine_parts[r].transfer[1];
+    const double rank_expert =
+        tally.expert_rows[r] * scale_ * flops_per_row / cluster_.rates.expert_flops_per_s;
+    const double uncovered = std::max(0.0, (inter - rank_expert) * (n - 1) / n);
+    const double share = inter > 0 ? dispatch_parts[r].transfer[1] / inter : 0.0;
+    dispatch_rank[r] = exposed_seconds(dispatch_parts[r], uncovered * share);
+    combine_rank[r] = exposed_seconds(combine_parts[r], uncovered * (1 - share));
+    p.time.dispatch = std::max(p.time.dispatch, dispatch_rank[r]);
+    p.time.combine = std::max(p.time.combine, combine_rank[r]);
+  }
+  // Every chunk all2alls its row counts first (variable-size strategies).
+  p.time.dispatch += overlap_ * counts_latency;
+  p.time.combine += counts_latency;
   p.time.gate = tokens * 2.0 * model_.hidden * model_.experts / cluster_.rates.router_flops_per_s;
   double mean_rank_seconds = 0.0, rows_total = 0.0, rows_max = 0.0;
   for (int r = 0; r < R; ++r) {

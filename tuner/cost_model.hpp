@@ -14,6 +14,11 @@
 //   permute, unpermute busiest rank's gathered row bytes / copy rate, and its row bytes summed
 //                      (weighted) into tokens / scatter rate.
 //   layer              the sum: the critical path of one layer.
+// Pipelined over N token chunks (run --overlap N), dispatch and combine are what the layer exposes:
+// per link class, the latencies of N count and row exchanges, the intra-node transfer in full
+// (shared memory: the CPUs copy it, no compute hides it), and of the inter-node transfer (moved by
+// the NICs) the first and last chunk plus what the expert compute cannot cover; each expert pays
+// its fixed GEMM cost once per chunk.
 // docs/TUNING.md derives each term.
 
 #include <cstdint>
@@ -79,10 +84,14 @@ class CostModel {
   // fewer tokens than ranks.
   // `dtype`: the payload type of the exchanged rows, whose bytes travel
   // (kernels/cpu/row_codec.hpp).
+  // `overlap`: token chunks the layer is pipelined over (1: the serial layer).
   CostModel(const ClusterModel& cluster, const ModelConfig& model, int64_t tokens_per_rank,
             const StrategyDescriptor& strategy, double capacity_factor, int64_t sample_tokens,
-            PayloadType dtype = PayloadType::kFp32);
+            PayloadType dtype = PayloadType::kFp32, int overlap = 1);
   PayloadType dtype() const { return dtype_; }
+  int overlap() const { return overlap_; }
+  // The same model with another pipeline degree.
+  CostModel with_overlap(int overlap) const;
 
   const ClusterModel& cluster() const { return cluster_; }
   const ModelConfig& model() const { return model_; }
@@ -119,10 +128,21 @@ class CostModel {
   // once go at the shared rate, those after the others have finished at the rate of one alone.
   // expert_rows: [ranks] at sample scale.
   double expert_phase_seconds(const std::vector<double>& expert_rows) const;
-  // One exchange's time given per-rank rows per link class (sample scale) and its row bytes.
-  double exchange_seconds(const std::vector<double>& send_rows,
-                          const std::vector<double>& recv_rows, double row_bytes,
-                          std::vector<double>* per_rank) const;
+  // One exchange's time on each rank, per link class, split into latency and transfer.
+  struct ExchangeParts {
+    double latency[2] = {0, 0};   // per link class (0 intra, 1 inter); 0 when it carries nothing
+    double transfer[2] = {0, 0};  // bytes / bandwidth
+  };
+  // Per-rank parts of one exchange given per-rank rows per link class (sample scale) and its row
+  // bytes.
+  std::vector<ExchangeParts> exchange_parts(const std::vector<double>& send_rows,
+                                            const std::vector<double>& recv_rows,
+                                            double row_bytes) const;
+  // What a layer of overlap_ chunks exposes of one exchange on one rank: the serial time (latency
+  // + transfer, classes in parallel) when overlap_ is 1. `uncovered_inter`: the rank's inter-node
+  // transfer (both exchanges) that its expert compute cannot cover, charged to this exchange
+  // in proportion to its share.
+  double exposed_seconds(const ExchangeParts& parts, double uncovered_inter) const;
 
   ClusterModel cluster_;
   ModelConfig model_;
@@ -130,6 +150,7 @@ class CostModel {
   const StrategyDescriptor* strategy_;
   double capacity_factor_;
   PayloadType dtype_;
+  int overlap_;
   int64_t tokens_per_source_;  // sample tokens in each rank's block
   double scale_;               // deployment tokens per sample token
 };

@@ -97,6 +97,33 @@ CapacityChoice choose_capacity(const std::vector<TunedLayer>& layers, size_t rou
   return choice;
 }
 
+OverlapChoice choose_overlap(const std::vector<TunedLayer>& layers, size_t routing_index,
+                             const CostModel& model, const std::vector<int>& degrees) {
+  std::vector<int> sorted = degrees;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  C2R_CHECK(!sorted.empty() && sorted.front() >= 1, "pipeline degrees must be 1 or more");
+  OverlapChoice choice;
+  double best = 0.0;
+  for (int n : sorted) {
+    const CostModel pipelined = model.with_overlap(n);
+    double time = 0, exchange = 0;
+    for (const auto& layer : layers) {
+      const TunedRouting& r = layer.routings[routing_index];
+      const Prediction p = pipelined.predict(r.sample, r.search.expert_rank);
+      time += p.time.layer();
+      exchange += exchange_seconds(p);
+    }
+    if (choice.table.empty() || time < best) {
+      best = time;
+      choice.overlap = n;
+    }
+    choice.table.push_back({n, time * 1e6, exchange * 1e6, false});
+  }
+  for (auto& row : choice.table) row.chosen = row.overlap == choice.overlap;
+  return choice;
+}
+
 PhaseTimes phase_times(const Prediction& p) {
   PhaseTimes t;
   t.at(Phase::kGate) = p.time.gate * 1e6;
@@ -142,7 +169,7 @@ void score_validation(Validation& v) {
 Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
                    const WorkloadSpec& workload, const ClusterModel& cluster, const json& profile,
                    const std::vector<TunedLayer>& layers, const TopTChoice& choice,
-                   const CapacityChoice& capacity) {
+                   const CapacityChoice& capacity, const OverlapChoice& overlap) {
   Tuning t;
   t.model = model.to_json();
   t.model_preset = model.preset;
@@ -157,6 +184,7 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
   t.top_t_within_limit = choice.within_limit;
   t.capacity_factor = capacity.factor;
   t.capacity_within_limit = capacity.within_limit;
+  t.overlap = overlap.overlap;
   t.max_imbalance = request.max_imbalance;
   t.max_drop = request.max_drop;
   t.cluster = {cluster.name,
@@ -209,6 +237,7 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
   }
   t.top_t_table = choice.table;
   t.capacity_table = capacity.table;
+  t.overlap_table = overlap.table;
   t.summary = {static_cast<int>(layers.size()),
                base * 1e6,
                contiguous * 1e6,

@@ -55,6 +55,17 @@ CapacityChoice choose_capacity(const std::vector<TunedLayer>& layers, size_t rou
                                int64_t tokens_per_rank, int64_t sample_tokens,
                                const std::vector<double>& factors, double max_drop);
 
+struct OverlapChoice {
+  int overlap = 1;
+  std::vector<OverlapRow> table;  // one per degree weighed, ascending
+};
+
+// The pipeline degree (run --overlap) with the lowest predicted model time, under the chosen
+// routing and the tuned placements, among `degrees` (the smallest on a tie: fewer chunks, fewer
+// latencies). `model`: the tuned strategy's cost model (its overlap is replaced).
+OverlapChoice choose_overlap(const std::vector<TunedLayer>& layers, size_t routing_index,
+                             const CostModel& model, const std::vector<int>& degrees);
+
 // The tuner's prediction as the tuning file holds it.
 PhaseTimes phase_times(const Prediction& prediction);
 
@@ -73,6 +84,7 @@ struct TuneRequestEcho {
 Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
                    const WorkloadSpec& workload, const ClusterModel& cluster,
                    const nlohmann::json& profile, const std::vector<TunedLayer>& layers,
-                   const TopTChoice& choice, const CapacityChoice& capacity);
+                   const TopTChoice& choice, const CapacityChoice& capacity,
+                   const OverlapChoice& overlap);
 
 }  // namespace c2r

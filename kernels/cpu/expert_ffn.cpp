@@ -36,7 +36,8 @@ void swiglu_activate(float* gate_up, int64_t rows, int ffn) {
 }
 
 // Returns the GEMM pairs it ran.
-int64_t ffn_chunks(const FfnWeights& w, const RowBlock& block, float* scratch, bool activate) {
+int64_t ffn_chunks(const FfnWeights& w, const RowBlock& block, float* scratch, bool activate,
+                   const ProgressHook& progress = {}) {
   const int hidden = w.hidden;
   const int ffn = w.ffn;
   int64_t gemm_pairs = 0;
@@ -46,11 +47,13 @@ int64_t ffn_chunks(const FfnWeights& w, const RowBlock& block, float* scratch, b
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, 2 * ffn, hidden, 1.0f,
                 block.x + begin * block.ldx, static_cast<int>(block.ldx), w.gate_up.data(), 2 * ffn,
                 0.0f, scratch, 2 * ffn);
+    if (progress) progress();
     if (activate) swiglu_activate(scratch, rows, ffn);
     // out[rows x H] = h[rows x F] (leading dimension 2F) * down[F x H]
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hidden, ffn, 1.0f, scratch,
                 2 * ffn, w.down.data(), hidden, 0.0f, block.out + begin * block.ldo,
                 static_cast<int>(block.ldo));
+    if (progress) progress();
     ++gemm_pairs;
   }
   return gemm_pairs;
@@ -58,15 +61,17 @@ int64_t ffn_chunks(const FfnWeights& w, const RowBlock& block, float* scratch, b
 
 }  // namespace
 
-void swiglu_ffn(const FfnWeights& w, const RowBlock& block, float* scratch) {
-  ffn_chunks(w, block, scratch, /*activate=*/true);
+void swiglu_ffn(const FfnWeights& w, const RowBlock& block, float* scratch,
+                const ProgressHook& progress) {
+  ffn_chunks(w, block, scratch, /*activate=*/true, progress);
 }
 
-int64_t grouped_swiglu_ffn(const std::vector<ExpertGroup>& groups, float* scratch) {
+int64_t grouped_swiglu_ffn(const std::vector<ExpertGroup>& groups, float* scratch,
+                           const ProgressHook& progress) {
   int64_t gemm_pairs = 0;
   for (const auto& group : groups) {
     for (const auto& block : group.blocks) {
-      gemm_pairs += ffn_chunks(*group.weights, block, scratch, /*activate=*/true);
+      gemm_pairs += ffn_chunks(*group.weights, block, scratch, /*activate=*/true, progress);
     }
   }
   return gemm_pairs;

@@ -3,6 +3,7 @@
 // variable-size groups of rows that may sit in several blocks of a buffer.
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/rng.hpp"
@@ -36,6 +37,10 @@ struct ExpertGroup {
   std::vector<RowBlock> blocks;
 };
 
+// Called between GEMM calls of the grouped FFN: an overlapped layer lets its exchanges in flight
+// progress there (bench/cpu_layer.cpp). Empty: nothing is called.
+using ProgressHook = std::function<void()>;
+
 // Rows per GEMM call; bounds the scratch buffer while keeping GEMMs large.
 constexpr int64_t kFfnChunkRows = 2048;
 
@@ -44,12 +49,15 @@ inline int64_t ffn_scratch_floats(int ffn) {
   return kFfnChunkRows * 2 * static_cast<int64_t>(ffn);
 }
 
-// One expert on one block. scratch: at least ffn_scratch_floats(ffn) floats.
-void swiglu_ffn(const FfnWeights& w, const RowBlock& block, float* scratch);
+// One expert on one block, `progress` called after each GEMM. scratch: at least
+// ffn_scratch_floats(ffn) floats.
+void swiglu_ffn(const FfnWeights& w, const RowBlock& block, float* scratch,
+                const ProgressHook& progress = {});
 
-// Every group's blocks through its expert. Returns the GEMM pairs it ran: one per non-empty
-// block, more for a block past kFfnChunkRows rows.
-int64_t grouped_swiglu_ffn(const std::vector<ExpertGroup>& groups, float* scratch);
+// Every group's blocks through its expert, `progress` called after each GEMM. Returns the GEMM
+// pairs it ran: one per non-empty block, more for a block past kFfnChunkRows rows.
+int64_t grouped_swiglu_ffn(const std::vector<ExpertGroup>& groups, float* scratch,
+                           const ProgressHook& progress = {});
 
 // The expert phase's ceiling: the same two GEMMs (x * [W_gate|W_up], then h * W_down) on `rows`
 // contiguous rows, without the activation. x, out: [rows x hidden].

@@ -85,6 +85,23 @@ c2r_mpi_load_check(mpi_uneven_dtype_np4 4 36 rank-tokens
   --experts 12 --workload random --rank-tokens 0,1,0,5 --hidden 66 --ffn 48 --iters 1 --warmup 1
   --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab
   --dtype fp32,bf16,fp8)
+# Pipelined layers (--overlap): every strategy in chunks of 2 and 3 at 1..4 ranks, in fp32 and fp8,
+# checked, each moving its serial twin's rows. Grid per (type, degree): 12 cells; 72 in all.
+foreach(np 1 2 3 4)
+  c2r_mpi_load_check(mpi_check_overlap_np${np} ${np} 72 overlap-rows
+    --experts 12 --workload clustered --tokens 40 --hidden 66 --ffn 48 --iters 1 --warmup 1
+    --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab
+    --dtype fp32,fp8 --overlap 1,2,3)
+endforeach()
+# Chunks without tokens: ranks of 0, 1 and 5 tokens in 2 and 4 chunks, in every type, and without
+# progress calls during compute.
+c2r_mpi_load_check(mpi_uneven_overlap_np4 4 108 rank-tokens
+  --experts 12 --workload random --rank-tokens 0,1,0,5 --hidden 66 --ffn 48 --iters 1 --warmup 1
+  --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab
+  --dtype fp32,bf16,fp8 --overlap 1,2,4)
+c2r_mpi_load_check(mpi_check_overlap_wait_np4 4 36 overlap-rows
+  --workload trace --layer 4 --tokens 33 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
+  ${C2R_ALL_STRATEGIES} --placement contiguous,collab --overlap 1,2,8 --overlap-progress wait)
 c2r_mpi_load_check(mpi_hot_one_expert_np3 3 12 one-expert
   --experts 12 --workload hot --hot-experts 1 --tokens 64 ${C2R_SMALL} --routing vanilla,c2r
   --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
@@ -243,6 +260,8 @@ foreach(np 2 4)
   add_test(NAME mpi_tune_validate_np${np} COMMAND ${C2R_MPI_DIR}/run_tune.sh ${C2R_BIN} ${np})
   set_tests_properties(mpi_tune_validate_np${np} PROPERTIES LABELS mpi PROCESSORS ${np} TIMEOUT 400)
 endforeach()
+add_test(NAME mpi_tune_overlap_np2 COMMAND ${C2R_MPI_DIR}/run_tune_overlap.sh ${C2R_BIN} 2)
+set_tests_properties(mpi_tune_overlap_np2 PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
 add_test(NAME mpi_tune_simulation COMMAND ${C2R_MPI_DIR}/run_tune_simulation.sh ${C2R_BIN}
   ${PROJECT_SOURCE_DIR}/examples/clusters/dgx-h100-8x8.json)
 set_tests_properties(mpi_tune_simulation PROPERTIES LABELS mpi TIMEOUT 400)
@@ -350,9 +369,9 @@ set_tests_properties(mpi_tune_targets_np2 PROPERTIES LABELS "mpi;timing" PROCESS
 # tuned for (cost model and placement search) and validated by measurement.
 set(C2R_TEST_STRATEGY_BIN $<TARGET_FILE:c2rbench_test_strategy>)
 add_test(NAME mpi_test_strategy_check_np3
-  COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_TEST_STRATEGY_BIN} 3 8
+  COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_TEST_STRATEGY_BIN} 3 16
     --experts 12 --workload random --tokens 64 ${C2R_SMALL} --routing vanilla,c2r --top-t 3
-    --strategy reversed-dropless,dropless --placement contiguous,collab)
+    --strategy reversed-dropless,dropless --placement contiguous,collab --overlap 1,2)
 set_tests_properties(mpi_test_strategy_check_np3 PROPERTIES LABELS mpi PROCESSORS 3 TIMEOUT 300
   ENVIRONMENT "C2R_TEST_EXPECT=dropless-traffic")
 add_test(NAME mpi_test_strategy_tune_np2
@@ -373,9 +392,13 @@ add_test(NAME mpi_test_strategy_dtype
     run --strategy reversed-dropless,dropless --dtype fp32,bf16 --out @OUT@)
 set_tests_properties(mpi_test_strategy_dtype PROPERTIES LABELS mpi TIMEOUT 150)
 c2r_mpi_error(mpi_error_dtype_unknown 1 "unknown payload type 'fp16'" run --dtype fp16 --out @OUT@)
+c2r_mpi_error(mpi_error_overlap_progress 1 "unknown --overlap-progress 'poll'"
+  run --overlap 2 --overlap-progress poll --out @OUT@)
 if(C2R_WITH_NCCL)  # without the backend, --backend cuda is refused first
   c2r_mpi_error(mpi_error_dtype_cuda 1 "--dtype bf16 and fp8 run on the cpu backend only"
     run --backend cuda --dtype bf16 --out @OUT@)
+  c2r_mpi_error(mpi_error_overlap_cuda 1 "--overlap above 1 runs on the cpu backend only"
+    run --backend cuda --overlap 1,2 --out @OUT@)
 endif()
 
 # Hostile input (tests/hostile/hostile_input.sh): bad numbers and lists, option-parse errors, every

@@ -11,6 +11,9 @@
 #   dtype-bytes - every cell's rows are as large as its payload type makes them (docs/METRICS.md:
 #                 fp32 4H, bf16 2H, fp8 H + 4 ceil(H/128), padded to 4 bytes, plus dedup's 2k
 #                 inline floats), and it moved the rows its fp32 twin moved
+#   overlap-rows - every pipelined cell (--overlap N > 1) moved and computed the same rows between
+#                 the same ranks as its serial twin (dropless, dedup: chunking moves no other row;
+#                 padded sizes capacity per chunk), and every cell reports its exposed communication
 # With --min-time, every cell's samples must add up to that much layer time, or number --max-iters.
 # Usage: run_check.sh C2RBENCH NP EXPECTED_CELLS [c2rbench run options...]
 set -euo pipefail
@@ -104,7 +107,8 @@ for r in results:
     elif expect == "dropless-traffic":
         twin = [d for d in results if d["strategy"] == "dropless" and d["routing"] == r["routing"]
                 and d["top_t"] == r["top_t"] and d["placement"] == r["placement"]
-                and d["layer"] == r["layer"] and d.get("dtype") == r.get("dtype")]
+                and d["layer"] == r["layer"] and d.get("dtype") == r.get("dtype")
+                and d.get("overlap", 1) == r.get("overlap", 1)]
         assert len(twin) == 1, f"{cell}: no dropless cell to compare with"
         for key in ("dispatch_bytes", "combine_bytes", "dispatch_row_bytes"):
             assert r["traffic"][key] == twin[0]["traffic"][key], f"{cell}: {key} differs from dropless"
@@ -121,13 +125,29 @@ for r in results:
             f"{cell} {r['dtype']}: rows of {t['dispatch_row_bytes']} and {t['combine_row_bytes']} B"
         twin = [d for d in results if d["dtype"] == "fp32" and d["strategy"] == r["strategy"]
                 and d["routing"] == r["routing"] and d["top_t"] == r["top_t"]
-                and d["placement"] == r["placement"] and d["layer"] == r["layer"]]
+                and d["placement"] == r["placement"] and d["layer"] == r["layer"]
+                and d.get("overlap", 1) == r.get("overlap", 1)]
         assert len(twin) == 1, f"{cell} {r['dtype']}: no fp32 cell to compare with"
         for key, size in (("dispatch_bytes", "dispatch_row_bytes"),
                           ("combine_bytes", "combine_row_bytes")):
             mine = [b * twin[0]["traffic"][size] for row in t[key] for b in row]
             theirs = [b * t[size] for row in twin[0]["traffic"][key] for b in row]
             assert mine == theirs, f"{cell} {r['dtype']}: {key} are not the fp32 rows resized"
+    elif expect == "overlap-rows":
+        m = r["overlap_metrics"]
+        assert m["exposed_communication"]["n"] == iterations and "efficiency" in m, f"{cell}: {m}"
+        assert m["compute"]["median_us"] <= r["phases"]["layer"]["max_us"] + 1e-6, f"{cell}: {m}"
+        if r["overlap"] == 1 or r["strategy"] == "padded":
+            continue
+        twin = [d for d in results if d["overlap"] == 1 and d["strategy"] == r["strategy"]
+                and d["routing"] == r["routing"] and d["top_t"] == r["top_t"]
+                and d["placement"] == r["placement"] and d["dtype"] == r["dtype"]]
+        assert len(twin) == 1, f"{cell} overlap {r['overlap']}: no serial cell to compare with"
+        for key in ("dispatch_bytes", "combine_bytes"):
+            assert r["traffic"][key] == twin[0]["traffic"][key], \
+                f"{cell} overlap {r['overlap']}: {key} differ from the serial layer's"
+        assert r["load"]["rows_computed_per_rank"] == twin[0]["load"]["rows_computed_per_rank"]
+        assert "dispatch" not in r["efficiency"], f"{cell}: a pipelined dispatch has no efficiency"
     elif expect:
         sys.exit(f"unknown C2R_TEST_EXPECT '{expect}'")
 print(f"ok: {len(results)} cells, worst relative error "

@@ -48,10 +48,11 @@ class ReversedDropless final : public ExchangeStrategy {
     }
   }
 
-  const ExchangeLayout& dispatch(const Communicator& comm) override {
+  const ExchangeLayout& plan_dispatch(const Communicator& comm) override {
     recv_counts_.resize(send_counts_.size());
     comm.alltoall_ints(send_counts_.data(), local_, recv_counts_.data());
-    AlltoallvLayout rows(ranks_);
+    AlltoallvLayout& rows = layout_;
+    rows = AlltoallvLayout(ranks_);
     for (int r = 0; r < ranks_; ++r) {
       for (int le = 0; le < local_; ++le) {
         rows.send_rows[r] += send_counts_[r * local_ + le];
@@ -61,13 +62,17 @@ class ReversedDropless final : public ExchangeStrategy {
     rows.compute_offsets();
     recv_.resize(rows.total_recv_rows() * hidden_);
     const int64_t row_bytes = static_cast<int64_t>(hidden_) * sizeof(float);
-    comm.alltoallv_rows(send_.data(), recv_.data(), rows, row_type(row_bytes));
     shape_.set(rows, row_bytes, row_bytes);
     return shape_;
   }
 
+  RowTransfer dispatch_rows() override {
+    return {send_.data(), recv_.data(), &layout_, static_cast<int64_t>(sizeof(float)) * hidden_};
+  }
+
   // One group per local expert, one block per source rank (source-major, expert within).
-  void compute_experts(const ExpertBank& bank, float* scratch) override {
+  void compute_experts(const ExpertBank& bank, float* scratch,
+                       const ProgressHook& progress) override {
     expert_out_.resize(recv_.size());
     std::vector<ExpertGroup> groups(local_);
     shape_.rows_per_local_expert.assign(local_, 0);
@@ -82,13 +87,12 @@ class ReversedDropless final : public ExchangeStrategy {
         row += rows;
       }
     }
-    grouped_swiglu_ffn(groups, scratch);
+    grouped_swiglu_ffn(groups, scratch, progress);
   }
 
-  void combine(const Communicator& comm, const ExchangeLayout& layout) override {
+  RowTransfer combine_rows(const ExchangeLayout& layout) override {
     returned_.resize(send_.size());
-    comm.alltoallv_rows(expert_out_.data(), returned_.data(), layout.combine,
-                        row_type(layout.combine_row_bytes));
+    return {expert_out_.data(), returned_.data(), &layout.combine, layout.combine_row_bytes};
   }
 
   void unpack(const LayerInputs& in, float* y) override {
@@ -104,6 +108,7 @@ class ReversedDropless final : public ExchangeStrategy {
   std::vector<int64_t> row_of_pair_;    // [T x k] send row of each pair
   std::vector<int> send_counts_;        // [R x El]
   std::vector<int> recv_counts_;        // [R x El]
+  AlltoallvLayout layout_;              // rows to / from each rank
   std::vector<float> send_;             // [T x k x H]
   std::vector<float> recv_;             // [received x H]
   std::vector<float> expert_out_;       // [received x H]

@@ -64,6 +64,9 @@ CellResult full_cell(unsigned seed) {
   c.ceilings =
       Ceilings{phase_stats(v.numbers(5)), phase_stats(v.numbers(5)), phase_stats(v.numbers(5))};
   c.efficiency = Efficiency{v.number(), v.number(), v.number()};
+  // Negative: a layer may expose more than the plain exchange takes.
+  c.overlap_metrics =
+      OverlapMetrics{phase_stats(v.numbers(5)), phase_stats(v.numbers(5)), -v.number() / 1000};
   c.expert_gflops = v.number();
   Traffic t;
   t.dispatch_row_bytes = v.count();
@@ -116,25 +119,43 @@ TEST(CellResult, EverySectionSurvivesItsReportJson) {
                      cell.ceilings->combine_alltoallv.stats.p99);
     EXPECT_EQ(back.top_t, 3);
     EXPECT_EQ(back.tokens_per_rank, 96);
+    EXPECT_EQ(back.overlap_metrics->exposed_communication.samples_us,
+              cell.overlap_metrics->exposed_communication.samples_us);
+    EXPECT_EQ(back.overlap_metrics->efficiency, cell.overlap_metrics->efficiency);
   }
+}
+
+// A pipelined cell is a cell of its own (its key names the degree), and its dispatch and combine
+// phases time only what it exposed: its report carries no exchange efficiency.
+TEST(CellResult, PipelinedCellsAreKeyedByDegreeAndHaveNoExchangeEfficiency) {
+  CellResult cell = full_cell(5);
+  const std::string serial_key = cell_key(cell);
+  cell.overlap = 4;
+  EXPECT_EQ(cell_key(cell), serial_key + " overlap 4");
+  const json j = to_json(cell);
+  EXPECT_EQ(j["overlap"], 4);
+  EXPECT_TRUE(j["efficiency"].contains("expert"));
+  EXPECT_FALSE(j["efficiency"].contains("dispatch"));
+  const CellResult back = cell_result_from_json(json::parse(j.dump()), "r.json");
+  EXPECT_EQ(back.overlap, 4);
+  EXPECT_EQ(to_json(back), j);
+  // A report from before pipelining has no "overlap": the serial layer.
+  json old = to_json(full_cell(5));
+  old.erase("overlap");
+  EXPECT_EQ(cell_result_from_json(old, "old.json").overlap, 1);
 }
 
 TEST(CellResult, ReportJsonKeepsTheSchemaNames) {
   const json j = to_json(full_cell(3));
-  for (const char* key : {"routing",      "top_t",
-                          "strategy",     "placement",
-                          "layer",        "tokens_per_rank",
-                          "baseline",     "in_grid",
-                          "expert_rank",  "placement_search",
-                          "top_t_source", "trace_match",
-                          "phases",       "ceilings",
-                          "efficiency",   "expert_gflops",
-                          "traffic",      "load",
-                          "check",        "speedup_vs_baseline",
-                          "dtype"}) {
+  for (const char* key :
+       {"routing",         "top_t",       "strategy",       "placement",   "layer",
+        "tokens_per_rank", "baseline",    "in_grid",        "expert_rank", "placement_search",
+        "top_t_source",    "trace_match", "phases",         "ceilings",    "efficiency",
+        "expert_gflops",   "traffic",     "load",           "check",       "speedup_vs_baseline",
+        "dtype",           "overlap",     "overlap_metrics"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j.size(), 21u);
+  EXPECT_EQ(j.size(), 23u);
   EXPECT_EQ(j["phases"].size(), 8u);
   EXPECT_TRUE(j["phases"].contains("sync"));
   EXPECT_TRUE(j["traffic"].contains("dispatch_algbw_GBps"));
@@ -178,7 +199,7 @@ TEST(CellResult, ReportSurvivesItsJson) {
   report.results = {full_cell(11), full_cell(12)};
   report.results[1].layer = 18;  // two cells of one layer would be one cell twice
   report.summary =
-      std::vector<LayerSummary>{{"c2r", 3, "dedup", "collab", "bf16", 2, 0.5, 0.75, 0.8, 1.2}};
+      std::vector<LayerSummary>{{"c2r", 3, "dedup", "collab", "bf16", 1, 2, 0.5, 0.75, 0.8, 1.2}};
   const json doc = to_json(report);
   EXPECT_EQ(doc["schema"], kReportSchema);
   EXPECT_EQ(doc["schema_version"], 1);

@@ -485,13 +485,49 @@ TEST(TuningFile, TunerOutputReadsBack) {
   const TopTChoice choice = choose_top_t({layer}, 1.5);
   const CapacityChoice capacity =
       choose_capacity({layer}, 0, cluster, model, 4, 8, {1.0, 2.0}, 0.0);
-  const Tuning tuning = make_tuning({4, "dedup", 1.5, 0.0}, model, WorkloadSpec{}, cluster,
-                                    nlohmann::json(), {layer}, choice, capacity);
+  const Tuning tuning =
+      make_tuning({4, "dedup", 1.5, 0.0}, model, WorkloadSpec{}, cluster, nlohmann::json(), {layer},
+                  choice, capacity, choose_overlap({layer}, 0, cost, {1, 2}));
   const nlohmann::json written = to_json(tuning);
   EXPECT_EQ(written["cluster"], cluster.to_json());
   EXPECT_EQ(written["layers"][0]["predicted"]["tuned"], vanilla.search.prediction.to_json());
   EXPECT_TRUE(written["top_t"].is_null());
+  EXPECT_EQ(written["overlap_table"].size(), 2u);
   EXPECT_EQ(to_json(tuning_from_json(nlohmann::json::parse(written.dump(1)), "t.json")), written);
+}
+
+// Pipelining on one node: the CPUs copy the intra-node rows whatever the degree, so each chunk only
+// adds latencies and expert calls; across nodes the NICs' transfer hides behind compute.
+TEST(CostModel, OverlapHidesInterNodeTransferBehindCompute) {
+  const ModelConfig model = test_model(8, 2);
+  RoutingSample sample;
+  sample.experts = 8;
+  sample.top_k = 2;
+  for (int t = 0; t < 64; ++t) {
+    sample.expert_ids.push_back(t % 8);
+    sample.expert_ids.push_back((t * 3 + 1) % 8);
+  }
+  const std::vector<int> placement = {0, 0, 1, 1, 2, 2, 3, 3};
+  ClusterModel one_node = test_cluster(1, 4);
+  const CostModel serial(one_node, model, 256, baseline_strategy(), 1.0, 64);
+  const Prediction p1 = serial.predict(sample, placement);
+  const Prediction p4 = serial.with_overlap(4).predict(sample, placement);
+  EXPECT_GT(p4.time.dispatch, p1.time.dispatch);  // three more latencies
+  EXPECT_DOUBLE_EQ(p4.time.expert - p1.time.expert,
+                   3 * 2 * one_node.rates.expert_call_s);  // 2 experts a rank, 3 more chunks
+
+  // Four nodes of one rank, no latencies, slow experts: every exchange hides behind compute but
+  // its first dispatch chunk and last combine chunk, half of it at two chunks.
+  ClusterModel four_nodes = test_cluster(4, 1);
+  four_nodes.intra.latency_s = four_nodes.inter.latency_s = 0.0;
+  four_nodes.rates.expert_flops_per_s = 1e12;
+  const CostModel across(four_nodes, model, 256, baseline_strategy(), 1.0, 64);
+  const Prediction a1 = across.predict(sample, placement);
+  const Prediction a2 = across.with_overlap(2).predict(sample, placement);
+  ASSERT_GT(a1.time.expert, a1.time.dispatch + a1.time.combine);
+  EXPECT_NEAR(a2.time.dispatch + a2.time.combine, (a1.time.dispatch + a1.time.combine) / 2,
+              1e-9 * a1.time.dispatch);
+  EXPECT_LT(a2.time.layer(), a1.time.layer());
 }
 
 TEST(TuningChoices, TopTRespectsTheImbalanceLimitAndCapacityTheDropLimit) {
