@@ -85,20 +85,20 @@ c2r_mpi_load_check(mpi_uneven_dtype_np4 4 36 rank-tokens
   --experts 12 --workload random --rank-tokens 0,1,0,5 --hidden 66 --ffn 48 --iters 1 --warmup 1
   --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab
   --dtype fp32,bf16,fp8)
-# Pipelined layers (--overlap): every strategy in chunks of 2 and 3 at 1..4 ranks, in fp32 and fp8,
-# checked, each moving its serial twin's rows. Grid per (type, degree): 12 cells; 72 in all.
+# Pipelined layers (--overlap): every strategy in chunks of 3 at 1..4 ranks, in fp32 and fp8,
+# checked, each moving its serial twin's rows. Grid per (type, degree): 12 cells; 48 in all.
 foreach(np 1 2 3 4)
-  c2r_mpi_load_check(mpi_check_overlap_np${np} ${np} 72 overlap-rows
+  c2r_mpi_load_check(mpi_check_overlap_np${np} ${np} 48 overlap-rows
     --experts 12 --workload clustered --tokens 40 --hidden 66 --ffn 48 --iters 1 --warmup 1
     --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab
-    --dtype fp32,fp8 --overlap 1,2,3)
+    --dtype fp32,fp8 --overlap 1,3)
 endforeach()
-# Chunks without tokens: ranks of 0, 1 and 5 tokens in 2 and 4 chunks, in every type, and without
-# progress calls during compute.
-c2r_mpi_load_check(mpi_uneven_overlap_np4 4 108 rank-tokens
+# Chunks without tokens: ranks of 0, 1 and 5 tokens in 2 and 4 chunks, in every type; and real
+# routing in 2 and 8 chunks without progress calls during compute.
+c2r_mpi_load_check(mpi_uneven_overlap_np4 4 72 rank-tokens
   --experts 12 --workload random --rank-tokens 0,1,0,5 --hidden 66 --ffn 48 --iters 1 --warmup 1
   --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab
-  --dtype fp32,bf16,fp8 --overlap 1,2,4)
+  --dtype fp32,bf16,fp8 --overlap 2,4)
 c2r_mpi_load_check(mpi_check_overlap_wait_np4 4 36 overlap-rows
   --workload trace --layer 4 --tokens 33 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
   ${C2R_ALL_STRATEGIES} --placement contiguous,collab --overlap 1,2,8 --overlap-progress wait)
