@@ -55,18 +55,6 @@ inline int64_t even_share(int64_t total, int64_t parts, int64_t index) {
   return total / parts + (index < total % parts ? 1 : 0);
 }
 
-// Part `index` of `tokens` split evenly into `chunks` parts (even_share): tokens [first, first +
-// count). How a pipelined layer (--overlap) splits a rank's tokens.
-struct TokenChunk {
-  int64_t first = 0, count = 0;
-};
-inline TokenChunk token_chunk(int64_t tokens, int chunks, int index) {
-  TokenChunk c;
-  for (int i = 0; i < index; ++i) c.first += even_share(tokens, chunks, i);
-  c.count = even_share(tokens, chunks, index);
-  return c;
-}
-
 // Makes the CellRun of a cell on one backend; collective (every rank, same cell).
 using CellStarter = std::function<std::unique_ptr<CellRun>(const Cell&)>;
 

@@ -113,7 +113,7 @@ void CpuLayer::run_pipelined(PhaseClock& clock) {
   // 4. Chunk i's experts while chunk i+1's dispatch and chunk i-1's combine are in flight.
   for (int i = 0; i < n; ++i) {
     Chunk& chunk = chunks_[i];
-    wait(chunk.dispatch, clock, Phase::kDispatch);
+    wait_exchange(chunk.dispatch, clock, Phase::kDispatch);
     if (i + 1 < n) start_dispatch(chunks_[i + 1]);
     clock.lap(Phase::kDispatch);
     chunk.strategy->regroup();
@@ -126,13 +126,13 @@ void CpuLayer::run_pipelined(PhaseClock& clock) {
     chunk.combine = chunk.strategy->start_rows(comm_, chunk.strategy->combine_rows(*chunk.layout));
     clock.lap(Phase::kCombine);
     if (i > 0) {
-      wait(chunks_[i - 1].combine, clock, Phase::kCombine);
+      wait_exchange(chunks_[i - 1].combine, clock, Phase::kCombine);
       unpack_chunk(chunks_[i - 1]);
       clock.lap(Phase::kUnpermute);
     }
   }
   // 5. The last chunk's outputs.
-  wait(chunks_[n - 1].combine, clock, Phase::kCombine);
+  wait_exchange(chunks_[n - 1].combine, clock, Phase::kCombine);
   unpack_chunk(chunks_[n - 1]);
   clock.lap(Phase::kUnpermute);
 }
@@ -141,7 +141,7 @@ void CpuLayer::start_dispatch(Chunk& chunk) {
   chunk.dispatch = chunk.strategy->start_rows(comm_, chunk.strategy->dispatch_rows());
 }
 
-void CpuLayer::wait(PendingExchange& exchange, PhaseClock& clock, Phase phase) {
+void CpuLayer::wait_exchange(PendingExchange& exchange, PhaseClock& clock, Phase phase) {
   // Whatever ran before the wait was lapped by the caller; the wait itself is the exchange's.
   exchange.wait();
   clock.lap(phase);

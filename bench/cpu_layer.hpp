@@ -81,7 +81,7 @@ class CpuLayer final : public LayerSteps {
   // Starts chunk c's dispatch rows (its counts were exchanged before the pipeline).
   void start_dispatch(Chunk& chunk);
   // Waits for an exchange in flight, charged with its progress to `phase`.
-  void wait(PendingExchange& exchange, PhaseClock& clock, Phase phase);
+  void wait_exchange(PendingExchange& exchange, PhaseClock& clock, Phase phase);
   // Chunk c's routed outputs into y, plus the shared expert's for its tokens.
   void unpack_chunk(Chunk& chunk);
   // Tests every exchange in flight, adding the time to progress_seconds_ (the ProgressHook).

@@ -102,7 +102,11 @@ RunConfig validation_config(const TuneOptions& o, const WorkloadSetup& setup,
   grid.strategies = {&strategy};
   grid.placements = {"contiguous", "round-robin", "collab", "tuned", "worst"};
   grid.dtypes = {parse_payload_type(o.dtype)};
+  // Every degree weighed, and the serial layer, whose cells measure the placements' gains.
   grid.overlaps = o.overlap;
+  if (std::find(grid.overlaps.begin(), grid.overlaps.end(), 1) == grid.overlaps.end()) {
+    grid.overlaps.insert(grid.overlaps.begin(), 1);
+  }
   for (int i = 1; i <= kRandomPlacements; ++i)
     grid.placements.push_back("random-" + std::to_string(i));
   RunConfig config = make_run_config(setup, grid, std::vector<int64_t>(ranks, o.workload.tokens));

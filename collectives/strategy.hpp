@@ -14,6 +14,7 @@
 // are sized by the first run of a cell (a warm-up); later runs of the same routing reuse them
 // without allocating.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -261,6 +262,17 @@ void compute_expert_blocks(const ExpertBank& bank, const std::vector<int64_t>& o
                            const float* rows, float* out, float* scratch,
                            std::vector<ExpertGroup>& groups, ExchangeShape& shape,
                            const ProgressHook& progress);
+
+// Part `index` of `tokens` split evenly into `chunks` parts (the first tokens % chunks parts one
+// more): tokens [first, first + count). How a pipelined layer (run --overlap) splits a rank's
+// tokens, and the tuner and the memory estimate size its chunks.
+struct TokenChunk {
+  int64_t first = 0, count = 0;
+};
+inline TokenChunk token_chunk(int64_t tokens, int chunks, int index) {
+  const int64_t base = tokens / chunks, extra = tokens % chunks;
+  return {index * base + std::min<int64_t>(index, extra), base + (index < extra ? 1 : 0)};
+}
 
 // Capacity slots per (source rank, expert) of a capacity-limited strategy: ceil(cf * T * k / E),
 // >= 1, with T the largest rank's tokens.

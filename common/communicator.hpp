@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace c2r {
@@ -39,8 +38,9 @@ struct AlltoallvLayout {
 };
 
 // A non-blocking exchange in flight (MPI_Ialltoall / MPI_Ialltoallv): test() lets MPI progress it
-// and says whether it is done, wait() completes it. Move-only. An exchange abandoned in flight by
-// an error is ended by the abort of every rank that follows the error (cli/cli.cpp).
+// and says whether it is done, wait() completes it. Move-only. Destroyed or overwritten while in
+// flight (an error unwinding a layer), it is waited for first, so that MPI never writes into
+// buffers freed after it: every rank started it, so it completes.
 class PendingExchange {
  public:
   PendingExchange() = default;
@@ -49,11 +49,16 @@ class PendingExchange {
     other.request_ = MPI_REQUEST_NULL;
   }
   PendingExchange& operator=(PendingExchange&& other) noexcept {
-    std::swap(request_, other.request_);
+    if (this != &other) {
+      finish();
+      request_ = other.request_;
+      other.request_ = MPI_REQUEST_NULL;
+    }
     return *this;
   }
   PendingExchange(const PendingExchange&) = delete;
   PendingExchange& operator=(const PendingExchange&) = delete;
+  ~PendingExchange() { finish(); }
 
   bool in_flight() const { return request_ != MPI_REQUEST_NULL; }
   // Progresses every exchange of this process; true when this one is done (or none was started).
@@ -61,6 +66,11 @@ class PendingExchange {
   void wait();
 
  private:
+  // Waits without throwing (destruction, reassignment).
+  void finish() noexcept {
+    if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+  }
+
   MPI_Request request_ = MPI_REQUEST_NULL;
 };
 

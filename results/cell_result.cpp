@@ -205,6 +205,17 @@ json to_json(const CellResult& cell) {
   return j;
 }
 
+namespace {
+
+// The stats object object[key], empty statistics when absent.
+PhaseStats stats_in(const json& object, const char* key) {
+  static const json kNone = json::object();
+  const json* s = section(object, key);
+  return phase_stats_from_json(s ? *s : kNone);
+}
+
+}  // namespace
+
 CellResult cell_result_from_json(const json& j, const std::string& source) {
   C2R_CHECK(j.is_object() && section(j, "phases"), source << ": a result has no \"phases\"");
   CellResult cell;
@@ -239,26 +250,16 @@ CellResult cell_result_from_json(const json& j, const std::string& source) {
     }
   }
   if (const json* c = section(j, "ceilings")) {
-    const json none = json::object();
-    auto ceiling = [&](const char* key) {
-      const json* s = section(*c, key);
-      return phase_stats_from_json(s ? *s : none);
-    };
-    cell.ceilings = Ceilings{ceiling("expert_dense_gemm"), ceiling("dispatch_alltoallv"),
-                             ceiling("combine_alltoallv")};
+    cell.ceilings = Ceilings{stats_in(*c, "expert_dense_gemm"), stats_in(*c, "dispatch_alltoallv"),
+                             stats_in(*c, "combine_alltoallv")};
   }
   if (const json* e = section(j, "efficiency")) {
     cell.efficiency = Efficiency{number_or(*e, "expert", 0.0), number_or(*e, "dispatch", 0.0),
                                  number_or(*e, "combine", 0.0)};
   }
   if (const json* o = section(j, "overlap_metrics")) {
-    const json none = json::object();
-    auto stats = [&](const char* key) {
-      const json* s = section(*o, key);
-      return phase_stats_from_json(s ? *s : none);
-    };
-    cell.overlap_metrics = OverlapMetrics{stats("exposed_communication"), stats("compute"),
-                                          number_if(*o, "efficiency")};
+    cell.overlap_metrics = OverlapMetrics{stats_in(*o, "exposed_communication"),
+                                          stats_in(*o, "compute"), number_if(*o, "efficiency")};
   }
   cell.expert_gflops = number_if(j, "expert_gflops");
   if (const json* t = section(j, "traffic")) cell.traffic = traffic_from_json(*t);

@@ -74,6 +74,25 @@ std::string text_or(const json& value, const std::string& absent) {
 
 }  // namespace
 
+std::vector<Table::Column> cell_name_columns(bool pipelined) {
+  std::vector<Table::Column> columns = {{"routing", "", true},
+                                        {"T", "", false},
+                                        {"strategy", "", true},
+                                        {"placement", "", true},
+                                        {"dtype", "", true}};
+  if (pipelined) columns.push_back({"ovl", "", false});
+  return columns;
+}
+
+std::vector<std::string> cell_name_cells(const std::string& routing, std::optional<int> top_t,
+                                         const std::string& strategy, const std::string& placement,
+                                         const std::string& dtype, int overlap, bool pipelined) {
+  std::vector<std::string> cells = {routing, top_t ? std::to_string(*top_t) : "-", strategy,
+                                    shortened_placement(placement), dtype};
+  if (pipelined) cells.push_back(std::to_string(overlap));
+  return cells;
+}
+
 void print_run_table(std::ostream& out, const json& config,
                      const std::vector<CellResult>& results) {
   const json& model = field(config, {"model"});
@@ -98,13 +117,11 @@ void print_run_table(std::ostream& out, const json& config,
   }
   out << "\n";
   out << "# phase columns: median over iterations of the per-iteration maximum over ranks\n";
-  std::vector<Table::Column> columns = {{"routing", "", true},  {"T", "", false},
-                                        {"strategy", "", true}, {"placement", "", true},
-                                        {"dtype", "", true},    {"layer", "", false}};
   // Pipelined cells (--overlap): their degree, and what they exposed of the exchange.
   const bool pipelined = std::any_of(results.begin(), results.end(),
                                      [](const CellResult& r) { return r.overlap != 1; });
-  if (pipelined) columns.push_back({"ovl", "", false});
+  std::vector<Table::Column> columns = cell_name_columns(pipelined);
+  columns.push_back({"layer", "", false});
   for (Phase phase : kReportedPhases) columns.push_back({phase_name(phase), "us"});
   if (pipelined) columns.insert(columns.end(), {{"exposed", "us"}, {"hidden", "%"}});
   columns.insert(columns.end(), {{"speedup", "x"},
@@ -119,13 +136,10 @@ void print_run_table(std::ostream& out, const json& config,
                                  {"wrong", "#"}});
   Table table(columns);
   for (const CellResult& r : results) {
-    std::vector<std::string> row = {r.routing + (r.baseline ? "*" : ""),
-                                    r.top_t ? std::to_string(*r.top_t) : "-",
-                                    r.strategy,
-                                    shortened_placement(r.placement),
-                                    r.dtype,
-                                    r.layer ? std::to_string(*r.layer) : "?"};
-    if (pipelined) row.push_back(std::to_string(r.overlap));
+    std::vector<std::string> row =
+        cell_name_cells(r.routing + (r.baseline ? "*" : ""), r.top_t, r.strategy, r.placement,
+                        r.dtype, r.overlap, pipelined);
+    row.push_back(r.layer ? std::to_string(*r.layer) : "?");
     for (Phase phase : kReportedPhases) {
       row.push_back(r.phase(phase) ? format_fixed(r.phase(phase)->stats.median, 0) : "-");
     }
@@ -184,12 +198,7 @@ void print_layer_summary(std::ostream& out, const std::vector<LayerSummary>& sum
   out << "# mean over layers, relative to each layer's baseline cell\n";
   const bool pipelined = std::any_of(summary.begin(), summary.end(),
                                      [](const LayerSummary& s) { return s.overlap != 1; });
-  std::vector<Table::Column> columns = {{"routing", "", true},
-                                        {"T", "", false},
-                                        {"strategy", "", true},
-                                        {"placement", "", true},
-                                        {"dtype", "", true}};
-  if (pipelined) columns.push_back({"ovl", "", false});
+  std::vector<Table::Column> columns = cell_name_columns(pipelined);
   columns.insert(columns.end(), {{"layers", "", false},
                                  {"remote_bytes", "x base"},
                                  {"disp+comb", "x base"},
@@ -197,9 +206,8 @@ void print_layer_summary(std::ostream& out, const std::vector<LayerSummary>& sum
                                  {"imbal", "x"}});
   Table table(columns);
   for (const LayerSummary& s : summary) {
-    std::vector<std::string> row = {s.routing, s.top_t ? std::to_string(*s.top_t) : "-", s.strategy,
-                                    shortened_placement(s.placement), s.dtype};
-    if (pipelined) row.push_back(std::to_string(s.overlap));
+    std::vector<std::string> row =
+        cell_name_cells(s.routing, s.top_t, s.strategy, s.placement, s.dtype, s.overlap, pipelined);
     row.insert(row.end(), {std::to_string(s.layers), format_fixed(s.remote_bytes_ratio, 3),
                            format_fixed(s.dispatch_combine_time_ratio, 3),
                            format_fixed(s.layer_time_ratio, 3), format_fixed(s.rank_imbalance, 2)});

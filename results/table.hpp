@@ -1,6 +1,7 @@
 #pragma once
 // Fixed-width console tables with a units row, in the manner of nccl-tests.
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -29,6 +30,13 @@ class Table {
 };
 
 std::string format_fixed(double value, int decimals);
+
+// The columns that name a cell in every table: routing, T, strategy, placement, dtype, and `ovl`
+// (its pipeline degree) when `pipelined`; and a row's cells for them.
+std::vector<Table::Column> cell_name_columns(bool pipelined);
+std::vector<std::string> cell_name_cells(const std::string& routing, std::optional<int> top_t,
+                                         const std::string& strategy, const std::string& placement,
+                                         const std::string& dtype, int overlap, bool pipelined);
 
 // The `run` table: one row per result cell (median phase times, speedup, traffic, load, check).
 // `config` is the report's configuration (JSON, as echoed).

@@ -156,12 +156,7 @@ void print_verdicts(std::ostream& out, const std::vector<Verdict>& verdicts) {
       << (paired ? " (resampled by round: cells ran interleaved)"
                  : " (iterations resampled independently: cells ran one after another)")
       << "\n";
-  std::vector<Table::Column> columns = {{"routing", "", true},
-                                        {"T", "", false},
-                                        {"strategy", "", true},
-                                        {"placement", "", true},
-                                        {"dtype", "", true}};
-  if (pipelined) columns.push_back({"ovl", "", false});
+  std::vector<Table::Column> columns = cell_name_columns(pipelined);
   if (sweep) columns.push_back({"tokens", "", false});
   columns.insert(columns.end(), {{"layers", "", false},
                                  {"disp+comb speedup", "x"},
@@ -169,9 +164,8 @@ void print_verdicts(std::ostream& out, const std::vector<Verdict>& verdicts) {
                                  {"verdict", "", true}});
   Table table(columns);
   for (const Verdict& v : verdicts) {
-    std::vector<std::string> row = {v.routing, v.top_t ? std::to_string(*v.top_t) : "-", v.strategy,
-                                    v.placement, v.dtype};
-    if (pipelined) row.push_back(std::to_string(v.overlap));
+    std::vector<std::string> row =
+        cell_name_cells(v.routing, v.top_t, v.strategy, v.placement, v.dtype, v.overlap, pipelined);
     if (sweep) row.push_back(v.tokens_per_rank ? std::to_string(*v.tokens_per_rank) : "-");
     row.insert(row.end(), {std::to_string(v.layers), with_interval(v.exchange_speedup),
                            with_interval(v.layer_speedup), v.word()});

@@ -16,5 +16,7 @@ if [ -n "$nvcc" ]; then
     cuda+=(-DC2R_WITH_NCCL=ON)
   fi
 fi
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release "${cuda[@]}" "$@" >/dev/null
+source "$root/scripts/compiler_cache.sh"
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release "${compiler_cache[@]}" "${cuda[@]}" "$@" \
+  >/dev/null
 cmake --build "$root/build" -j"$(nproc)"

@@ -26,7 +26,8 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 start=$(date +%s)
-cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ \
+source "$root/scripts/compiler_cache.sh"
+cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ "${compiler_cache[@]}" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
   -DC2R_BUILD_FUZZERS=ON -DC2R_WITH_CUDA=OFF -DC2R_BUILD_TESTS=OFF -DC2R_BUILD_MICROBENCH=OFF \
   >/dev/null

@@ -19,7 +19,8 @@ export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0"
 
 start=$(date +%s)
-cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+source "$root/scripts/compiler_cache.sh"
+cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo "${compiler_cache[@]}" \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DC2R_SANITIZE=ON -DC2R_WITH_CUDA=OFF \
   -DC2R_BUILD_MICROBENCH=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)"

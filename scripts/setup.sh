@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ccache
   libopenmpi-dev openmpi-bin
   libopenblas-dev
   libhwloc-dev

@@ -230,15 +230,24 @@ Prediction CostModel::predict_capacity_slots(const RoutingSample& sample) const 
   const int R = ranks();
   const int E = model_.experts;
   const int k = model_.top_k;
-  const int64_t capacity = padded_capacity(capacity_factor_, tokens_per_rank_, k, E);
   // Pairs per (source rank, expert), scaled to the deployment's tokens.
   std::vector<double> pairs_from(static_cast<size_t>(R) * E, 0.0);
   const int64_t used = tokens_per_source_ * R;
   for (int64_t t = 0; t < used; ++t) {
     for (int j = 0; j < k; ++j) pairs_from[source_rank(t) * E + sample.expert_ids[t * k + j]] += 1;
   }
+  // A pipelined layer sizes each token chunk's capacity on its own, and drops within the chunk:
+  // a chunk gets its share of each (source, expert)'s pairs.
+  int64_t capacity = 0;
   double dropped = 0.0;
-  for (double c : pairs_from) dropped += std::max(0.0, c * scale_ - capacity);
+  for (int c = 0; c < overlap_; ++c) {
+    const int64_t chunk_tokens = token_chunk(tokens_per_rank_, overlap_, c).count;
+    const int64_t chunk_capacity = padded_capacity(capacity_factor_, chunk_tokens, k, E);
+    const double share = static_cast<double>(chunk_tokens) / tokens_per_rank_;
+    for (double pairs : pairs_from)
+      dropped += std::max(0.0, pairs * scale_ * share - chunk_capacity);
+    capacity += chunk_capacity;
+  }
 
   // Every (source, expert) sends `capacity` rows, used or not: the same rows to every rank.
   TrafficTally tally(R);

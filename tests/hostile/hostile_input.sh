@@ -480,6 +480,12 @@ c list-dtype-twice            2 1 '--dtype'            $RUN_NOGRID --routing van
 c unknown-dtype               2 1 'fp16'               $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --dtype fp16
 c unknown-dtype-np2           2 2 'fp16'               $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --dtype fp16
 c unknown-tune-dtype          2 1 'fp16'               tune --workload random --hidden 64 --ffn 32 --tokens 64 --layer 0 --dtype fp16 --out @OUT@
+c list-overlap-zero           2 1 '--overlap'          $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --overlap 0
+c list-overlap-twice          2 1 '--overlap'          $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --overlap 2,2
+c list-overlap-huge           2 1 '--overlap'          $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --overlap 65
+c list-overlap-fraction       2 1 '--overlap'          $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --overlap 1.5
+c unknown-overlap-progress    2 1 'poll'               $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous --overlap 2 --overlap-progress poll
+c list-tune-overlap-empty     2 1 '--overlap'          $TUNE --out @OUT@ --overlap 1,,2
 c list-placement-empty         2 1 '--placement'        $RUN_NOGRID --routing vanilla --strategy dropless --placement contiguous,,collab
 c list-top-t-empty             2 1 '--top-t'            $RUN_NOGRID --routing c2r --strategy dropless --placement contiguous --top-t 1,,3
 c list-layer-empty             2 1 '--layer'            $RUN_TRACE --layer 0,,1

@@ -261,3 +261,26 @@ TEST(ExchangeAcrossRanks, RegroupedPairExchangesMatchTheSerialLayer) {
 
 }  // namespace
 }  // namespace c2r
+
+namespace c2r {
+namespace {
+
+// A pipelined layer's chunks: consecutive, covering every token once, sizes differing by at most
+// one (the larger first), empty chunks when there are fewer tokens than chunks.
+TEST(TokenChunk, SplitsEvenlyAndCoversEveryToken) {
+  for (int64_t tokens : {0, 1, 5, 7, 64, 1000}) {
+    for (int chunks : {1, 2, 3, 4, 8}) {
+      int64_t next = 0;
+      for (int c = 0; c < chunks; ++c) {
+        const TokenChunk chunk = token_chunk(tokens, chunks, c);
+        EXPECT_EQ(chunk.first, next) << tokens << " tokens, chunk " << c << " of " << chunks;
+        EXPECT_EQ(chunk.count, tokens / chunks + (c < tokens % chunks ? 1 : 0));
+        next += chunk.count;
+      }
+      EXPECT_EQ(next, tokens);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace c2r
