@@ -49,12 +49,6 @@ class CellRun {
   virtual CellResult result(const CellSamples& samples) = 0;
 };
 
-// The rows of part `index` when `total` rows are split evenly over `parts` (the first
-// total % parts parts get one more): how the expert ceilings share a rank's rows among its experts.
-inline int64_t even_share(int64_t total, int64_t parts, int64_t index) {
-  return total / parts + (index < total % parts ? 1 : 0);
-}
-
 // Makes the CellRun of a cell on one backend; collective (every rank, same cell).
 using CellStarter = std::function<std::unique_ptr<CellRun>(const Cell&)>;
 

@@ -291,7 +291,8 @@ std::optional<CellCeilings> LayerSuite::CpuCellRun::ceilings() {
     const int64_t count = static_cast<int64_t>(experts.size());
     int64_t first = 0;
     for (int64_t e = 0; e < count; ++e) {
-      const int64_t rows = even_share(routed_rows, count, e);
+      const int64_t rows =
+          token_chunk(routed_rows, static_cast<int>(count), static_cast<int>(e)).count;
       if (rows > 0) {
         dense_ffn_gemms(*experts[e], &buffers.dense_x[first * hidden], rows, buffers.scratch.data(),
                         &buffers.dense_out[first * hidden]);

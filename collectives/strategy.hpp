@@ -265,7 +265,8 @@ void compute_expert_blocks(const ExpertBank& bank, const std::vector<int64_t>& o
 
 // Part `index` of `tokens` split evenly into `chunks` parts (the first tokens % chunks parts one
 // more): tokens [first, first + count). How a pipelined layer (run --overlap) splits a rank's
-// tokens, and the tuner and the memory estimate size its chunks.
+// tokens, and the tuner and the memory estimate size its chunks; the expert ceilings share a
+// rank's rows among its experts the same way.
 struct TokenChunk {
   int64_t first = 0, count = 0;
 };

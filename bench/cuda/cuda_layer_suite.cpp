@@ -179,7 +179,8 @@ std::optional<CellCeilings> CudaLayerSuite::DeviceCellRun::ceilings() {
     const int64_t count = static_cast<int64_t>(in.bank.size());
     int64_t first = 0;
     for (int64_t e = 0; e < count; ++e) {
-      const int64_t n = even_share(rows.routed_rows, count, e);
+      const int64_t n =
+          token_chunk(rows.routed_rows, static_cast<int>(count), static_cast<int>(e)).count;
       if (n > 0) {
         cuda::dense_ffn_gemms(suite_.blas_, *in.bank[e], rows.routed + first * in.hidden, n, false,
                               ceiling_out_.data() + first * in.hidden, ceiling_scratch_.data());
