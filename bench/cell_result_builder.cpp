@@ -84,8 +84,19 @@ Load build_load(const Communicator& comm, const RoutingGroup& group, const Place
   Load l;
   l.tokens_per_expert = group.tokens_per_expert;
   l.tokens_per_rank.assign(comm.size(), 0.0);
-  for (size_t e = 0; e < expert_load.size(); ++e) {
-    l.tokens_per_rank[placement.rank_of(static_cast<int>(e))] += expert_load[e];
+  if (placement.replicated()) {
+    // Pairs reach the rank of the slot each is routed to: count this rank's, sum over ranks.
+    std::vector<int32_t> slots(group.expert_ids.size());  // [T_r x k]
+    placement.route_to_slots(group.expert_ids.data(), static_cast<int64_t>(slots.size()),
+                             comm.rank(), slots.data());
+    std::vector<int64_t> pairs_per_rank(comm.size(), 0);
+    for (int32_t slot : slots) ++pairs_per_rank[slot / placement.experts_per_rank()];
+    comm.allreduce_sum(pairs_per_rank);
+    l.tokens_per_rank.assign(pairs_per_rank.begin(), pairs_per_rank.end());
+  } else {
+    for (size_t e = 0; e < expert_load.size(); ++e) {
+      l.tokens_per_rank[placement.rank_of(static_cast<int>(e))] += expert_load[e];
+    }
   }
   l.dropped_pairs = comm.allreduce_sum(shape.pairs_dropped);
   l.rows_computed_per_rank = comm.allgather({routed_rows(shape)});
@@ -195,7 +206,8 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   r.layer = cell.layer;
   r.baseline = cell.baseline;
   r.in_grid = cell.in_grid;
-  r.expert_rank = placement.expert_rank();
+  r.expert_rank = placement.expert_rank();  // empty when replicated
+  if (placement.replicated()) r.rank_experts = placement.rank_experts();
   if (cell.placement == "collab")
     r.placement_search = PlacementSearch{search.method, search.candidates};
   if (cell.routing == RoutingMode::kC2R) r.top_t_source = g.c2r_list_source;
@@ -219,11 +231,11 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
 
   // The reference assumes the drops the capacity rule makes, worked out independently of the
   // strategy, so a strategy that drops the wrong pairs fails the check.
-  r.check =
-      config_.check
-          ? build_check(comm_, m.y, reference(g, expected_kept(g, cell), cell.dtype), tokens,
-                        model.hidden, config_.tolerance, unit_roundoff(combine_type(cell.dtype)))
-          : OutputCheck{};
+  r.check = config_.check ? build_check(comm_, m.y,
+                                        reference(g, expected_kept(g, cell, placement), cell.dtype),
+                                        tokens, model.hidden, config_.tolerance,
+                                        unit_roundoff(combine_type(cell.dtype)))
+                          : OutputCheck{};
   return r;
 }
 

@@ -24,6 +24,12 @@ CpuLayer::CpuLayer(const CpuLayerSetup& setup, const Communicator& comm)
   y_.resize(tokens * hidden);
   scratch_.resize(ffn_scratch_floats(std::max(model.ffn, model.shared_ffn)));
 
+  const int32_t* routed_ids = expert_ids_.data();
+  if (setup.placement->replicated()) {
+    slot_ids_.resize(tokens * k);
+    slot_placement_.emplace(setup.placement->slot_placement());
+    routed_ids = slot_ids_.data();
+  }
   chunks_.resize(setup.overlap);
   for (int c = 0; c < setup.overlap; ++c) {
     Chunk& chunk = chunks_[c];
@@ -35,9 +41,9 @@ CpuLayer::CpuLayer(const CpuLayerSetup& setup, const Communicator& comm)
     in.hidden = hidden;
     in.top_k = k;
     in.x = setup.batch->x.data() + first * hidden;
-    in.expert_ids = expert_ids_.data() + first * k;
+    in.expert_ids = routed_ids + first * k;
     in.weights = weights_.data() + first * k;
-    in.placement = setup.placement;
+    in.placement = slot_placement_ ? &*slot_placement_ : setup.placement;
     in.dtype = setup.dtype;
     in.capacity_factor = setup.capacity_factor;
     // Every rank's chunk c is sized from the largest rank's chunk c, as the serial layer sizes
@@ -60,6 +66,10 @@ void CpuLayer::run(PhaseClock& clock) {
 void CpuLayer::gate() {
   run_gate(*setup_.batch, *setup_.model, *setup_.gate, logits_.data(), expert_ids_.data(),
            weights_.data(), shared_scale_);
+  if (slot_placement_) {
+    setup_.placement->route_to_slots(expert_ids_.data(), static_cast<int64_t>(expert_ids_.size()),
+                                     comm_.rank(), slot_ids_.data());
+  }
 }
 
 void CpuLayer::compute_experts() {

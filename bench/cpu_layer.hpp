@@ -11,11 +11,15 @@
 //   gate | pack all | counts all | D0 ~ shared | wait D0, D1 ~ E0 | C0, wait D1, D2 ~ E1 | ...
 //   ("Di ~ Ej": chunk i's exchange in flight while chunk j's experts run)
 //
+// A replicated placement routes each (token, expert) pair to one of its expert's slots in the gate
+// step (Placement::route_to_slots), and the strategies exchange with the slots as their experts.
+//
 // Exchanges progress where MPI is called: between the expert GEMMs the layer tests every exchange
 // in flight (ProgressHook), unless progress is kWait. The time of those tests is charged to the
 // exchange they progress, not to the experts.
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "bench/cell_run.hpp"
@@ -96,6 +100,10 @@ class CpuLayer final : public LayerSteps {
   double dispatch_progress_seconds_ = 0.0, combine_progress_seconds_ = 0.0;
   std::vector<float> logits_;        // [T x E]
   std::vector<int32_t> expert_ids_;  // [T x k]
+  // A replicated placement: the slot each pair goes to, [T x k] (Placement::route_to_slots),
+  // and the placement of the slots that the strategies exchange with.
+  std::vector<int32_t> slot_ids_;
+  std::optional<Placement> slot_placement_;
   std::vector<float> weights_;       // [T x k]
   std::vector<float> shared_scale_;  // [T], shared expert only
   std::vector<float> shared_out_;    // [T x H], shared expert only

@@ -1,9 +1,12 @@
 #include "bench/layer_suite.hpp"
 
+#include <mpi.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <set>
 
 #include "bench/cpu_layer.hpp"
 #include "bench/harness.hpp"
@@ -28,6 +31,30 @@ void grow(std::vector<T>& buffer, size_t size) {
 
 }  // namespace
 
+EplbShape eplb_shape(const Communicator& comm, int experts, int replicas) {
+  // Each rank's node, named by its lowest rank (MPI's shared-memory split).
+  MPI_Comm node;
+  C2R_MPI_CHECK(MPI_Comm_split_type(comm.get(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int leader = comm.rank();
+  C2R_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &leader, 1, MPI_INT, MPI_MIN, node));
+  C2R_MPI_CHECK(MPI_Comm_free(&node));
+  const std::vector<int64_t> leaders = comm.allgather({leader});
+  // Nodes of equal size holding consecutive ranks (mpirun's default --map-by slot): node n holds
+  // ranks [n * R / N, (n + 1) * R / N). Otherwise the ranks count as one node.
+  const int ranks = comm.size();
+  const int nodes = static_cast<int>(std::set<int64_t>(leaders.begin(), leaders.end()).size());
+  bool blocks = ranks % nodes == 0;
+  for (int r = 0; r < ranks && blocks; ++r) {
+    blocks = leaders[r] == r / (ranks / nodes) * (ranks / nodes);
+  }
+  EplbShape shape;
+  shape.ranks = ranks;
+  shape.nodes = blocks ? nodes : 1;
+  shape.groups = experts % shape.nodes == 0 ? shape.nodes : 1;  // one expert group per node
+  shape.replicas = replicas;
+  return shape;
+}
+
 const FfnWeights& ExpertCache::get(int expert) {
   auto& slot = weights_[expert];
   if (!slot) {
@@ -43,7 +70,8 @@ LayerSuite::LayerSuite(const RunConfig& config, const Communicator& comm, DataSt
       data_(data),
       routing_(config.model, config.workload, config.first_token(comm.rank()),
                config.rank_tokens.at(comm.rank()), comm, data),
-      experts_(config.workload.seed, config.model.hidden, config.model.ffn) {
+      experts_(config.workload.seed, config.model.hidden, config.model.ffn),
+      eplb_shape_(eplb_shape(comm, config.model.experts, config.replicas)) {
   if (config.model.shared_ffn > 0) {
     shared_expert_ = make_ffn_weights(config.workload.seed, Stream::kSharedExpert, 0,
                                       config.model.hidden, config.model.shared_ffn);
@@ -82,12 +110,10 @@ RoutingGroup& LayerSuite::group(const Cell& cell) {
   run_gate(g.batch, model, g.gate, logits.data(), g.expert_ids.data(), g.weights.data(),
            shared_scale);
 
-  if (routing_.pair_trace()) {  // collective: decided alike on every rank, whatever its tokens
-    int64_t matched = 0;
-    for (int64_t t = 0; t < tokens; ++t) {
-      matched += g.expert_ids[t * k] == g.batch.trace_pair[t * 2] &&
-                 g.expert_ids[t * k + 1] == g.batch.trace_pair[t * 2 + 1];
-    }
+  // Collective: decided alike on every rank, whatever its tokens. The pair trace's pairs, or a
+  // user trace's k experts, in order.
+  if (routing_.designed_routing()) {
+    const int64_t matched = count_trace_matches(g.batch, g.expert_ids, k);
     g.trace_match = static_cast<double>(comm_.allreduce_sum(matched)) / config_.total_tokens();
   }
   g.coactivation = coactivation_counts(g.expert_ids, k, model.experts);
@@ -110,24 +136,38 @@ Placement LayerSuite::make_placement(const std::string& name, int layer, const R
   if (name == "contiguous") return contiguous_placement(experts, comm_.size());
   if (name == "round-robin") return round_robin_placement(experts, comm_.size());
   if (name == "collab") return collab_placement(group.coactivation, comm_.size(), search);
+  if (name == "eplb") {
+    // From the cell's own loads: every rank's pairs per expert of this layer's routing.
+    const std::vector<double> loads(group.tokens_per_expert.begin(), group.tokens_per_expert.end());
+    return eplb_placement(loads, eplb_shape_);
+  }
   return data_.placement_file(name).for_layer(layer, experts, comm_.size(), config_.model.preset);
 }
 
-std::vector<bool> LayerSuite::expected_kept(const RoutingGroup& group, const Cell& cell) const {
+std::vector<bool> LayerSuite::expected_kept(const RoutingGroup& group, const Cell& cell,
+                                            const Placement& placement) const {
   const ModelConfig& model = config_.model;
   const int k = model.top_k;
   std::vector<bool> kept(group.expert_ids.size(), true);
   if (!cell.strategy->rules.capacity_limited()) return kept;
+  // The capacity holds per (source rank, expert slot): a replicated placement's pairs are counted
+  // at the slots they are routed to.
+  std::vector<int32_t> slot_ids = group.expert_ids;  // [T_r x k]
+  if (placement.replicated()) {
+    placement.route_to_slots(group.expert_ids.data(), static_cast<int64_t>(slot_ids.size()),
+                             comm_.rank(), slot_ids.data());
+  }
+  const int slots = placement.replicated() ? placement.slots() : model.experts;
   const int64_t tokens = static_cast<int64_t>(kept.size()) / k;
   for (int c = 0; c < cell.overlap; ++c) {
     const TokenChunk chunk = token_chunk(tokens, cell.overlap, c);
     // Every rank sizes chunk c's slots from the largest rank's chunk c (config_.tokens_per_rank).
     const int64_t largest = token_chunk(config_.tokens_per_rank, cell.overlap, c).count;
-    const int64_t capacity = padded_capacity(config_.capacity_factor,
-                                             largest > 0 ? largest : chunk.count, k, model.experts);
-    std::vector<int64_t> taken(model.experts, 0);  // [E] the chunk's pairs placed so far
+    const int64_t capacity =
+        padded_capacity(config_.capacity_factor, largest > 0 ? largest : chunk.count, k, slots);
+    std::vector<int64_t> taken(slots, 0);  // [slots] the chunk's pairs placed so far
     for (int64_t p = chunk.first * k; p < (chunk.first + chunk.count) * k; ++p) {
-      kept[p] = taken[group.expert_ids[p]]++ < capacity;
+      kept[p] = taken[slot_ids[p]]++ < capacity;
     }
   }
   return kept;

@@ -23,6 +23,7 @@
 #include "model/workload.hpp"
 #include "results/cell_result.hpp"
 #include "tuner/collab_placement.hpp"
+#include "tuner/eplb.hpp"
 
 namespace c2r {
 
@@ -38,6 +39,11 @@ class ExpertCache {
   std::map<int, std::unique_ptr<FfnWeights>> weights_;
 };
 
+// Collective: the EPLB shape of this job's ranks with `replicas` redundant experts: its nodes
+// (MPI's shared-memory groups) when they hold equal blocks of consecutive ranks, else one node;
+// one expert group per node when the experts divide over the nodes (hierarchical balancing).
+EplbShape eplb_shape(const Communicator& comm, int experts, int replicas);
+
 // Everything cells with the same (layer, routing, Top-T) share: tokens, gate, routing statistics.
 // Kept while any of its cells runs (all of a run's cells when they are interleaved).
 struct RoutingGroup {
@@ -50,7 +56,7 @@ struct RoutingGroup {
   std::vector<float> weights;              // [T_r x k]
   CollaborationMatrix coactivation;        // global co-activation of this routing (all ranks)
   std::vector<int64_t> tokens_per_expert;  // [E] global (token, expert) pairs per expert
-  double trace_match = -1.0;    // trace: fraction of tokens whose gate picked the sampled pair
+  double trace_match = -1.0;    // traces: fraction of tokens whose gate picked the trace's experts
   std::string c2r_list_source;  // where Top-T came from
   // Serial reference outputs, keyed by the kept-pair mask and the payload type they assume.
   std::vector<Reference> references;
@@ -107,8 +113,10 @@ class LayerSuite {
   // [T_r x k] the pairs that should reach their expert, worked out here from the routing alone,
   // not from the strategy's own bookkeeping: every pair, except under a capacity-limited
   // strategy, where each expert takes this rank's pairs in token order up to its capacity; a
-  // pipelined cell does so per token chunk, with each chunk's capacity.
-  std::vector<bool> expected_kept(const RoutingGroup& group, const Cell& cell) const;
+  // pipelined cell does so per token chunk, with each chunk's capacity; a replicated placement's
+  // capacity holds per expert slot.
+  std::vector<bool> expected_kept(const RoutingGroup& group, const Cell& cell,
+                                  const Placement& placement) const;
 
   const RunConfig& config_;
   const Communicator& comm_;
@@ -116,6 +124,7 @@ class LayerSuite {
   RoutingSource routing_;
   ExpertCache experts_;
   std::optional<FfnWeights> shared_expert_;
+  EplbShape eplb_shape_;  // the ranks' nodes and --replicas, for the eplb placement
   // (layer, routing, Top-T) -> its group; the pointers stay valid while the entry lives.
   std::map<std::tuple<int, int, int>, std::unique_ptr<RoutingGroup>> groups_;
   // The cache flush of the CPU ceilings, one for every cell (it is large); made on first use.

@@ -89,8 +89,10 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
       std::optional<int64_t> slots = int64_t{0};
       for (int c = 0; c < cell.overlap && slots; ++c) {
         const int64_t chunk = std::max<int64_t>(1, token_chunk(tokens, cell.overlap, c).count);
+        // A replicated placement gives each expert slot its capacity.
+        const int experts = cell.placement == "eplb" ? m.experts + config.replicas : m.experts;
         const std::optional<int64_t> chunk_slots =
-            capacity_rows(config.capacity_factor, chunk, m.top_k, m.experts);
+            capacity_rows(config.capacity_factor, chunk, m.top_k, experts);
         slots = chunk_slots ? checked_add(*slots, *chunk_slots) : std::nullopt;
       }
       cell_rows = slots ? std::max(*cell_rows, *slots) : slots;
@@ -116,10 +118,19 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
   }
   const double groups_held = interleaved ? static_cast<double>(groups.size()) : 1.0;
   const double cells_held = interleaved ? static_cast<double>(config.cells.size()) : 1.0;
+  // Weights are generated once per expert a rank uses (its replicas share them): E/R under one
+  // placement, up to E/R + replicas/R distinct experts under eplb, every expert under several
+  // placements or with the reference (which runs every expert).
   bool several_placements = false;
-  for (const Cell& cell : config.cells) several_placements |= cell.placement != "contiguous";
+  int64_t slots_per_rank = (m.experts + ranks - 1) / ranks;
+  for (const Cell& cell : config.cells) {
+    several_placements |= cell.placement != config.cells.front().placement;
+    if (cell.placement == "eplb") {
+      slots_per_rank = std::max<int64_t>(slots_per_rank, (m.experts + config.replicas) / ranks);
+    }
+  }
   const int64_t experts_held =
-      config.check || several_placements ? m.experts : (m.experts + ranks - 1) / ranks;
+      config.check || several_placements ? m.experts : std::min<int64_t>(m.experts, slots_per_rank);
   const double pair_bytes = bytes_of(pairs, {8});
 
   MemoryEstimate e;

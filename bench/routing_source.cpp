@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "kernels/cpu/blas.hpp"
+#include "model/routing_trace.hpp"
 
 namespace c2r {
 
@@ -31,17 +32,27 @@ RoutingSource::RoutingSource(const ModelConfig& model, const WorkloadSpec& workl
       tokens_(tokens),
       comm_(comm),
       data_(data) {
-  if (workload_.kind == WorkloadKind::kTrace && !pair_trace()) {
+  if (user_trace()) {
+    data_.routing_trace(workload_.trace_file);
+  } else if (workload_.kind == WorkloadKind::kTrace && !pair_trace()) {
     data_.collaborative_list(collaborative_list_file(model_.trace_family));
   }
 }
 
 bool uses_pair_trace(const ModelConfig& model, const WorkloadSpec& workload) {
-  return workload.kind == WorkloadKind::kTrace && model.top_k == 2;
+  return workload.kind == WorkloadKind::kTrace && !uses_user_trace(workload) && model.top_k == 2;
+}
+
+bool uses_user_trace(const WorkloadSpec& workload) {
+  return workload.kind == WorkloadKind::kTrace && !workload.trace_file.empty();
 }
 
 bool RoutingSource::pair_trace() const {
   return uses_pair_trace(model_, workload_);
+}
+
+bool RoutingSource::user_trace() const {
+  return uses_user_trace(workload_);
 }
 
 void RoutingSource::check_data(int layer, RoutingMode routing, int top_t) {
@@ -58,6 +69,17 @@ void RoutingSource::check_data(int layer, RoutingMode routing, int top_t) {
               "layer " << layer << " is not in " << path << " (layers 0.." << layers - 1 << ")");
   };
   try {
+    if (user_trace()) {
+      const RoutingTrace& trace = data_.routing_trace(workload_.trace_file);
+      C2R_CHECK(trace.experts == model_.experts && trace.top_k == model_.top_k,
+                workload_.trace_file << " is for " << trace.experts << " experts and top-"
+                                     << trace.top_k << "; the model has " << model_.experts
+                                     << " experts and top-" << model_.top_k);
+      C2R_CHECK(trace.find(layer) != nullptr,
+                "layer " << layer << " is not in " << workload_.trace_file
+                         << " (its layers: " << describe_layers(trace.layer_numbers()) << ")");
+      return;
+    }
     if (routing == RoutingMode::kC2R || !pair_trace()) {
       const std::string file = collaborative_list_file(model_.trace_family);
       const LayerCollaborativeLists& lists = data_.collaborative_list(file);
@@ -82,7 +104,7 @@ std::string RoutingSource::pair_trace_file(RoutingMode routing, int top_t) const
 }
 
 const CollaborativeList& RoutingSource::c2r_list(int layer, std::string* source) {
-  if (workload_.kind == WorkloadKind::kTrace) {
+  if (workload_.kind == WorkloadKind::kTrace && !user_trace()) {
     const std::string file = collaborative_list_file(model_.trace_family);
     *source = "published list " + file;
     return data_.collaborative_list(file).layers.at(layer);
@@ -106,6 +128,15 @@ GateSpec RoutingSource::gate(int layer, RoutingMode routing, int top_t, std::str
 }
 
 TokenBatch RoutingSource::batch(int layer, RoutingMode routing, int top_t) {
+  if (user_trace()) {
+    // Every routing gets the tokens designed for the trace's experts; C2R's gate then chooses
+    // within Top-T, as for any workload.
+    const TraceLayer* rows = data_.routing_trace(workload_.trace_file).find(layer);
+    C2R_CHECK(rows != nullptr, "layer " << layer << " is not in " << workload_.trace_file);
+    return make_designed_batch(model_, workload_, layer,
+                               rows->rows_for(first_token_, tokens_, model_.top_k), first_token_,
+                               tokens_);
+  }
   if (!pair_trace()) {
     return make_synthetic_batch(model_, workload_, layer, first_token_, tokens_);
   }

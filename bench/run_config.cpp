@@ -73,6 +73,16 @@ RunConfig make_run_config(const WorkloadSetup& setup, const GridSpec& grid,
         c.cells.push_back(Cell{layer, RoutingMode::kVanilla, 0, &baseline_strategy(), "contiguous",
                                true, false, dtype, overlap});
       }
+      // A grid with the eplb placement also holds the replicated baseline (vanilla, dropless,
+      // eplb), which the table compares every cell with too.
+      const bool eplb = std::count(grid.placements.begin(), grid.placements.end(), "eplb") > 0;
+      const auto key =
+          std::make_tuple(layer, static_cast<int>(RoutingMode::kVanilla), 0, std::string("eplb"),
+                          baseline_strategy().name, static_cast<int>(dtype), overlap);
+      if (eplb && seen.insert(key).second) {
+        c.cells.push_back(Cell{layer, RoutingMode::kVanilla, 0, &baseline_strategy(), "eplb", false,
+                               false, dtype, overlap});
+      }
     }
   }
   // Run cells that share routing and placement together (they share the gate and the placement).
@@ -130,6 +140,7 @@ nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
                         {"overlap", overlaps},
                         {"overlap_progress", to_string(overlap_progress)},
                         {"capacity_factor", capacity_factor},
+                        {"replicas", replicas},
                         {"warmup", loops.warmup},
                         {"iterations", loops.iterations},
                         {"order", to_string(order)},

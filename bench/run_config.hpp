@@ -32,6 +32,8 @@ struct WorkloadSetup {
   ModelConfig model;
   WorkloadSpec workload;
   std::string data_dir;  // the reference data's directory
+  // A user trace's layers, ascending (`--layer all`); empty without one (workload.trace_file).
+  std::vector<int> trace_layers;
 };
 
 // How a pipelined layer (Cell::overlap > 1) makes its exchanges in flight progress while experts
@@ -80,6 +82,7 @@ struct RunConfig {
   std::vector<int> layers;
   std::vector<Cell> cells;  // grouped by (layer, routing, top_t, placement)
   double capacity_factor = 1.25;
+  int replicas = 0;  // redundant experts of the eplb placement (tuner/eplb.hpp)
   LoopCounts loops;
   CellOrder order = CellOrder::kInterleaved;  // of the cells' iterations (bench/cell_schedule.hpp)
   bool check = false;

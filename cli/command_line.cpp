@@ -49,7 +49,8 @@ std::vector<std::string> placement_sensitive_strategies() {
 void add_workload_options(CLI::App& app, WorkloadOptions& o) {
   ModelOverrides& overrides = o.overrides;
   app.add_option("--preset", o.preset, "Model preset: " + join(preset_names()))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([&o](const std::string&) { o.preset_given = true; });
   app.add_option("--experts", overrides.experts, "Override: routed experts per layer (E)")
       ->check(whole_number_in(1, kMaxExperts));
   app.add_option("--top-k", overrides.top_k, "Override: experts per token (k)")
@@ -86,6 +87,14 @@ void add_workload_options(CLI::App& app, WorkloadOptions& o) {
       ->capture_default_str();
   app.add_option("--data-dir", o.data_dir,
                  "Directory holding reference/ routing data (default: the built-in data)");
+  app.add_option("--trace", o.trace,
+                 "--workload trace: a routing trace of your own (c2rbench.trace JSON, arrays "
+                 "inline or in .npy files; tools/routing_to_trace.py makes one): its experts, "
+                 "top-k and layers make the model, with --hidden and --ffn or a --preset of the "
+                 "same experts and top-k")
+      ->check(CLI::Validator(
+          [](std::string& value) { return value.empty() ? "needs a file name" : std::string(); },
+          "FILE"));
 }
 
 // --max-memory of `run`, `tune` and `topo`: each estimates its memory before allocating.
@@ -113,7 +122,13 @@ void add_run_options(CLI::App& run, RunOptions& o) {
                   "for Qwen)");
   add_list_option(run, "--strategy", o.strategy, "Exchange strategies, of:\n" + strategy_help());
   add_list_option(run, "--placement", o.placement,
-                  "Placements: contiguous, round-robin, collab, or a placement JSON file");
+                  "Placements: contiguous, round-robin, collab, eplb (DeepSeek's EPLB: hot experts "
+                  "replicated, from the cell's own loads; see --replicas), or a placement JSON "
+                  "file");
+  run.add_option("--replicas", o.replicas,
+                 "--placement eplb: redundant experts (E + replicas must divide over the ranks); "
+                 "default: one per rank")
+      ->check(CLI::Range(0, 1 << 20));
   add_list_option(run, "--dtype", o.dtype,
                   "Payload types of the exchanged rows: fp32; bf16 (rows rounded to bfloat16); "
                   "fp8 (dispatch rows in e4m3 with one float scale per 128 channels, combine rows "
@@ -205,6 +220,11 @@ void add_tune_options(CLI::App& tune, TuneOptions& o) {
                   "expert compute); the one of lowest predicted time is chosen, and --validate "
                   "runs each",
                   whole_number_in(1, kMaxOverlap));
+  add_list_option(tune, "--replicas", o.replicas,
+                  "Redundant expert counts to weigh (0 = none): each layer on the better of EPLB "
+                  "and the tuned placement plus replicas; a count is chosen when it lowers the "
+                  "predicted time by 1% or more, and --validate runs its placements",
+                  whole_number_in(0, 1 << 20));
   tune.add_option("--max-drop", o.max_drop,
                   "Capacity factor: largest fraction of (token, expert) pairs dropped in any layer")
       ->check(finite_in(0.0, 1.0))

@@ -137,13 +137,91 @@ std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
   return layers;
 }
 
-WorkloadSetup resolve_workload(const WorkloadOptions& o) {
+std::vector<int> resolve_layers(const std::string& text, const WorkloadSetup& setup) {
+  if (setup.trace_layers.empty()) return parse_layers(text, setup.model, setup.workload.kind);
+  if (text == "all") return setup.trace_layers;
+  // The trace's layer numbers may have gaps: parse any, then keep those it holds.
+  ModelConfig any_layer = setup.model;
+  any_layer.layers = std::numeric_limits<int>::max();
+  const std::vector<int> layers = parse_layers(text, any_layer, setup.workload.kind);
+  for (int layer : layers) {
+    C2R_CHECK(std::binary_search(setup.trace_layers.begin(), setup.trace_layers.end(), layer),
+              "--layer " << layer << " is not in --trace " << setup.workload.trace_file
+                         << " (its layers: " << describe_layers(setup.trace_layers) << ")");
+  }
+  return layers;
+}
+
+namespace {
+
+// The model of a user trace: its experts, top-k and layers; the widths from --hidden and --ffn,
+// or from --preset, whose experts and top-k must be the trace's.
+ModelConfig trace_model(const WorkloadOptions& o, const RoutingTrace& trace) {
+  const ModelOverrides& v = o.overrides;
+  const std::string flag = "--trace " + o.trace;
+  C2R_CHECK(!v.experts || *v.experts == trace.experts,
+            "--experts " << v.experts.value_or(0) << " differs from " << flag << ", which has "
+                         << trace.experts << " experts");
+  C2R_CHECK(!v.top_k || *v.top_k == trace.top_k, "--top-k " << v.top_k.value_or(0)
+                                                            << " differs from " << flag
+                                                            << ", which has top-" << trace.top_k);
+  ModelConfig m;
+  if (o.preset_given) {
+    m = make_model(o.preset, {});
+    C2R_CHECK(m.experts == trace.experts && m.top_k == trace.top_k,
+              flag << " has " << trace.experts << " experts and top-" << trace.top_k
+                   << "; --preset " << o.preset << " has " << m.experts << " experts and top-"
+                   << m.top_k << " (leave --preset out and give the model's --hidden and --ffn)");
+  } else {
+    C2R_CHECK(v.hidden && v.ffn, flag << " gives the routing, not the model's sizes: give its "
+                                         "--hidden and --ffn, or a --preset with "
+                                      << trace.experts << " experts and top-" << trace.top_k);
+    m.preset = "custom";
+    m.experts = trace.experts;
+    m.top_k = trace.top_k;
+    // C2R's Top-T when --top-t is not given: 2k, one of tune's default candidates, within
+    // k - 1 <= T <= E - 1.
+    m.default_top_t = std::min(trace.experts - 1, std::max(trace.top_k - 1, 2 * trace.top_k));
+    m.gate_weights = GateWeights::kSoftmaxOverChosen;
+  }
+  if (v.hidden) m.hidden = *v.hidden;
+  if (v.ffn) m.ffn = *v.ffn;
+  if (v.shared_ffn) m.shared_ffn = *v.shared_ffn;
+  m.layers = trace.layers.back().layer + 1;
+  m.trace_family.clear();  // routing comes from the user's trace, never from a preset's data
+  C2R_CHECK(m.hidden >= m.experts,
+            flag << ": the trace workload builds each token's hidden state so that the router "
+                    "selects the trace's experts, with one router direction per expert; it needs "
+                    "--hidden of at least the "
+                 << m.experts << " experts (got " << m.hidden << ")");
+  m.validate();
+  return m;
+}
+
+}  // namespace
+
+std::string data_directory(const WorkloadOptions& o) {
+  return o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
+}
+
+const RoutingTrace* read_user_trace(const WorkloadOptions& o, DataStore& data) {
+  if (o.trace.empty()) return nullptr;
+  try {
+    return &data.routing_trace(o.trace);
+  } catch (const Error& e) {
+    if (!e.raised_on_all_ranks()) throw;
+    throw Error::on_all_ranks("--trace: " + std::string(e.what()));
+  }
+}
+
+WorkloadSetup resolve_workload(const WorkloadOptions& o, const RoutingTrace* trace) {
   WorkloadSetup s;
   // The overrides by flag, before the model checks the result in its own terms.
   const ModelConfig preset = make_model(o.preset, {});
   const ModelOverrides& v = o.overrides;
-  const int experts = v.experts.value_or(preset.experts);
-  const int top_k = v.top_k.value_or(preset.top_k);
+  if (o.trace.empty()) trace = nullptr;
+  const int experts = v.experts.value_or(trace ? trace->experts : preset.experts);
+  const int top_k = v.top_k.value_or(trace ? trace->top_k : preset.top_k);
   C2R_CHECK(experts >= 1, "--experts must be at least 1 (got " << experts << ")");
   C2R_CHECK(top_k >= 1 && top_k <= experts, "--top-k must be between 1 and the number of experts "
                                                 << experts << " (got " << top_k << ")");
@@ -151,8 +229,18 @@ WorkloadSetup resolve_workload(const WorkloadOptions& o) {
   C2R_CHECK(v.ffn.value_or(1) >= 1, "--ffn must be at least 1 (got " << *v.ffn << ")");
   C2R_CHECK(v.shared_ffn.value_or(0) >= 0,
             "--shared-ffn must be 0 (none) or positive (got " << *v.shared_ffn << ")");
-  s.model = make_model(o.preset, o.overrides);
   s.workload.kind = parse_workload(o.kind);
+  if (!o.trace.empty()) {
+    C2R_CHECK(
+        s.workload.kind == WorkloadKind::kTrace,
+        "--trace gives the routing of --workload trace; --workload " << o.kind << " makes its own");
+    C2R_CHECK(trace != nullptr, "--trace " << o.trace << " was not read");
+    s.model = trace_model(o, *trace);
+    s.workload.trace_file = o.trace;
+    s.trace_layers = trace->layer_numbers();
+  } else {
+    s.model = make_model(o.preset, o.overrides);
+  }
   s.workload.seed = o.seed;
   s.workload.groups = o.groups;
   s.workload.cluster_strength = o.cluster_strength;
@@ -163,10 +251,10 @@ WorkloadSetup resolve_workload(const WorkloadOptions& o) {
   C2R_CHECK(o.groups >= 0 && o.groups <= s.model.experts,
             "--groups must be between 0 (auto) and the number of experts " << s.model.experts);
   C2R_CHECK(o.cluster_strength >= 0.0, "--cluster-strength must be >= 0");
-  if (s.workload.kind == WorkloadKind::kTrace) {
+  if (s.workload.kind == WorkloadKind::kTrace && o.trace.empty()) {
     C2R_CHECK(!s.model.trace_family.empty(), "preset " << s.model.preset << " has no trace data");
   }
-  s.data_dir = o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
+  s.data_dir = data_directory(o);
   return s;
 }
 
@@ -177,9 +265,9 @@ ProcessOptions resolve_process(const ProcessOptions& o) {
   return o;
 }
 
-RunConfig resolve_run_config(const RunOptions& o, int ranks) {
+RunConfig resolve_run_config(const RunOptions& o, int ranks, const RoutingTrace* trace) {
   resolve_process(o.process);
-  const WorkloadSetup setup = resolve_workload(o.workload);
+  const WorkloadSetup setup = resolve_workload(o.workload, trace);
   std::vector<int64_t> rank_tokens;
   if (o.rank_tokens.empty()) {
     rank_tokens.assign(ranks, o.workload.tokens);
@@ -190,7 +278,7 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
   check_experts_divide(setup.model.experts, ranks);
 
   GridSpec grid;
-  grid.layers = parse_layers(o.layer, setup.model, setup.workload.kind);
+  grid.layers = resolve_layers(o.layer, setup);
   C2R_CHECK(o.capacity_factor > 0.0, "--capacity-factor must be positive");
   C2R_CHECK(o.warmup >= 1, "--warmup must be at least 1 (the first run sizes the buffers)");
   C2R_CHECK(o.iters >= 1, "--iters must be at least 1");
@@ -209,6 +297,17 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
     C2R_CHECK(!p.empty(), "--placement has an empty entry");
   }
   grid.placements = o.placement;
+  // EPLB's slots: every rank holds (E + replicas) / R of them.
+  const int replicas = o.replicas < 0 ? ranks : o.replicas;
+  if (std::count(grid.placements.begin(), grid.placements.end(), "eplb") > 0) {
+    try {
+      check_eplb_shape(setup.model.experts, EplbShape{ranks, 1, 1, replicas});
+    } catch (const Error& e) {
+      throw Error("--placement eplb --replicas " + std::to_string(replicas) + ": " + e.what());
+    }
+    C2R_CHECK(o.process.backend == "cpu",
+              "--placement eplb (replicated experts) runs on the cpu backend only");
+  }
   grid.dtypes.clear();
   for (const auto& d : o.dtype) grid.dtypes.push_back(parse_payload_type(d));
   for (const StrategyDescriptor* s : grid.strategies) {
@@ -244,6 +343,7 @@ RunConfig resolve_run_config(const RunOptions& o, int ranks) {
 
   RunConfig c = make_run_config(setup, grid, std::move(rank_tokens));
   c.capacity_factor = o.capacity_factor;
+  c.replicas = replicas;
   c.overlap_progress = overlap_progress;
   c.loops.warmup = o.warmup;
   c.loops.iterations = o.iters;
@@ -388,7 +488,13 @@ void check_run_inputs(const RunConfig& config, const LayerSuite& suite, DataStor
     const std::string family = config.model.trace_family;
     const RoutingSource& routing = suite.routing();
     for (const Cell& cell : config.cells) {
-      if (config.workload.kind == WorkloadKind::kTrace) {
+      if (routing.user_trace()) {
+        const std::string& file = config.workload.trace_file;
+        const RoutingTrace& trace = data.routing_trace(file);
+        C2R_CHECK(trace.find(cell.layer) != nullptr,
+                  "--layer " << cell.layer << " is not in --trace " << file
+                             << " (its layers: " << describe_layers(trace.layer_numbers()) << ")");
+      } else if (config.workload.kind == WorkloadKind::kTrace) {
         if (routing.pair_trace()) {
           const std::string file = routing.pair_trace_file(cell.routing, cell.top_t);
           C2R_CHECK(cell.routing == RoutingMode::kVanilla || data.reference_file_exists(file),

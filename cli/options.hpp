@@ -16,6 +16,7 @@
 #include "common/file_io.hpp"
 #include "model/data_store.hpp"
 #include "model/model_config.hpp"
+#include "model/routing_trace.hpp"
 #include "model/workload.hpp"
 
 namespace c2r {
@@ -31,7 +32,9 @@ struct WorkloadOptions {
   double cluster_strength = 3.0;
   int hot_experts = 1;
   uint64_t seed = 1;
-  std::string data_dir;  // empty: the built-in reference data
+  std::string data_dir;       // empty: the built-in reference data
+  std::string trace;          // --trace: a user's routing trace (c2rbench.trace); empty: none
+  bool preset_given = false;  // --preset was given (a trace's model takes it, else --hidden/--ffn)
 };
 
 // `c2rbench run`'s raw command-line values.
@@ -48,6 +51,7 @@ struct RunOptions {
   std::vector<int> overlap = {1};             // pipeline degrees: token chunks per layer
   std::string overlap_progress = "test";      // how exchanges in flight progress: test | wait
   double capacity_factor = 1.25;
+  int replicas = -1;  // redundant experts of --placement eplb; -1: one per rank
   int warmup = 2;
   int iters = 10;
   double min_time = 0.0;  // seconds of layer time every cell accumulates at least; 0: off
@@ -60,14 +64,22 @@ struct RunOptions {
   std::string inject_fault;  // "KIND:RANK[:PHASE[:N]]" (bench/fault_injection.hpp)
 };
 
-// Validates the model and workload flags; throws c2r::Error naming the bad flag.
-WorkloadSetup resolve_workload(const WorkloadOptions& options);
+// Validates the model and workload flags; throws c2r::Error naming the bad flag. With --trace,
+// `trace` is the trace it names (read_user_trace): the model takes its experts, top-k and layers.
+WorkloadSetup resolve_workload(const WorkloadOptions& options, const RoutingTrace* trace = nullptr);
+// The directory --data-dir names, or the built-in reference data.
+std::string data_directory(const WorkloadOptions& options);
+// Collective: the trace --trace names, read once through `data` (its .npy files too), or nullptr
+// without --trace. Throws c2r::Error raised on every rank, naming the flag and the file.
+const RoutingTrace* read_user_trace(const WorkloadOptions& options, DataStore& data);
 // Validates the process flags (backend, BLAS threads); throws c2r::Error naming the bad flag.
 ProcessOptions resolve_process(const ProcessOptions& options);
 
 // Validates every `run` option and expands the grid; throws c2r::Error naming the bad option.
-// Files (trace data, placement files) are checked later, when they are read.
-RunConfig resolve_run_config(const RunOptions& options, int ranks);
+// Files (trace data, placement files) are checked later, when they are read; a user trace
+// (--trace) is read before, and given as `trace`.
+RunConfig resolve_run_config(const RunOptions& options, int ranks,
+                             const RoutingTrace* trace = nullptr);
 
 // --sweep "tokens=V1,V2,..." or "tokens=START:STOP:xFACTOR" (START, START*FACTOR, ... up to
 // STOP; a whole FACTOR of 2 or more): the distinct positive tokens-per-rank values, in order;
@@ -81,6 +93,9 @@ std::vector<int64_t> parse_rank_tokens(const std::string& text, int ranks);
 // --layer: a number, a comma list, or "all" (trace workloads); throws c2r::Error when malformed.
 std::vector<int> parse_layers(const std::string& text, const ModelConfig& model,
                               WorkloadKind workload);
+// --layer of `setup`: parse_layers, or with a user trace its layers ("all": every layer it holds;
+// a layer it lacks is refused, naming it).
+std::vector<int> resolve_layers(const std::string& text, const WorkloadSetup& setup);
 
 // --max-memory: "512MiB", "2GiB", "1.5G", "1000000" (bytes) -> bytes; throws c2r::Error naming
 // the flag when it is not a size.

@@ -72,7 +72,7 @@ struct RunPlan {
   FaultSpec fault;
 };
 
-RunPlan plan_run(const RunOptions& options, const Communicator& comm,
+RunPlan plan_run(const RunOptions& options, const RoutingTrace* trace, const Communicator& comm,
                  const BackendFactory& cuda_backend) {
   RunPlan plan;
   on_every_rank(comm, [&] {
@@ -81,14 +81,14 @@ RunPlan plan_run(const RunOptions& options, const Communicator& comm,
     }
     require_backend(options.process.backend);
     if (!options.sweep.empty()) plan.sweep = parse_token_sweep(options.sweep);
-    plan.config = resolve_run_config(options, comm.size());
+    plan.config = resolve_run_config(options, comm.size(), trace);
     C2R_CHECK(options.process.backend == "cpu" || cuda_backend,
               "backend '" << options.process.backend << "' is not available");
     if (plan.sweep.empty()) plan.passes.push_back(plan.config);
     for (int64_t tokens : plan.sweep) {
       RunOptions pass = options;
       pass.workload.tokens = tokens;
-      plan.passes.push_back(resolve_run_config(pass, comm.size()));
+      plan.passes.push_back(resolve_run_config(pass, comm.size(), trace));
     }
   });
   return plan;
@@ -201,14 +201,17 @@ void print_and_write(const Report& report, const RunPlan& plan, const OutputFile
 
 int run_command(const RunOptions& options, const std::vector<std::string>& argv,
                 const Communicator& comm, const BackendFactory& cuda_backend) {
-  const RunPlan plan = plan_run(options, comm, cuda_backend);
+  // The data directory, and a user's trace (--trace): the model takes its experts, top-k and
+  // layers, so it is read before the options are resolved.
+  DataStore data(comm, data_directory(options.workload));
+  const RoutingTrace* trace = read_user_trace(options.workload, data);
+  const RunPlan plan = plan_run(options, trace, comm, cuda_backend);
   const ProcessOptions& process = options.process;
   check_same_configuration(plan.config.to_json(process), comm);
   const MemoryCheck memory = check_memory(options.max_memory, plan.passes, comm);
   const OutputFile out = choose_output_file(process.out, "c2rbench", comm);
 
   set_blas_threads(process.blas_threads);
-  DataStore data(comm, resolve_workload(options.workload).data_dir);
   const json context = collect_context(comm, argv);
   std::vector<int> rounds;
   std::vector<CellResult> results = run_passes(plan, process, data, comm, cuda_backend, rounds);

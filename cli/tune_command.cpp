@@ -190,14 +190,14 @@ struct Setup : WorkloadSetup {
   RoutingMode routing = RoutingMode::kC2R;
 };
 
-Setup resolve_setup(const TuneOptions& o) {
+Setup resolve_setup(const TuneOptions& o, const RoutingTrace* trace) {
   Setup s;
-  static_cast<WorkloadSetup&>(s) = resolve_workload(o.workload);
+  static_cast<WorkloadSetup&>(s) = resolve_workload(o.workload, trace);
   resolve_process(o.process);
   const std::string layer_text = !o.layer.empty()                          ? o.layer
                                  : s.workload.kind == WorkloadKind::kTrace ? "all"
                                                                            : "0";
-  s.layers = parse_layers(layer_text, s.model, s.workload.kind);
+  s.layers = resolve_layers(layer_text, s);
   s.strategy = &find_strategy(o.strategy);
   C2R_CHECK(s.strategy->sends(parse_payload_type(o.dtype)),
             "--strategy " << o.strategy << " does not send --dtype " << o.dtype << " rows");
@@ -534,9 +534,11 @@ MemoryEstimate estimate_tune_memory(const TuneMemoryPlan& p) {
 int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
                  const Communicator& comm) {
   const auto started = std::chrono::steady_clock::now();
+  // A user's trace (--trace) makes the model: read before the options are resolved.
+  DataStore data(comm, data_directory(o.workload));
+  const RoutingTrace* trace = read_user_trace(o.workload, data);
   Setup s;
-  on_every_rank(comm, [&] { s = resolve_setup(o); });
-  DataStore data(comm, s.data_dir);
+  on_every_rank(comm, [&] { s = resolve_setup(o, trace); });
   set_blas_threads(o.process.blas_threads);
 
   // Top-T candidates and the trace data of every (layer, routing) are checked before anything is
@@ -557,9 +559,15 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   on_every_rank(comm, [&] {
     C2R_CHECK(s.model.experts >= cluster_ranks,
               "infeasible balance: " << s.model.experts << " experts over " << cluster_ranks
-                                     << " ranks leaves ranks without an expert (c2rbench does "
-                                        "not replicate experts)");
+                                     << " ranks leaves ranks without an expert (every placement "
+                                        "places each expert once before any replica)");
     check_experts_divide(s.model.experts, cluster_ranks);
+    for (int n : o.replicas) {
+      C2R_CHECK((s.model.experts + n) % cluster_ranks == 0,
+                "--replicas " << n << ": " << s.model.experts << " experts + " << n
+                              << " replicas do not divide over " << cluster_ranks
+                              << " ranks (every rank holds the same number of expert slots)");
+    }
   });
 
   // Routing statistics: this job's own tokens (live), or a sample spread over the cluster, its
@@ -605,15 +613,21 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
 
   // Pipeline degree of the tuned exchange under the chosen routing and placements.
   const OverlapChoice overlap = choose_overlap(layers, choice.index, tuned_model, o.overlap);
+  // Redundant experts under the chosen routing, at the chosen degree.
+  ReplicaChoice replicas;
+  on_every_rank(comm, [&] {
+    replicas = choose_replicas(layers, choice.index, tuned_model.with_overlap(overlap.overlap),
+                               o.replicas, eplb_shape_of(cluster, s.model.experts));
+  });
 
   const TuneRequestEcho echo{o.workload.tokens, o.strategy, o.max_imbalance, o.max_drop};
   Tuning tuning = make_tuning(echo, s.model, s.workload, cluster, profile_json, layers, choice,
-                              capacity, overlap);
+                              capacity, overlap, replicas);
   tuning.created = TuningCreated{argv, C2R_VERSION, C2R_GIT_SHA};
   tuning.search_seconds = search_seconds;
   if (o.validate) {
-    const ValidationRequest request{o, s, *s.strategy, layers, choice, cluster};
-    tuning.validation = validate_predictions(request, comm);
+    const ValidationRequest request{o, s, *s.strategy, layers, choice, replicas, cluster};
+    tuning.validation = validate_predictions(request, data, comm);
   }
   tuning.total_seconds = seconds_since(started);
   on_every_rank(comm, [&] {

@@ -29,11 +29,12 @@ struct TuneOptions {
   std::vector<int> top_t;          // C2R candidates (empty: every T with data, or a ladder)
   double max_imbalance = 1.5;      // Top-T: largest predicted rank imbalance of any layer
   std::vector<double> capacity_factors = {1.0, 1.1, 1.25, 1.5, 2.0, 3.0};
-  double max_drop = 0.01;          // capacity factor: largest dropped fraction of any layer
-  std::vector<int> overlap = {1};  // pipeline degrees to weigh (and validate)
-  std::string cluster;             // a described cluster (simulation) or a `topo` profile
-  int64_t sample_tokens = 16384;   // simulation: tokens routed to estimate the statistics
-  double search_seconds = 60.0;    // per layer and routing, for the swap search
+  double max_drop = 0.01;           // capacity factor: largest dropped fraction of any layer
+  std::vector<int> overlap = {1};   // pipeline degrees to weigh (and validate)
+  std::vector<int> replicas = {0};  // redundant expert counts to weigh (tuner/eplb.hpp)
+  std::string cluster;              // a described cluster (simulation) or a `topo` profile
+  int64_t sample_tokens = 16384;    // simulation: tokens routed to estimate the statistics
+  double search_seconds = 60.0;     // per layer and routing, for the swap search
   bool validate = false;
   int warmup = 1;
   int iters = 3;                      // --validate: timed rounds over every placement

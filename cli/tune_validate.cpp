@@ -24,7 +24,8 @@ RunConfig validation_config(const ValidationRequest& request, int ranks) {
   std::vector<int> layers;
   for (const auto& layer : request.layers) layers.push_back(layer.layer);
   return validation_config(request.options, request.setup, request.strategy, layers,
-                           request.choice.routing, request.choice.top_t, ranks);
+                           request.choice.routing, request.choice.top_t, ranks,
+                           request.replicas.replicas);
 }
 
 // The placements the suite cannot make by rule: per layer the tuned one, the worst the swap
@@ -37,9 +38,15 @@ void add_validation_placements(LayerSuite& suite, const ValidationRequest& reque
   const CostModel tuned_model(request.cluster, request.setup.model, o.workload.tokens,
                               request.strategy, 1.0, o.workload.tokens * ranks,
                               parse_payload_type(o.dtype));
-  for (const auto& layer : request.layers) {
+  for (size_t i = 0; i < request.layers.size(); ++i) {
+    const TunedLayer& layer = request.layers[i];
     const TunedRouting& r = layer.routings[request.choice.index];
-    suite.add_placement("tuned", layer.layer, Placement("tuned", r.search.expert_rank, ranks));
+    // The placement the tuning file gives `run`: replicated when redundant experts were chosen.
+    const std::vector<ReplicatedLayer>& replicated = request.replicas.layers;
+    suite.add_placement("tuned", layer.layer,
+                        replicated.empty()
+                            ? Placement("tuned", r.search.expert_rank, ranks)
+                            : Placement("tuned", replicated[i].rank_experts, experts));
     SearchOptions options;
     options.time_limit_s = o.search_seconds;
     const std::vector<int> worst =
@@ -94,13 +101,14 @@ double measured_rank_imbalance(const Load& load) {
 // --hot-experts included).
 RunConfig validation_config(const TuneOptions& o, const WorkloadSetup& setup,
                             const StrategyDescriptor& strategy, const std::vector<int>& layers,
-                            RoutingMode routing, int top_t, int ranks) {
+                            RoutingMode routing, int top_t, int ranks, int replicas) {
   GridSpec grid;
   grid.layers = layers;
   grid.routings = {routing};
   if (routing == RoutingMode::kC2R) grid.top_ts = {top_t};
   grid.strategies = {&strategy};
   grid.placements = {"contiguous", "round-robin", "collab", "tuned", "worst"};
+  if (replicas > 0) grid.placements.push_back("eplb");
   grid.dtypes = {parse_payload_type(o.dtype)};
   // Every degree weighed, and the serial layer, whose cells measure the placements' gains.
   grid.overlaps = o.overlap;
@@ -114,6 +122,7 @@ RunConfig validation_config(const TuneOptions& o, const WorkloadSetup& setup,
   config.loops.iterations = o.iters;
   config.order = parse_cell_order(o.order);
   config.ceilings = false;
+  config.replicas = replicas;
   return config;
 }
 
@@ -140,7 +149,12 @@ ValidationPoint validation_point(const ValidationRequest& request, const Cell& c
   point.overlap = result.overlap;
   point.baseline = result.baseline;
   point.expert_rank = result.expert_rank;
-  point.predicted = phase_times(cost.predict(routing.sample, result.expert_rank));
+  point.rank_experts = result.rank_experts;
+  point.predicted = phase_times(
+      result.rank_experts.empty()
+          ? cost.predict(routing.sample, result.expert_rank)
+          : cost.predict(routing.sample, Placement(result.placement, result.rank_experts,
+                                                   request.setup.model.experts)));
   for (Phase phase : kReportedPhases) point.measured.at(phase) = result.median_us(phase);
   point.measured.remote_bytes =
       result.traffic ? static_cast<double>(result.traffic->remote_bytes_total) : kNoNumber;
@@ -148,10 +162,10 @@ ValidationPoint validation_point(const ValidationRequest& request, const Cell& c
   return point;
 }
 
-Validation validate_predictions(const ValidationRequest& request, const Communicator& comm) {
+Validation validate_predictions(const ValidationRequest& request, DataStore& data,
+                                const Communicator& comm) {
   const TuneOptions& o = request.options;
   const RunConfig config = validation_config(request, comm.size());
-  DataStore data(comm, request.setup.data_dir);
   LayerSuite suite(config, comm, data);
   add_validation_placements(suite, request, comm.size());
   check_run_inputs(config, suite, data, comm.size());

@@ -11,6 +11,7 @@
 #include "bench/run_config.hpp"
 #include "cli/tune_command.hpp"
 #include "common/communicator.hpp"
+#include "model/data_store.hpp"
 #include "results/cell_result.hpp"
 #include "tuner/tuning.hpp"
 
@@ -22,16 +23,18 @@ struct ValidationRequest {
   const StrategyDescriptor& strategy;
   const std::vector<TunedLayer>& layers;
   const TopTChoice& choice;
+  const ReplicaChoice& replicas;
   const ClusterModel& cluster;
 };
 
 // The validation run: every layer of `layers` under `routing` (at `top_t` for C2R) and
 // `strategy`, on the contiguous, round-robin, collaboration-aware, tuned, deliberately bad and
-// seeded random placements (plus the baseline), without ceilings. Known before the search, so
-// that tune can estimate its memory before allocating anything.
+// seeded random placements (plus the baseline), and with `replicas` redundant experts chosen, on
+// EPLB with as many (the tuned placement is then the replicated one); without ceilings. Known
+// before the search, so that tune can estimate its memory before allocating anything.
 RunConfig validation_config(const TuneOptions& options, const WorkloadSetup& setup,
                             const StrategyDescriptor& strategy, const std::vector<int>& layers,
-                            RoutingMode routing, int top_t, int ranks);
+                            RoutingMode routing, int top_t, int ranks, int replicas = 0);
 
 // One validation point: the cell's measured medians (and the traffic and rows per rank it
 // measured) against the cost model's prediction for the placement the cell ran. Local: what the
@@ -39,7 +42,9 @@ RunConfig validation_config(const TuneOptions& options, const WorkloadSetup& set
 ValidationPoint validation_point(const ValidationRequest& request, const Cell& cell,
                                  const CellResult& result, int ranks);
 
-// Collective. Returns the "validation" of the tuning file.
-Validation validate_predictions(const ValidationRequest& request, const Communicator& comm);
+// Collective. Returns the "validation" of the tuning file. `data`: the store tune read its data
+// through (a user's trace is not read again).
+Validation validate_predictions(const ValidationRequest& request, DataStore& data,
+                                const Communicator& comm);
 
 }  // namespace c2r

@@ -78,4 +78,15 @@ const PlacementFile& DataStore::placement_file(const std::string& path) {
   return parse_cached(placements_, path, path, read_everywhere(path), parse_placement_file);
 }
 
+const RoutingTrace& DataStore::routing_trace(const std::string& path) {
+  if (auto it = traces_.find(path); it != traces_.end()) return it->second;
+  // The parse reads the .npy files the trace names as it meets them, in the same order on every
+  // rank (they parse the same text), so each read is a collective every rank makes.
+  const auto parse = [this](const std::string& text, const std::string& source) {
+    return parse_routing_trace(text, source,
+                               [this](const std::string& file) { return read_everywhere(file); });
+  };
+  return parse_cached(traces_, path, path, read_everywhere(path), parse);
+}
+
 }  // namespace c2r

@@ -9,6 +9,7 @@
 #include "common/communicator.hpp"
 #include "model/placement.hpp"
 #include "model/reference_data.hpp"
+#include "model/routing_trace.hpp"
 
 namespace c2r {
 
@@ -24,6 +25,9 @@ class DataStore {
   const LayerCollaborativeLists& collaborative_list(const std::string& file);
   // A placement file at `path`.
   const PlacementFile& placement_file(const std::string& path);
+  // Collective: the routing trace at `path` (`run --trace`), with the .npy files it names, each
+  // read once on rank 0 and its bytes broadcast, so every rank parses the same bytes.
+  const RoutingTrace& routing_trace(const std::string& path);
   // Collective: whether the reference file exists, as rank 0 (which reads the files) sees it, so
   // that every rank decides alike.
   bool reference_file_exists(const std::string& file) const;
@@ -33,7 +37,7 @@ class DataStore {
   std::string text_file(const std::string& path) const { return read_everywhere(path); }
 
  private:
-  // Collective: the file's text on every rank, or the same c2r::Error on every rank.
+  // Collective: the file's text (any bytes) on every rank, or the same c2r::Error on every rank.
   std::string read_everywhere(const std::string& path) const;
 
   const Communicator& comm_;
@@ -41,6 +45,7 @@ class DataStore {
   std::map<std::string, LayerCollaboration> matrices_;
   std::map<std::string, LayerCollaborativeLists> lists_;
   std::map<std::string, PlacementFile> placements_;
+  std::map<std::string, RoutingTrace> traces_;
 };
 
 }  // namespace c2r

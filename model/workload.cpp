@@ -15,6 +15,7 @@ nlohmann::json WorkloadSpec::to_json() const {
                       {"groups", groups},
                       {"cluster_strength", cluster_strength}};
   if (kind == WorkloadKind::kHot) j["hot_experts"] = hot_experts;
+  if (kind == WorkloadKind::kTrace && !trace_file.empty()) j["trace"] = trace_file;
   return j;
 }
 
@@ -151,7 +152,10 @@ namespace {
 
 // Orthonormal columns Q [hidden x experts] by Gram-Schmidt on seeded Gaussian vectors.
 std::vector<double> orthonormal_columns(int hidden, int experts, uint64_t seed, int layer) {
-  C2R_CHECK(hidden >= experts, "trace workload needs hidden >= experts");
+  C2R_CHECK(hidden >= experts,
+            "the trace workload needs hidden >= experts (one router direction "
+            "per expert; hidden "
+                << hidden << ", " << experts << " experts)");
   std::vector<double> q(static_cast<size_t>(experts) * hidden);  // column-major: q[e*H + h]
   for (int e = 0; e < experts; ++e) {
     Rng rng(seed, Stream::kRouter, e, layer);
@@ -226,35 +230,52 @@ std::vector<int32_t> sample_trace_pairs(const ModelConfig& model, const Workload
 TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
                             const CollaborationMatrix& pairs, const CollaborativeList* c2r_list,
                             int top_t, int64_t first_token, int64_t tokens) {
-  const int hidden = model.hidden;
-  const int experts = model.experts;
-  TokenBatch batch = empty_batch(model, spec, layer, first_token, tokens);
-  batch.trace_pair =
+  std::vector<int32_t> pair =
       sample_trace_pairs(model, spec, layer, pairs, c2r_list, top_t, first_token, tokens);
+  TokenBatch batch = make_designed_batch(model, spec, layer, pair, first_token, tokens);
+  batch.trace_pair = std::move(pair);
+  return batch;
+}
 
-  const std::vector<double> q = orthonormal_columns(hidden, experts, spec.seed, layer);
-  for (int e = 0; e < experts; ++e) {
+TokenBatch make_designed_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
+                               std::vector<int32_t> experts, int64_t first_token, int64_t tokens) {
+  const int hidden = model.hidden;
+  const int num_experts = model.experts;
+  const int k = model.top_k;
+  C2R_CHECK(static_cast<int64_t>(experts.size()) == tokens * k,
+            "designed routing: " << experts.size() << " expert ids for " << tokens
+                                 << " tokens of top-" << k);
+  for (int32_t e : experts) {
+    C2R_CHECK(e >= 0 && e < num_experts,
+              "designed routing: expert " << e << " is not one of the model's " << num_experts);
+  }
+  TokenBatch batch = empty_batch(model, spec, layer, first_token, tokens);
+  batch.trace_experts = std::move(experts);
+
+  const std::vector<double> q = orthonormal_columns(hidden, num_experts, spec.seed, layer);
+  for (int e = 0; e < num_experts; ++e) {
     for (int h = 0; h < hidden; ++h) {
-      batch.w_router[static_cast<size_t>(h) * experts + e] =
+      batch.w_router[static_cast<size_t>(h) * num_experts + e] =
           static_cast<float>(q[static_cast<size_t>(e) * hidden + h]);
     }
   }
 
-  std::vector<double> z(hidden), logit(experts);
+  std::vector<double> z(hidden), logit(num_experts);
   for (int64_t t = 0; t < tokens; ++t) {
     const uint64_t g = static_cast<uint64_t>(first_token + t);
-    const int a = batch.trace_pair[t * 2], b = batch.trace_pair[t * 2 + 1];
+    const int32_t* chosen = &batch.trace_experts[t * k];
 
-    // Designed logits: e1 leads e2 by >= 0.5, e2 leads every other expert by >= 0.5.
+    // Designed logits: each chosen expert leads the next by >= 0.5, the last leads every other
+    // expert by >= 0.5. Drawn last to first, so a pair (k = 2) gets the values it always had.
     Rng rng(spec.seed, Stream::kTraceLogit, g, layer);
-    for (int e = 0; e < experts; ++e) logit[e] = std::min(0.5 * rng.normal(), 1.5);
-    logit[b] = 2.0 + 0.5 * rng.uniform();
-    logit[a] = logit[b] + 0.5 + rng.uniform();
+    for (int e = 0; e < num_experts; ++e) logit[e] = std::min(0.5 * rng.normal(), 1.5);
+    logit[chosen[k - 1]] = 2.0 + 0.5 * rng.uniform();
+    for (int j = k - 2; j >= 0; --j) logit[chosen[j]] = logit[chosen[j + 1]] + 0.5 + rng.uniform();
 
     // x = z - Q Q^T z + Q logit, so x * Q = logit exactly (up to rounding).
     Rng hidden_rng(spec.seed, Stream::kHidden, g, layer);
     for (int h = 0; h < hidden; ++h) z[h] = hidden_rng.normal();
-    for (int e = 0; e < experts; ++e) {
+    for (int e = 0; e < num_experts; ++e) {
       const double* col = &q[static_cast<size_t>(e) * hidden];
       double dot = 0.0;
       for (int h = 0; h < hidden; ++h) dot += z[h] * col[h];
@@ -265,6 +286,16 @@ TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, 
     for (int h = 0; h < hidden; ++h) x[h] = static_cast<float>(z[h]);
   }
   return batch;
+}
+
+int64_t count_trace_matches(const TokenBatch& batch, const std::vector<int32_t>& expert_ids,
+                            int top_k) {
+  int64_t matched = 0;
+  for (int64_t t = 0; t < batch.tokens; ++t) {
+    matched += std::equal(expert_ids.begin() + t * top_k, expert_ids.begin() + (t + 1) * top_k,
+                          batch.trace_experts.begin() + t * top_k);
+  }
+  return matched;
 }
 
 }  // namespace c2r

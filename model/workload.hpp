@@ -8,7 +8,9 @@
 //               (one expert receives every token, or with hot_experts = k and contiguous placement,
 //               rank 0 receives everything).
 //   trace     - real routing: each token's expert pair is drawn from a layer's collaboration
-//               matrix, and hidden states are built so the router GEMM selects that pair.
+//               matrix (the built-in top-2 data), or its k experts are a row of a user's routing
+//               trace (model/routing_trace.hpp), and hidden states are built so the router GEMM
+//               selects exactly those experts, in their order.
 // Token g's values depend only on (seed, layer, g), never on the rank count.
 
 #include <cstdint>
@@ -32,9 +34,10 @@ struct WorkloadSpec {
   int groups = 0;                 // clustered: latent expert groups G (0 = experts / top_k)
   double cluster_strength = 3.0;  // clustered: logit boost of the token's group, in std devs
   int hot_experts = 1;            // hot: experts every token is routed to
+  std::string trace_file;         // trace: a user's routing trace (`--trace`); "" = built-in data
 
-  // {"kind", "seed", "groups", "cluster_strength"[, "hot_experts" for hot]}, as reports and
-  // tuning files record it.
+  // {"kind", "seed", "groups", "cluster_strength"[, "hot_experts" for hot][, "trace" for a user
+  // trace: its path]}, as reports and tuning files record it.
   nlohmann::json to_json() const;
 };
 
@@ -49,7 +52,10 @@ struct TokenBatch {
   std::vector<float> x;              // [tokens x hidden]
   std::vector<float> w_router;       // [hidden x experts]
   std::vector<float> w_shared_gate;  // [hidden], empty when the model has no shared expert
-  std::vector<int32_t> trace_pair;   // trace only: [tokens x 2] the sampled experts, e1 first
+  std::vector<int32_t> trace_pair;   // pair trace only: [tokens x 2] the sampled experts, e1 first
+  // trace only: [tokens x k] the experts the hidden states are designed for, highest logit first
+  // (the pair trace's trace_pair; a user trace's rows)
+  std::vector<int32_t> trace_experts;
 };
 
 // random and clustered workloads.
@@ -62,6 +68,19 @@ TokenBatch make_synthetic_batch(const ModelConfig& model, const WorkloadSpec& sp
 TokenBatch make_trace_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
                             const CollaborationMatrix& pairs, const CollaborativeList* c2r_list,
                             int top_t, int64_t first_token, int64_t tokens);
+
+// Trace workload from given routing: `experts` [tokens x k] (k = model.top_k) are the experts of
+// tokens [first_token, first_token + tokens), highest-scoring first. Router columns are orthonormal
+// and each token's hidden state is x = z - Q Q^T z + Q logit, so its router logits are the designed
+// `logit`: the last of its k experts gets 2 to 2.5, each one before it 0.5 to 1.5 more, every
+// other expert at most 1.5 (a margin of 0.5 over rounding). Needs hidden >= experts.
+TokenBatch make_designed_batch(const ModelConfig& model, const WorkloadSpec& spec, int layer,
+                               std::vector<int32_t> experts, int64_t first_token, int64_t tokens);
+
+// Tokens of `batch` whose chosen experts `expert_ids` [tokens x k] are the trace's, in its order
+// (trace_experts): how many of them the gate reproduced.
+int64_t count_trace_matches(const TokenBatch& batch, const std::vector<int32_t>& expert_ids,
+                            int top_k);
 
 // The expert pair of every token of the trace workload, [tokens x 2] with e1 first: the pairs
 // make_trace_batch designs its hidden states for (its gate selects exactly these). The tuner uses

@@ -130,6 +130,15 @@ OutputCheck check_from_json(const json& j) {
   return c;
 }
 
+json to_json(const SpeedupInterval& i) {
+  return {{"low", i.low}, {"high", i.high}, {"confidence", i.confidence}, {"paired", i.paired}};
+}
+
+SpeedupInterval interval_from_json(const json& j) {
+  return {number_or(j, "low", 0.0), number_or(j, "high", 0.0), number_or(j, "confidence", 0.0),
+          flag_or(j, "paired", false)};
+}
+
 }  // namespace
 
 std::string cell_key(const CellResult& cell, CellKeyParts parts) {
@@ -160,6 +169,7 @@ json to_json(const CellResult& cell) {
   j["baseline"] = cell.baseline;
   j["in_grid"] = cell.in_grid;
   j["expert_rank"] = cell.expert_rank;
+  if (!cell.rank_experts.empty()) j["rank_experts"] = cell.rank_experts;
   if (cell.placement_search) {
     j["placement_search"] = {{"method", cell.placement_search->method},
                              {"candidates", cell.placement_search->candidates}};
@@ -196,11 +206,10 @@ json to_json(const CellResult& cell) {
   if (cell.check) j["check"] = to_json(*cell.check);
   if (cell.speedup_vs_baseline) j["speedup_vs_baseline"] = *cell.speedup_vs_baseline;
   if (cell.speedup_interval) {
-    j["speedup_interval"] = {{"low", cell.speedup_interval->low},
-                             {"high", cell.speedup_interval->high},
-                             {"confidence", cell.speedup_interval->confidence},
-                             {"paired", cell.speedup_interval->paired}};
+    j["speedup_interval"] = to_json(*cell.speedup_interval);
   }
+  if (cell.speedup_vs_eplb) j["speedup_vs_eplb"] = *cell.speedup_vs_eplb;
+  if (cell.eplb_speedup_interval) j["eplb_speedup_interval"] = to_json(*cell.eplb_speedup_interval);
   if (!cell.round_positions.empty()) j["round_positions"] = cell.round_positions;
   return j;
 }
@@ -235,6 +244,15 @@ CellResult cell_result_from_json(const json& j, const std::string& source) {
   for (int64_t rank : list_or_empty(j, "expert_rank", integer_or_zero)) {
     cell.expert_rank.push_back(static_cast<int>(rank));
   }
+  if (j.contains("rank_experts") && j["rank_experts"].is_array()) {
+    for (const json& slots : j["rank_experts"]) {
+      cell.rank_experts.emplace_back();
+      if (!slots.is_array()) continue;
+      for (const json& e : slots) {
+        cell.rank_experts.back().push_back(static_cast<int>(integer_or_zero(e)));
+      }
+    }
+  }
   if (const json* search = section(j, "placement_search")) {
     cell.placement_search =
         PlacementSearch{text_or(*search, "method", ""), number_or(*search, "candidates", 0.0)};
@@ -266,10 +284,11 @@ CellResult cell_result_from_json(const json& j, const std::string& source) {
   if (const json* l = section(j, "load")) cell.load = load_from_json(*l);
   if (const json* c = section(j, "check")) cell.check = check_from_json(*c);
   cell.speedup_vs_baseline = number_if(j, "speedup_vs_baseline");
-  if (const json* s = section(j, "speedup_interval")) {
-    cell.speedup_interval =
-        SpeedupInterval{number_or(*s, "low", 0.0), number_or(*s, "high", 0.0),
-                        number_or(*s, "confidence", 0.0), flag_or(*s, "paired", false)};
+  if (const json* s = section(j, "speedup_interval"))
+    cell.speedup_interval = interval_from_json(*s);
+  cell.speedup_vs_eplb = number_if(j, "speedup_vs_eplb");
+  if (const json* s = section(j, "eplb_speedup_interval")) {
+    cell.eplb_speedup_interval = interval_from_json(*s);
   }
   for (int64_t position : list_or_empty(j, "round_positions", integer_or_zero)) {
     cell.round_positions.push_back(static_cast<int>(position));

@@ -106,7 +106,10 @@ struct CellResult {
   bool baseline = false;
   bool in_grid = false;  // a cell of the requested grid (not only the added baseline)
 
-  std::vector<int> expert_rank;                     // [E] the rank holding each expert
+  std::vector<int> expert_rank;  // [E] the rank holding each expert
+  // Replicated placements instead of expert_rank: [R][slots per rank] the experts of each rank's
+  // slots.
+  std::vector<std::vector<int>> rank_experts;
   std::optional<PlacementSearch> placement_search;  // collab placement only
   std::optional<std::string> top_t_source;          // C2R routing only
   std::optional<double> trace_match;                // pair traces only
@@ -121,6 +124,10 @@ struct CellResult {
   std::optional<OutputCheck> check;
   std::optional<double> speedup_vs_baseline;  // baseline layer time / this cell's
   std::optional<SpeedupInterval> speedup_interval;
+  // Runs with the eplb placement: the (vanilla, dropless, eplb) cell's layer time / this cell's,
+  // the replicated baseline serving stacks deploy (results/verdict.hpp).
+  std::optional<double> speedup_vs_eplb;
+  std::optional<SpeedupInterval> eplb_speedup_interval;
   std::vector<int> round_positions;  // interleaved runs: the cell's place in each timed round
 
   const std::optional<PhaseStats>& phase(Phase p) const { return phases[static_cast<int>(p)]; }

@@ -139,6 +139,9 @@ bool is_sizes(const json& v) {
 bool is_indexes(const json& v) {
   return v.is_array() && std::all_of(v.begin(), v.end(), is_index);
 }
+bool is_index_lists(const json& v) {
+  return v.is_array() && std::all_of(v.begin(), v.end(), is_indexes);
+}
 // R x R, row-major rows of byte counts.
 bool is_square_matrix(const json& v) {
   return v.is_array() && std::all_of(v.begin(), v.end(), [&](const json& row) {
@@ -184,10 +187,12 @@ constexpr FieldSpec kCellFields[] = {
     {"tokens_per_rank", is_size, kSizeText},
     {"ranks", is_positive, "a positive integer"},
     {"speedup_vs_baseline", is_time, kTimeText},
+    {"speedup_vs_eplb", is_time, kTimeText},
     {"expert_gflops", is_time, kTimeText},
     {"trace_match", is_fraction, "a number from 0 to 1"},
     {"top_t_source", is_text, "a string"},
     {"expert_rank", is_indexes, "an array of non-negative integers"},
+    {"rank_experts", is_index_lists, "an array of arrays of non-negative integers"},
     {"round_positions", is_indexes, "an array of non-negative integers"}};
 constexpr FieldSpec kPhaseFields[] = {{"median_us", is_time, kTimeText},
                                       {"mean_us", is_time, kTimeText},
@@ -322,6 +327,17 @@ void check_cell_counts(const json& cell, const json& config, const std::string& 
                                                     << " ranks");
     }
   }
+  const json& slots = member(cell, "rank_experts");
+  if (ranks > 0) check_length(cell, "rank_experts", static_cast<size_t>(ranks), "ranks", where);
+  if (model.contains("experts")) {
+    for (const json& rank : slots) {
+      for (const json& e : rank) {
+        C2R_CHECK(e.get<int64_t>() < model["experts"].get<int64_t>(),
+                  where << ".rank_experts holds expert " << e.get<int64_t>() << " of the model's "
+                        << model["experts"].get<int64_t>() << " experts");
+      }
+    }
+  }
   const json& traffic = member(cell, "traffic");
   const json& load = member(cell, "load");
   if (ranks > 0) {
@@ -380,6 +396,7 @@ void check_report_fields(const json& doc, const std::string& source) {
     check_section(cell, "efficiency", kEfficiencyFields, where);
     check_section(cell, "check", kCheckFields, where);
     check_section(cell, "speedup_interval", kIntervalFields, where);
+    check_section(cell, "eplb_speedup_interval", kIntervalFields, where);
     check_section(cell, "placement_search", kSearchFields, where);
     check_section(cell, "overlap_metrics", kOverlapFields, where);
     for (const char* stats : {"exposed_communication", "compute"}) {

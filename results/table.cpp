@@ -124,9 +124,12 @@ void print_run_table(std::ostream& out, const json& config,
   columns.push_back({"layer", "", false});
   for (Phase phase : kReportedPhases) columns.push_back({phase_name(phase), "us"});
   if (pipelined) columns.insert(columns.end(), {{"exposed", "us"}, {"hidden", "%"}});
-  columns.insert(columns.end(), {{"speedup", "x"},
-                                 {"interval", "x"},
-                                 {"remote", "MB"},
+  // Runs with the eplb placement: every cell against the replicated baseline too.
+  const bool eplb = std::any_of(results.begin(), results.end(),
+                                [](const CellResult& r) { return r.speedup_vs_eplb.has_value(); });
+  columns.insert(columns.end(), {{"speedup", "x"}, {"interval", "x"}});
+  if (eplb) columns.push_back({"vs_eplb", "x"});
+  columns.insert(columns.end(), {{"remote", "MB"},
                                  {"copies", "/tok"},
                                  {"imbal", "x"},
                                  {"dropped", "%"},
@@ -175,18 +178,29 @@ void print_run_table(std::ostream& out, const json& config,
         if (i->low <= 1.0 && i->high >= 1.0) speedup += "~";
       }
     }
-    row.insert(row.end(),
-               {speedup, interval, fixed_or_dash(remote, 1, 1.0, 1e6), fixed_or_dash(copies, 2),
-                fixed_or_dash(imbalance, 2), fixed_or_dash(dropped, 1, 100.0),
-                fixed_or_dash(eff_expert, 0, 100.0), fixed_or_dash(eff_dispatch, 0, 100.0),
-                fixed_or_dash(eff_combine, 0, 100.0),
-                checked ? std::to_string(r.check->wrong_rows) : "n/a"});
+    row.insert(row.end(), {speedup, interval});
+    if (eplb) {
+      std::string vs_eplb = fixed_or_dash(r.speedup_vs_eplb, 2);
+      const auto& i = r.eplb_speedup_interval;
+      if (i && i->low < i->high && i->low <= 1.0 && i->high >= 1.0) vs_eplb += "~";
+      row.push_back(vs_eplb);
+    }
+    row.insert(
+        row.end(),
+        {fixed_or_dash(remote, 1, 1.0, 1e6), fixed_or_dash(copies, 2), fixed_or_dash(imbalance, 2),
+         fixed_or_dash(dropped, 1, 100.0), fixed_or_dash(eff_expert, 0, 100.0),
+         fixed_or_dash(eff_dispatch, 0, 100.0), fixed_or_dash(eff_combine, 0, 100.0),
+         checked ? std::to_string(r.check->wrong_rows) : "n/a"});
     table.add_row(row);
   }
   table.print(out);
   out << "# * = baseline (vanilla, dropless, contiguous); speedup = baseline layer time / cell "
          "layer time, same layer (interleaved: the median over rounds of each round's ratio); "
          "interval: its 95% bootstrap interval; ~ = the interval includes 1\n";
+  if (eplb) {
+    out << "# vs_eplb = layer time of the replicated baseline (vanilla, dropless, eplb: DeepSeek's "
+           "EPLB with --replicas redundant experts) / cell layer time, the same way\n";
+  }
   if (pipelined) {
     out << "# ovl = token chunks pipelined per layer; their dispatch and combine columns time what "
            "the layer exposed of the exchange (waits and progress calls). exposed = layer - "

@@ -140,6 +140,23 @@ std::vector<int> expert_rank_from(const Fields& f, const Shape& shape) {
   return owners;
 }
 
+// A replicated placement's "rank_experts": `ranks` lists of expert ids below `experts` (either 0:
+// not known); empty when absent.
+std::vector<std::vector<int>> rank_experts_from(const Fields& f, const Shape& shape) {
+  std::vector<std::vector<int>> lists;
+  C2R_CHECK(f.count("rank_experts") == 0 || shape.ranks == 0 ||
+                static_cast<int>(f.count("rank_experts")) == shape.ranks,
+            f.path("rank_experts")
+                << " has " << f.count("rank_experts") << " lists for " << shape.ranks << " ranks");
+  for (size_t r = 0; r < f.count("rank_experts"); ++r) {
+    const json& list = f.list("rank_experts")[r];
+    C2R_CHECK(list.is_array(), f.path("rank_experts") << " must hold arrays of expert ids");
+    lists.push_back(
+        Fields(json{{"ids", list}}, f.path("rank_experts")).indexes("ids", shape.experts));
+  }
+  return lists;
+}
+
 TuningRouting routing_from(const Fields& f, const Shape& shape) {
   return {
       f.text("routing"), f.optional_index("top_t"),        expert_rank_from(f, shape),
@@ -158,6 +175,8 @@ TuningLayer layer_from(const Fields& f, const Shape& shape) {
   l.baseline = phase_times_from(predicted.sub("baseline"));
   l.contiguous = phase_times_from(predicted.sub("contiguous"));
   l.tuned = phase_times_from(predicted.sub("tuned"));
+  l.rank_experts = rank_experts_from(f, shape);
+  if (f.has("replica_method")) l.replica_method = f.text("replica_method");
   for (size_t i = 0; i < f.count("routings"); ++i) {
     l.routings.push_back(routing_from(f.element("routings", i), shape));
   }
@@ -220,6 +239,7 @@ ValidationPoint point_from(const json& p, const std::string& where, const Shape&
   v.overlap = f.has("overlap") ? f.at_least("overlap", 1, "a positive integer") : 1;
   v.baseline = f.flag("baseline", false);
   v.expert_rank = expert_rank_from(f, shape);
+  v.rank_experts = rank_experts_from(f, shape);
   v.predicted = phase_times_from(f.sub("predicted"));
   v.measured = phase_times_from(f.sub("measured"));
   return v;
@@ -315,6 +335,7 @@ json to_json(const Validation& v) {
                       {"expert_rank", p.expert_rank},
                       {"predicted", to_json(p.predicted)},
                       {"measured", to_json(p.measured)}});
+    if (!p.rank_experts.empty()) points.back()["rank_experts"] = p.rank_experts;
   }
   json mae = json::object();
   for (const auto& [phase, error] : v.mean_abs_error) mae[phase] = number_or_null(error);
@@ -368,6 +389,10 @@ json to_json(const Tuning& t) {
                     {"tuned", to_json(l.tuned)}}},
                   {"routings", routings}};
     put_optional(entry, "seed_objective_us", l.seed_objective_us);
+    if (!l.rank_experts.empty()) {
+      entry["rank_experts"] = l.rank_experts;
+      entry["replica_method"] = l.replica_method;
+    }
     layers.push_back(entry);
   }
   json top_t_table = json::array();
@@ -398,6 +423,17 @@ json to_json(const Tuning& t) {
                              {"dispatch_combine_us", number_or_null(row.dispatch_combine_us)},
                              {"chosen", row.chosen}});
   }
+  json replica_table = json::array();
+  for (const auto& row : t.replica_table) {
+    replica_table.push_back({{"replicas", row.replicas},
+                             {"layer_us", number_or_null(row.layer_us)},
+                             {"dispatch_combine_us", number_or_null(row.dispatch_combine_us)},
+                             {"max_rank_imbalance", number_or_null(row.max_rank_imbalance)},
+                             {"remote_bytes", number_or_null(row.remote_bytes)},
+                             {"weight_bytes_per_rank", number_or_null(row.weight_bytes_per_rank)},
+                             {"eplb_layers", row.eplb_layers},
+                             {"chosen", row.chosen}});
+  }
   const TuningCluster& c = t.cluster;
   auto link = [](const LinkSummary& l) {
     return json{{"latency_us", number_or_null(l.latency_us)},
@@ -419,6 +455,7 @@ json to_json(const Tuning& t) {
       {"capacity_factor", number_or_null(t.capacity_factor)},
       {"capacity_within_limit", t.capacity_within_limit},
       {"overlap", t.overlap},
+      {"replicas", t.replicas},
       {"limits",
        {{"max_imbalance", number_or_null(t.max_imbalance)},
         {"max_drop", number_or_null(t.max_drop)}}},
@@ -441,6 +478,7 @@ json to_json(const Tuning& t) {
       {"top_t_table", top_t_table},
       {"capacity_table", capacity_table},
       {"overlap_table", overlap_table},
+      {"replica_table", replica_table},
       {"summary",
        {{"layers", s.layers},
         {"baseline_layer_us", number_or_null(s.baseline_layer_us)},
@@ -487,6 +525,7 @@ Tuning tuning_from_json(const json& file, const std::string& source) {
   t.capacity_factor = f.non_negative("capacity_factor");
   t.capacity_within_limit = f.flag("capacity_within_limit", true);
   t.overlap = f.has("overlap") ? f.at_least("overlap", 1, "a positive integer") : 1;
+  t.replicas = f.index("replicas");
   const Fields limits = f.sub("limits");
   t.max_imbalance = limits.non_negative("max_imbalance");
   t.max_drop = limits.in_range("max_drop", 0.0, 1.0);
@@ -520,6 +559,14 @@ Tuning tuning_from_json(const json& file, const std::string& source) {
     t.overlap_table.push_back({row.at_least("overlap", 1, "a positive integer"),
                                row.non_negative("layer_us"),
                                row.non_negative("dispatch_combine_us"), row.flag("chosen", false)});
+  }
+  for (size_t i = 0; i < f.count("replica_table"); ++i) {
+    const Fields row = f.element("replica_table", i);
+    t.replica_table.push_back(
+        {row.index("replicas"), row.non_negative("layer_us"),
+         row.non_negative("dispatch_combine_us"), row.non_negative("max_rank_imbalance"),
+         row.non_negative("remote_bytes"), row.non_negative("weight_bytes_per_rank"),
+         row.index("eplb_layers"), row.flag("chosen", false)});
   }
   const Fields s = f.sub("summary");
   t.summary = {s.index("layers"),

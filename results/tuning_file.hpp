@@ -51,6 +51,11 @@ struct TuningLayer {
   std::optional<double> seed_objective_us;  // the +swap methods only
   PhaseTimes baseline, contiguous, tuned;   // "predicted"
   std::vector<TuningRouting> routings;
+  // With redundant experts chosen ("replicas" > 0): the replicated placement `run --placement`
+  // uses, [R][slots per rank], how it was made ("eplb" or "tuned+replicas"), and "predicted.tuned"
+  // is its prediction; expert_rank stays the co-located placement it may start from.
+  std::vector<std::vector<int>> rank_experts;
+  std::string replica_method;
 };
 
 struct TopTRow {
@@ -71,6 +76,16 @@ struct CapacityRow {
 struct OverlapRow {
   int overlap = 1;
   double layer_us = 0, dispatch_combine_us = 0;
+  bool chosen = false;
+};
+
+// One count of redundant experts weighed (tune --replicas): the predicted model time with the
+// chosen routing, each layer on the better of EPLB and the tuned placement plus replicas.
+struct ReplicaRow {
+  int replicas = 0;
+  double layer_us = 0, dispatch_combine_us = 0, max_rank_imbalance = 0, remote_bytes = 0;
+  double weight_bytes_per_rank = 0;  // the replicas' expert weights on each rank (fp32)
+  int eplb_layers = 0;               // layers where EPLB beat the tuned placement plus replicas
   bool chosen = false;
 };
 
@@ -114,6 +129,7 @@ struct ValidationPoint {
   int overlap = 1;  // token chunks the layer was pipelined over
   bool baseline = false;
   std::vector<int> expert_rank;
+  std::vector<std::vector<int>> rank_experts;  // replicated placements instead of expert_rank
   PhaseTimes predicted, measured;
 };
 
@@ -165,7 +181,8 @@ struct Tuning {
   bool top_t_within_limit = true;
   double capacity_factor = 0.0;
   bool capacity_within_limit = true;
-  int overlap = 1;  // the pipeline degree with the lowest predicted time (files without it: 1)
+  int overlap = 1;   // the pipeline degree with the lowest predicted time (files without it: 1)
+  int replicas = 0;  // redundant experts chosen (files without it: 0)
   double max_imbalance = 0.0, max_drop = 0.0;  // "limits"
   TuningCluster cluster;
   nlohmann::json profile;  // the measured cluster profile (null: a described cluster)
@@ -173,6 +190,7 @@ struct Tuning {
   std::vector<TopTRow> top_t_table;
   std::vector<CapacityRow> capacity_table;
   std::vector<OverlapRow> overlap_table;
+  std::vector<ReplicaRow> replica_table;
   TuningSummary summary;
   // Added by the command.
   std::optional<TuningCreated> created;

@@ -125,6 +125,30 @@ void print_overlap_table(std::ostream& out, const Tuning& t, const std::string& 
   overlap.print(out);
 }
 
+// Every count of redundant experts weighed (tune --replicas), and which one was chosen.
+void print_replica_table(std::ostream& out, const Tuning& t, const std::string& chosen) {
+  if (t.replica_table.size() < 2) return;
+  out << "# replicas (redundant experts, " << chosen << ", " << t.strategy
+      << "; each layer on the better of EPLB and the tuned placement plus replicas; weights: the "
+         "replicas' fp32 expert weights each rank holds; chosen when 1% faster than fewer)\n";
+  Table replicas({{"replicas", ""},
+                  {"layer", "us"},
+                  {"d+c", "us"},
+                  {"remote", "MB"},
+                  {"max imbal", "x"},
+                  {"weights", "MiB/rank"},
+                  {"eplb layers", ""},
+                  {"chosen", "", true}});
+  for (const auto& row : t.replica_table) {
+    replicas.add_row({std::to_string(row.replicas), fixed(row.layer_us, 1),
+                      fixed(row.dispatch_combine_us, 1), fixed(row.remote_bytes / 1e6, 2),
+                      fixed(row.max_rank_imbalance, 2),
+                      fixed(row.weight_bytes_per_rank / (1024.0 * 1024.0), 1),
+                      std::to_string(row.eplb_layers), row.chosen ? "*" : ""});
+  }
+  replicas.print(out);
+}
+
 void print_tuning_summary(std::ostream& out, const Tuning& t) {
   const TuningSummary& s = t.summary;
   out << "# predicted, " << s.layers << " layer(s): baseline " << fixed(s.baseline_layer_us, 1)
@@ -149,6 +173,7 @@ void print_tuning(std::ostream& out, const Tuning& t) {
   print_top_t_table(out, t);
   print_capacity_table(out, t, chosen);
   print_overlap_table(out, t, chosen);
+  print_replica_table(out, t, chosen);
   print_tuning_summary(out, t);
   if (t.validation) print_validation(out, *t.validation);
 }

@@ -72,19 +72,35 @@ const CellResult& baseline_of(const CellResult& cell, const Baselines& bases) {
   return *it->second;
 }
 
+bool is_eplb_baseline(const CellResult& cell) {
+  return cell.routing == "vanilla" && cell.strategy == "dropless" && cell.placement == "eplb";
+}
+
 void add_speedups(std::vector<CellResult>& results) {
   const auto bases = baselines(results);
+  Baselines eplb_bases;
+  for (const auto& r : results) {
+    if (is_eplb_baseline(r)) eplb_bases[baseline_key(r)] = &r;
+  }
   uint64_t seed = 1;
-  for (auto& r : results) {
-    const CellResult& base = baseline_of(r, bases);
+  // base / cell into `ratio` and `interval`; 1 without an interval for the base itself.
+  auto compare = [&seed](const CellResult& r, const CellResult& base, std::optional<double>& ratio,
+                         std::optional<SpeedupInterval>& interval) {
     if (&base == &r) {
-      r.speedup_vs_baseline = 1.0;
-      continue;
+      ratio = 1.0;
+      return;
     }
     const bool paired = interleaved(r) && interleaved(base);
     const RatioInterval s = speedup(samples_of(r, false), samples_of(base, false), paired, seed++);
-    r.speedup_vs_baseline = s.ratio;
-    r.speedup_interval = SpeedupInterval{s.low, s.high, kVerdictConfidence, paired};
+    ratio = s.ratio;
+    interval = SpeedupInterval{s.low, s.high, kVerdictConfidence, paired};
+  };
+  for (auto& r : results) {
+    compare(r, baseline_of(r, bases), r.speedup_vs_baseline, r.speedup_interval);
+    auto eplb = eplb_bases.find(baseline_key(r));
+    if (eplb != eplb_bases.end()) {
+      compare(r, *eplb->second, r.speedup_vs_eplb, r.eplb_speedup_interval);
+    }
   }
 }
 

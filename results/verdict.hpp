@@ -29,10 +29,13 @@ using Baselines = std::map<BaselineKey, const CellResult*>;
 Baselines baselines(const std::vector<CellResult>& results);
 // The baseline `cell` is compared with; throws c2r::Error when the results lack it.
 const CellResult& baseline_of(const CellResult& cell, const Baselines& bases);
+// Whether `cell` is a replicated baseline: vanilla routing, dropless, the eplb placement.
+bool is_eplb_baseline(const CellResult& cell);
 
 // Sets every result's speedup_vs_baseline and its interval: baseline layer time / the cell's, as
 // the median over rounds of each round's ratio when both ran interleaved, else as the ratio of
-// their medians.
+// their medians. Where the results hold the replicated baseline, the (vanilla, dropless, eplb)
+// cell of the same layer, tokens per rank, payload type and degree, also speedup_vs_eplb alike.
 void add_speedups(std::vector<CellResult>& results);
 
 // One (routing, Top-T, strategy, placement[, tokens per rank]) of the grid against the baseline,

@@ -17,12 +17,12 @@ build="$root/build-fuzz"
 declare -A max_len=(
   [collaboration_matrix]=16384 [collaborative_list]=16384 [placement_file]=24576
   [cluster_profile]=4096 [cluster_spec]=4096 [report]=16384 [report_tuning]=24576
-  [command_line]=1024
+  [command_line]=1024 [routing_trace]=8192
 )
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(collaboration_matrix collaborative_list placement_file cluster_profile cluster_spec report
-           report_tuning command_line)
+           report_tuning routing_trace command_line)
 fi
 
 start=$(date +%s)

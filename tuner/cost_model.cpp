@@ -40,6 +40,7 @@ CostModel::CostModel(const ClusterModel& cluster, const ModelConfig& model, int6
                      int64_t sample_tokens, PayloadType dtype, int overlap)
     : cluster_(cluster),
       model_(model),
+      router_experts_(model.experts),
       tokens_per_rank_(tokens_per_rank),
       strategy_(&strategy),
       capacity_factor_(capacity_factor),
@@ -193,7 +194,7 @@ Prediction CostModel::evaluate(const TrafficTally& tally) const {
   // Every chunk all2alls its row counts first (variable-size strategies).
   p.time.dispatch += overlap_ * counts_latency;
   p.time.combine += counts_latency;
-  p.time.gate = tokens * 2.0 * model_.hidden * model_.experts / cluster_.rates.router_flops_per_s;
+  p.time.gate = tokens * 2.0 * model_.hidden * router_experts_ / cluster_.rates.router_flops_per_s;
   double mean_rank_seconds = 0.0, rows_total = 0.0, rows_max = 0.0;
   for (int r = 0; r < R; ++r) {
     const double rows = tally.expert_rows[r] * scale_;
@@ -277,6 +278,24 @@ Prediction CostModel::predict(const RoutingSample& sample,
     tally_token(tally, source_rank(t), &sample.expert_ids[t * model_.top_k], expert_rank, 1.0);
   }
   return evaluate(tally);
+}
+
+Prediction CostModel::predict(const RoutingSample& sample, const Placement& placement) const {
+  if (!placement.replicated()) return predict(sample, placement.expert_rank());
+  C2R_CHECK(sample.experts == model_.experts && placement.experts() == model_.experts &&
+                placement.ranks() == ranks(),
+            "the placement does not match the model's experts and the cluster's ranks");
+  // Each rank's block of the sample routes its pairs to slots as `run` does on that rank.
+  const int k = model_.top_k;
+  const int64_t block_pairs = tokens_per_source_ * k;
+  RoutingSample slots{placement.slots(), k, std::vector<int32_t>(block_pairs * ranks())};
+  for (int s = 0; s < ranks(); ++s) {
+    placement.route_to_slots(&sample.expert_ids[s * block_pairs], block_pairs, s,
+                             &slots.expert_ids[s * block_pairs]);
+  }
+  CostModel slot_model = *this;
+  slot_model.model_.experts = placement.slots();
+  return slot_model.predict(slots, placement.slot_placement().expert_rank());
 }
 
 }  // namespace c2r

@@ -29,6 +29,7 @@
 #include "collectives/strategy.hpp"
 #include "model/collaboration.hpp"
 #include "model/model_config.hpp"
+#include "model/placement.hpp"
 #include "tuner/cluster_model.hpp"
 
 namespace c2r {
@@ -102,6 +103,10 @@ class CostModel {
   int source_rank(int64_t token) const { return static_cast<int>(token / tokens_per_source_); }
 
   Prediction predict(const RoutingSample& sample, const std::vector<int>& expert_rank) const;
+  // Any placement, replicated ones included: each source block's pairs go to the slots `run`
+  // routes them to (Placement::route_to_slots), and the exchange, the capacity and the expert
+  // calls count slots as experts (E/R + replicas/R GEMMs per rank).
+  Prediction predict(const RoutingSample& sample, const Placement& placement) const;
 
   // The same model for a sample of `sample_tokens` tokens (a subsample of this one's).
   CostModel for_sample(int64_t sample_tokens) const;
@@ -145,7 +150,8 @@ class CostModel {
   double exposed_seconds(const ExchangeParts& parts, double uncovered_inter) const;
 
   ClusterModel cluster_;
-  ModelConfig model_;
+  ModelConfig model_;   // experts: the slots the exchange sees (a replicated placement's)
+  int router_experts_;  // the router's experts (logits per token), whatever the slots
   int64_t tokens_per_rank_;
   const StrategyDescriptor* strategy_;
   double capacity_factor_;

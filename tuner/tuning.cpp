@@ -124,6 +124,73 @@ OverlapChoice choose_overlap(const std::vector<TunedLayer>& layers, size_t routi
   return choice;
 }
 
+EplbShape eplb_shape_of(const ClusterModel& cluster, int experts) {
+  const int nodes = cluster.nodes();
+  bool blocks = cluster.ranks % nodes == 0;
+  for (int r = 0; r < cluster.ranks && blocks; ++r) {
+    blocks = cluster.node_of_rank[r] == r / (cluster.ranks / nodes);
+  }
+  EplbShape shape;
+  shape.ranks = cluster.ranks;
+  shape.nodes = blocks ? nodes : 1;
+  shape.groups = experts % shape.nodes == 0 ? shape.nodes : 1;
+  return shape;
+}
+
+ReplicaChoice choose_replicas(const std::vector<TunedLayer>& layers, size_t routing_index,
+                              const CostModel& model, const std::vector<int>& counts,
+                              const EplbShape& eplb) {
+  std::vector<int> sorted = counts;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  const ModelConfig& m = model.model();
+  const int ranks = model.ranks();
+  ReplicaChoice choice;
+  double best = 0.0;
+  for (int n : sorted) {
+    EplbShape shape = eplb;
+    shape.replicas = n;
+    check_eplb_shape(m.experts, shape);
+    ReplicaRow row;
+    row.replicas = n;
+    row.weight_bytes_per_rank = static_cast<double>(n) / ranks * 3.0 * m.hidden * m.ffn * 4.0;
+    std::vector<ReplicatedLayer> placed;
+    for (const auto& layer : layers) {
+      const TunedRouting& r = layer.routings[routing_index];
+      ReplicatedLayer best_layer{"tuned", {}, model.predict(r.sample, r.search.expert_rank)};
+      if (n > 0) {
+        const std::vector<int64_t> counted = r.sample.tokens_per_expert();
+        const std::vector<double> loads(counted.begin(), counted.end());
+        const Placement tuned("tuned", r.search.expert_rank, ranks);
+        const Placement candidates[] = {eplb_placement(loads, shape, "eplb"),
+                                        add_replicas(tuned, loads, n, "tuned+replicas")};
+        best_layer.method.clear();
+        for (const Placement& p : candidates) {
+          const Prediction predicted = model.predict(r.sample, p);
+          if (best_layer.method.empty() || predicted.objective < best_layer.prediction.objective) {
+            best_layer = {p.name(), p.rank_experts(), predicted};
+          }
+        }
+        row.eplb_layers += best_layer.method == "eplb";
+      }
+      row.layer_us += best_layer.prediction.time.layer() * 1e6;
+      row.dispatch_combine_us += exchange_seconds(best_layer.prediction) * 1e6;
+      row.remote_bytes += best_layer.prediction.remote_bytes;
+      row.max_rank_imbalance =
+          std::max(row.max_rank_imbalance, best_layer.prediction.rank_imbalance);
+      placed.push_back(std::move(best_layer));
+    }
+    if (choice.table.empty() || row.layer_us < best * (1.0 - kReplicaMinGain)) {
+      best = row.layer_us;
+      choice.replicas = n;
+      choice.layers = n > 0 ? std::move(placed) : std::vector<ReplicatedLayer>{};
+    }
+    choice.table.push_back(row);
+  }
+  for (auto& row : choice.table) row.chosen = row.replicas == choice.replicas;
+  return choice;
+}
+
 PhaseTimes phase_times(const Prediction& p) {
   PhaseTimes t;
   t.at(Phase::kGate) = p.time.gate * 1e6;
@@ -169,7 +236,8 @@ void score_validation(Validation& v) {
 Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
                    const WorkloadSpec& workload, const ClusterModel& cluster, const json& profile,
                    const std::vector<TunedLayer>& layers, const TopTChoice& choice,
-                   const CapacityChoice& capacity, const OverlapChoice& overlap) {
+                   const CapacityChoice& capacity, const OverlapChoice& overlap,
+                   const ReplicaChoice& replicas) {
   Tuning t;
   t.model = model.to_json();
   t.model_preset = model.preset;
@@ -185,6 +253,8 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
   t.capacity_factor = capacity.factor;
   t.capacity_within_limit = capacity.within_limit;
   t.overlap = overlap.overlap;
+  t.replicas = replicas.replicas;
+  t.replica_table = replicas.table;
   t.max_imbalance = request.max_imbalance;
   t.max_drop = request.max_drop;
   t.cluster = {cluster.name,
@@ -209,8 +279,12 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
   }
   t.profile = profile;
   double base = 0, contiguous = 0, tuned = 0, base_x = 0, contiguous_x = 0, tuned_x = 0;
-  for (const auto& layer : layers) {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const TunedLayer& layer = layers[i];
     const TunedRouting& r = layer.routings[choice.index];
+    // What `run --placement` uses: the replicated placement when redundant experts were chosen.
+    const Prediction& tuned_prediction =
+        replicas.layers.empty() ? r.search.prediction : replicas.layers[i].prediction;
     TuningLayer entry;
     entry.layer = layer.layer;
     entry.expert_rank = r.search.expert_rank;
@@ -220,7 +294,11 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
     if (r.search.method != "exhaustive") entry.seed_objective_us = r.search.seed_objective * 1e6;
     entry.baseline = phase_times(layer.baseline);
     entry.contiguous = phase_times(r.contiguous);
-    entry.tuned = phase_times(r.search.prediction);
+    entry.tuned = phase_times(tuned_prediction);
+    if (!replicas.layers.empty()) {
+      entry.rank_experts = replicas.layers[i].rank_experts;
+      entry.replica_method = replicas.layers[i].method;
+    }
     for (const auto& other : layer.routings) {
       entry.routings.push_back({to_string(other.routing), c2r_top_t(other.routing, other.top_t),
                                 other.search.expert_rank, other.search.method,
@@ -230,10 +308,10 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
     t.layers.push_back(entry);
     base += layer.baseline.time.layer();
     contiguous += r.contiguous.time.layer();
-    tuned += r.search.prediction.time.layer();
+    tuned += tuned_prediction.time.layer();
     base_x += exchange_seconds(layer.baseline);
     contiguous_x += exchange_seconds(r.contiguous);
-    tuned_x += exchange_seconds(r.search.prediction);
+    tuned_x += exchange_seconds(tuned_prediction);
   }
   t.top_t_table = choice.table;
   t.capacity_table = capacity.table;

@@ -10,6 +10,7 @@
 #include "kernels/cpu/gating.hpp"
 #include "model/workload.hpp"
 #include "results/tuning_file.hpp"
+#include "tuner/eplb.hpp"
 #include "tuner/search.hpp"
 
 namespace c2r {
@@ -66,6 +67,38 @@ struct OverlapChoice {
 OverlapChoice choose_overlap(const std::vector<TunedLayer>& layers, size_t routing_index,
                              const CostModel& model, const std::vector<int>& degrees);
 
+// The EPLB shape of a cluster (no replicas): its nodes when they hold equal blocks of consecutive
+// ranks, else one node; one expert group per node when the experts divide over the nodes.
+EplbShape eplb_shape_of(const ClusterModel& cluster, int experts);
+
+// One layer's replicated placement under the chosen routing.
+struct ReplicatedLayer {
+  std::string method;                          // "eplb" or "tuned+replicas"
+  std::vector<std::vector<int>> rank_experts;  // [R][slots per rank]
+  Prediction prediction;
+};
+
+struct ReplicaChoice {
+  int replicas = 0;
+  std::vector<ReplicatedLayer> layers;  // [layers] for the chosen count; empty when 0
+  std::vector<ReplicaRow> table;        // one per count weighed, ascending
+};
+
+// A larger count of redundant experts is chosen only when it lowers the predicted model time by
+// at least this fraction against the best smaller count: replicas cost memory (weights on every
+// rank that holds one) that a tie does not pay for.
+constexpr double kReplicaMinGain = 0.01;
+
+// Redundant experts (tune --replicas): for each count N (E + N dividing over the ranks) and each
+// layer, the better predicted of EPLB (eplb_placement from the chosen routing's sampled loads,
+// hierarchical over `eplb`'s nodes and groups) and the tuned co-located placement plus N replicas
+// (add_replicas); then the count with the lowest predicted model time, a larger one only when it
+// gains kReplicaMinGain. N = 0 is the tuned placements as they are. `model`: the tuned strategy's
+// cost model at the chosen pipeline degree.
+ReplicaChoice choose_replicas(const std::vector<TunedLayer>& layers, size_t routing_index,
+                              const CostModel& model, const std::vector<int>& counts,
+                              const EplbShape& eplb);
+
 // The tuner's prediction as the tuning file holds it.
 PhaseTimes phase_times(const Prediction& prediction);
 
@@ -85,6 +118,6 @@ Tuning make_tuning(const TuneRequestEcho& request, const ModelConfig& model,
                    const WorkloadSpec& workload, const ClusterModel& cluster,
                    const nlohmann::json& profile, const std::vector<TunedLayer>& layers,
                    const TopTChoice& choice, const CapacityChoice& capacity,
-                   const OverlapChoice& overlap);
+                   const OverlapChoice& overlap, const ReplicaChoice& replicas);
 
 }  // namespace c2r

@@ -82,6 +82,9 @@ const cuda::DeviceFfnWeights& CudaLayerSuite::expert(int e) {
 }
 
 void CudaLayerSuite::upload(const Cell& cell, const Placement& placement, Layer& layer) {
+  C2R_CHECK(!placement.replicated(),
+            "placement " << cell.placement << " replicates experts, which the cuda backend does "
+                         << "not route (run it on the cpu backend)");
   const RoutingGroup& group = suite_.prepare(cell);
   const ModelConfig& model = config_.model;
   DeviceLayerInputs& in = layer.in;

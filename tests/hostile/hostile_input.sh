@@ -93,7 +93,7 @@ make_fixtures() {
   ln -s loop.json "$F/loop.json"
   : >"$F/empty.json"
   python3 - "$F" <<'PY' || { echo "FAIL: python3 fixtures"; exit 1; }
-import copy, json, os, sys
+import copy, json, os, struct, sys
 F = sys.argv[1]
 def p(name): return os.path.join(F, name)
 def load(name):
@@ -107,8 +107,13 @@ placement = {"schema": "c2rbench.placement", "schema_version": 1, "experts": 8, 
              "expert_rank": [0] * 8}
 dump("placement.json", placement)
 dump("noread.json", placement)
-docs = {"placement": placement, "cluster": cluster, "report": report, "tuning": tuning}
-other = {"placement": cluster, "cluster": placement, "report": tuning, "tuning": report}
+trace = {"schema": "c2rbench.trace", "schema_version": 1, "experts": 8, "top_k": 2,
+         "layers": [{"layer": 0, "expert_ids": [[0, 1], [2, 3], [5, 4], [7, 6]]}]}
+dump("trace.json", trace)
+docs = {"placement": placement, "cluster": cluster, "report": report, "tuning": tuning,
+        "trace": trace}
+other = {"placement": cluster, "cluster": placement, "report": tuning, "tuning": report,
+         "trace": placement}
 for kind, doc in docs.items():
     text = json.dumps(doc)
     write(kind + "-truncated.json", text[: len(text) // 2])
@@ -120,15 +125,32 @@ for kind, doc in docs.items():
     if kind == "cluster": d["ranks"] = "1"
     if kind == "report": d["results"] = {"cells": d["results"]}
     if kind == "tuning": d["layers"] = "0"
+    if kind == "trace": d["layers"] = "0"
     dump(kind + "-fieldtype.json", d)
     d = copy.deepcopy(doc)                            # a non-UTF-8 byte inside a string
     if kind == "placement": d["note"] = "p@FF@"
     if kind == "cluster": d["places"][0]["host"] = "h@FF@st"
     if kind == "report": d["context"]["hosts"] = ["h@FF@st"]
     if kind == "tuning": d["model"]["preset"] = "llama@FF@"
+    if kind == "trace": d["model"] = "m@FF@"
     write(kind + "-utf8.json", json.dumps(d).encode().replace(b"@FF@", b"\xff"))
     write(kind + "-huge.json", text)                  # valid JSON, then 300 MB (sparse)
     os.truncate(p(kind + "-huge.json"), 300 * 1024 * 1024)
+
+# A trace whose layer is an .npy file (int32 [tokens, 2]), and .npy files it cannot read.
+def npy(shape, values):
+    header = "{'descr': '<i4', 'fortran_order': False, 'shape': (%d, %d), }" % shape
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() +
+            struct.pack("<%di" % len(values), *values))
+write("trace-ids.npy", npy((2, 2), [0, 1, 3, 2]))
+write("trace-ids-truncated.npy", npy((2, 2), [0, 1, 3, 2])[:-3])
+write("trace-ids-range.npy", npy((2, 2), [0, 1, 3, 8]))
+for name, npy_name in [("npy", "trace-ids.npy"), ("npy-truncated", "trace-ids-truncated.npy"),
+                       ("npy-range", "trace-ids-range.npy"), ("npy-fifo", "fifo.json"),
+                       ("npy-devzero", "/dev/zero"), ("npy-missing", "gone.npy"),
+                       ("npy-dir", "adir.json")]:
+    dump("trace-%s.json" % name, dict(trace, layers=[{"layer": 0, "expert_ids_npy": npy_name}]))
 
 # Valid JSON, impossible values.
 def variant(name, base, change):
@@ -535,8 +557,9 @@ declare -A READER=(
   [report]="report"
   [compare]="compare @F@/report.json"
   [tuning]="report @F@/report.json --html @D@/page.html --tuning"
+  [trace]="$RUN_TRACE --trace"
 )
-for reader in placement cluster report compare tuning; do
+for reader in placement cluster report compare tuning trace; do
   schema=$reader
   [ "$reader" = compare ] && schema=report
   for kind in fifo devzero devnull dir loop missing noread empty truncated malformed array \
@@ -569,6 +592,19 @@ c file-cluster-malformed-np2   2 2 'cluster-malformed\.json' ${READER[cluster]} 
 c file-compare-list-bad        2 1 'report-truncated\.json' compare @F@/report.json,@F@/report-truncated.json @F@/report.json
 c file-compare-list-fifo       2 1 'fifo\.json'         compare @F@/report.json @F@/report.json,@F@/fifo.json
 c file-report-second-bad       2 1 'report-malformed\.json' report @F@/report.json @F@/report-malformed.json
+# A trace's .npy files: every one it names is read under the same policy, and named with the trace.
+c file-trace-npy-truncated     2 1 'trace-ids-truncated\.npy: .*truncated file.*trace-npy-truncated\.json' ${READER[trace]} @F@/trace-npy-truncated.json
+c file-trace-npy-truncated-np2 2 2 'trace-ids-truncated\.npy: .*truncated file' ${READER[trace]} @F@/trace-npy-truncated.json
+c file-trace-npy-range         2 1 'trace-ids-range\.npy: row 1 holds expert 8, outside 0\.\.7' ${READER[trace]} @F@/trace-npy-range.json
+c file-trace-npy-fifo          2 1 'fifo\.json.*trace-npy-fifo\.json' ${READER[trace]} @F@/trace-npy-fifo.json
+MAXS=3 \
+c file-trace-npy-devzero       2 1 '/dev/zero.*trace-npy-devzero\.json' ${READER[trace]} @F@/trace-npy-devzero.json
+c file-trace-npy-missing       2 1 'file not found: .*gone\.npy' ${READER[trace]} @F@/trace-npy-missing.json
+c file-trace-npy-dir           2 1 'adir\.json' ${READER[trace]} @F@/trace-npy-dir.json
+c value-trace-layer            2 1 '--layer 3 is not in --trace .*trace\.json .its layers: 0.' ${READER[trace]} @F@/trace.json --layer 3
+c value-trace-preset           2 1 'has 8 experts and top-2; --preset qwen1\.5-moe-a2\.7b has 60' ${READER[trace]} @F@/trace.json --preset qwen1.5-moe-a2.7b
+c value-trace-workload         2 1 '--trace gives the routing of --workload trace' ${READER[trace]} @F@/trace.json --workload random
+c opt-trace-empty              2 1 '--trace'                  ${READER[trace]} ''
 
 # --- Valid JSON, impossible values ---------------------------------------------------------------
 c value-report-negtime         2 1 'report-negtime\.json'     report @F@/report-negtime.json
@@ -666,6 +702,8 @@ EXPECT_FILE=out.json \
 c pos-run-trace                0 1 ''                         $RUN_TRACE
 EXPECT_FILE=out.json \
 c pos-run-placement-file       0 1 ''                         ${READER[placement]} @F@/placement.json
+EXPECT_FILE=out.json \
+c pos-run-user-trace-npy       0 2 ''                         ${READER[trace]} @F@/trace-npy.json
 c pos-report                   0 1 ''                         report @F@/report.json
 c pos-compare                  0 1 ''                         $CMP
 EXPECT_FILE=page.html \

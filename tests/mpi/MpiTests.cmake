@@ -102,6 +102,25 @@ c2r_mpi_load_check(mpi_uneven_overlap_np4 4 72 rank-tokens
 c2r_mpi_load_check(mpi_check_overlap_wait_np4 4 36 overlap-rows
   --workload trace --layer 4 --tokens 33 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
   ${C2R_ALL_STRATEGIES} --placement contiguous,collab --overlap 1,2,8 --overlap-progress wait)
+# Replicated experts (--placement eplb): two hot experts at 1..4 ranks, every strategy, serial and
+# pipelined, checked; EPLB's replicas even the rank load that contiguous piles on the hot experts'
+# rank. 12 experts + 4 replicas at 1, 2 and 4 ranks, + 6 at 3 (E + replicas divides over the
+# ranks). Grid: 2 routings x 3 strategies x 2 placements x 2 degrees = 24 cells. And ranks
+# without tokens, in every type.
+foreach(np 1 2 3 4)
+  set(replicas 4)
+  if(np EQUAL 3)
+    set(replicas 6)
+  endif()
+  c2r_mpi_load_check(mpi_check_eplb_np${np} ${np} 24 replicas
+    --experts 12 --workload hot --hot-experts 2 --tokens 40 --hidden 66 --ffn 48 --iters 1
+    --warmup 1 --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,eplb
+    --replicas ${replicas} --overlap 1,2)
+endforeach()
+c2r_mpi_load_check(mpi_uneven_eplb_np4 4 36 rank-tokens
+  --experts 12 --workload hot --hot-experts 2 --rank-tokens 0,1,30,17 --hidden 66 --ffn 48
+  --iters 1 --warmup 1 --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES}
+  --placement contiguous,eplb --replicas 8 --dtype fp32,bf16,fp8)
 c2r_mpi_load_check(mpi_hot_one_expert_np3 3 12 one-expert
   --experts 12 --workload hot --hot-experts 1 --tokens 64 ${C2R_SMALL} --routing vanilla,c2r
   --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
@@ -243,6 +262,37 @@ c2r_mpi_file_error(mpi_error_truncated_trace 2 "llama-moe-3.5b-vanilla.json: mal
   "mkdir -p reference && head -c 3000 ${PROJECT_SOURCE_DIR}/data/reference/llama-moe-3.5b-vanilla.json > reference/llama-moe-3.5b-vanilla.json"
   run --data-dir @DIR@ --routing vanilla --tokens 8 --out @OUT@)
 
+# A user's routing trace (--trace): refused, naming the flag and the file, when it is missing,
+# malformed or truncated (its .npy files too), of another preset's shape, without the model's
+# sizes, without a layer asked for, repeating an expert in a token, or of experts that do not
+# divide over the ranks. (tests/CMakeLists.txt runs a valid one: mpi_user_trace_np2.)
+set(C2R_USER_TRACE "printf '{\"schema\":\"c2rbench.trace\",\"schema_version\":1,\"experts\":16,\"top_k\":4,\"layers\":[{\"layer\":0,\"expert_ids\":[[0,1,2,3],[4,5,6,7]]},{\"layer\":2,\"expert_ids\":[[8,9,10,11]]}]}' > t.json")
+set(C2R_TRACE_SIZES --hidden 64 --ffn 32 --tokens 8)
+c2r_mpi_error(mpi_error_trace_missing 2 "--trace: file not found: .*nope.json"
+  run --trace @DIR@/nope.json ${C2R_TRACE_SIZES} --out @OUT@)
+c2r_mpi_file_error(mpi_error_trace_malformed 2 "--trace: .*t.json: malformed JSON"
+  "printf '{\"schema\": \"c2rbench.trace\", \"layers\": [' > t.json"
+  run --trace @DIR@/t.json ${C2R_TRACE_SIZES} --out @OUT@)
+c2r_mpi_file_error(mpi_error_trace_npy_truncated 2
+  "ids.npy: .npy data is 4 bytes. shape .2, 4. of <i4 needs 32 .truncated file. .layers.0..expert_ids_npy of .*m.json"
+  "printf '{\"schema\":\"c2rbench.trace\",\"schema_version\":1,\"experts\":16,\"top_k\":4,\"layers\":[{\"layer\":0,\"expert_ids_npy\":\"ids.npy\"}]}' > m.json && printf \"\\223NUMPY\\001\\000\\074\\000{'descr': '<i4', 'fortran_order': False, 'shape': (2, 4), }\\n\\001\\000\\000\\000\" > ids.npy"
+  run --trace @DIR@/m.json ${C2R_TRACE_SIZES} --out @OUT@)
+c2r_mpi_file_error(mpi_error_trace_preset 2
+  "t.json has 16 experts and top-4. --preset llama-moe-3.5b has 8 experts and top-2"
+  "${C2R_USER_TRACE}" run --trace @DIR@/t.json --preset llama-moe-3.5b --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_trace_sizes 2
+  "gives the routing, not the model's sizes: give its --hidden and --ffn"
+  "${C2R_USER_TRACE}" run --trace @DIR@/t.json --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_trace_layer 2 "--layer 1 is not in --trace .*t.json .its layers: 0, 2."
+  "${C2R_USER_TRACE}" run --trace @DIR@/t.json ${C2R_TRACE_SIZES} --layer 1 --out @OUT@)
+c2r_mpi_file_error(mpi_error_trace_experts_divide 3 "16 experts do not divide over 3 ranks"
+  "${C2R_USER_TRACE}" run --trace @DIR@/t.json ${C2R_TRACE_SIZES} --out @OUT@)
+c2r_mpi_file_error(mpi_error_trace_repeated_expert 2 "layers.0..expert_ids.1. repeats expert 4"
+  "printf '{\"schema\":\"c2rbench.trace\",\"schema_version\":1,\"experts\":16,\"top_k\":4,\"layers\":[{\"layer\":0,\"expert_ids\":[[0,1,2,3],[4,5,4,7]]}]}' > t.json"
+  run --trace @DIR@/t.json ${C2R_TRACE_SIZES} --out @OUT@)
+c2r_mpi_file_error(mpi_error_tune_trace_layer 2 "--layer 5 is not in --trace .*t.json"
+  "${C2R_USER_TRACE}" tune --trace @DIR@/t.json ${C2R_TRACE_SIZES} --layer 5 --out @OUT@)
+
 # Ranks started with different arguments (MPMD launch) are refused, not deadlocked.
 c2r_mpi_error(mpi_error_mismatched_ranks 1 "rank 1's configuration differs from rank 0's"
   run --tokens 8 --out @OUT@ : -np 1 ${C2R_BIN} run --tokens 16 --out @OUT@)
@@ -355,6 +405,8 @@ c2r_mpi_file_error(mpi_error_data_dir_empty_tune_c2r 2
 # tune --validate measures the workload it tuned for (every workload option reaches the runs).
 add_test(NAME mpi_tune_validate_hot_np2 COMMAND ${C2R_MPI_DIR}/run_tune_hot.sh ${C2R_BIN} 2 4)
 set_tests_properties(mpi_tune_validate_hot_np2 PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
+add_test(NAME mpi_tune_replicas_np4 COMMAND ${C2R_MPI_DIR}/run_tune_replicas.sh ${C2R_BIN} 4)
+set_tests_properties(mpi_tune_replicas_np4 PROPERTIES LABELS mpi PROCESSORS 4 TIMEOUT 300)
 
 # The cost model meets its targets (Spearman >= 0.8, layer error <= 20%) on a layer whose placements
 # differ strongly; run alone, as its measurement is a timing. Labelled "timing" too: under the
@@ -409,3 +461,18 @@ endif()
 add_test(NAME mpi_hostile_input
   COMMAND ${PROJECT_SOURCE_DIR}/tests/hostile/hostile_input.sh ${C2R_BIN} ${PROJECT_SOURCE_DIR}/scripts)
 set_tests_properties(mpi_hostile_input PROPERTIES LABELS "mpi;hostile" RUN_SERIAL TRUE TIMEOUT 900)
+# Replicated experts: slots that do not divide over the ranks, a replica list that leaves an
+# expert without a rank (a version 2 placement file), and the cuda backend, which does not route
+# replicas.
+c2r_mpi_error(mpi_error_eplb_replicas 3 "12 experts \\+ 5 replicas do not divide over 3 ranks"
+  run --experts 12 --placement eplb --replicas 5 --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_replica_file 2 "gives expert 3 no rank"
+  "printf '{\"schema\":\"c2rbench.placement\",\"schema_version\":2,\"experts\":4,\"ranks\":2,\"rank_experts\":[[0,1,1],[2,2,0]]}' > p.json"
+  run --experts 4 --workload random --placement @DIR@/p.json --tokens 8 --out @OUT@)
+c2r_mpi_file_error(mpi_error_replica_file_v1 2 "needs schema_version 2"
+  "printf '{\"schema\":\"c2rbench.placement\",\"schema_version\":1,\"experts\":4,\"ranks\":2,\"rank_experts\":[[0,1,1],[2,3,0]]}' > p.json"
+  run --experts 4 --workload random --placement @DIR@/p.json --tokens 8 --out @OUT@)
+if(C2R_WITH_NCCL)
+  c2r_mpi_error(mpi_error_eplb_cuda 2 "runs on the cpu backend only"
+    run --backend cuda --placement eplb --out @OUT@)
+endif()

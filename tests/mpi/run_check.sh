@@ -11,6 +11,9 @@
 #   dtype-bytes - every cell's rows are as large as its payload type makes them (docs/METRICS.md:
 #                 fp32 4H, bf16 2H, fp8 H + 4 ceil(H/128), padded to 4 bytes, plus dedup's 2k
 #                 inline floats), and it moved the rows its fp32 twin moved
+#   replicas    - every eplb cell holds (E + replicas) / R expert slots on each rank, every expert
+#                 in some slot, counts every pair on some rank, and (on more than one rank) loads
+#                 its busiest rank less than the contiguous cell of its routing and strategy
 #   overlap-rows - every pipelined cell (--overlap N > 1) moved and computed the same rows between
 #                 the same ranks as its serial twin (dropless, dedup: chunking moves no other row;
 #                 padded sizes capacity per chunk), and every cell reports its exposed communication
@@ -133,6 +136,22 @@ for r in results:
             mine = [b * twin[0]["traffic"][size] for row in t[key] for b in row]
             theirs = [b * t[size] for row in twin[0]["traffic"][key] for b in row]
             assert mine == theirs, f"{cell} {r['dtype']}: {key} are not the fp32 rows resized"
+    elif expect == "replicas":
+        if r["placement"] != "eplb":
+            continue
+        experts = config["model"]["experts"]
+        slots = r["rank_experts"]
+        assert len(slots) == ranks and not r.get("expert_rank"), cell
+        assert all(len(s) == (experts + config["replicas"]) // ranks for s in slots), f"{cell}: {slots}"
+        assert sorted({e for s in slots for e in s}) == list(range(experts)), f"{cell}: {slots}"
+        assert sum(r["load"]["tokens_per_rank"]) == total * k, f"{cell}: {r['load']}"
+        if ranks > 1 and r["routing"] == "vanilla":
+            twin = [d for d in results if d["placement"] == "contiguous" and d["routing"] == r["routing"]
+                    and d["strategy"] == r["strategy"] and d["overlap"] == r["overlap"]]
+            assert len(twin) == 1, f"{cell}: no contiguous cell to compare with"
+            assert r["load"]["rank_imbalance"] < twin[0]["load"]["rank_imbalance"], \
+                f"{cell}: rank imbalance {r['load']['rank_imbalance']} against contiguous " \
+                f"{twin[0]['load']['rank_imbalance']}"
     elif expect == "overlap-rows":
         m = r["overlap_metrics"]
         assert m["exposed_communication"]["n"] == iterations and "efficiency" in m, f"{cell}: {m}"

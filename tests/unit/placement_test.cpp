@@ -119,7 +119,7 @@ TEST(PlacementFile, RejectsMalformedFiles) {
   EXPECT_THROW(parse_placement_file(R"({"schema":"other","schema_version":1})", "s.json"), Error);
   EXPECT_THROW(
       parse_placement_file(
-          R"({"schema":"c2rbench.placement","schema_version":2,"experts":4,"ranks":2,"expert_rank":[0,0,1,1]})",
+          R"({"schema":"c2rbench.placement","schema_version":3,"experts":4,"ranks":2,"expert_rank":[0,0,1,1]})",
           "v.json"),
       Error);
   const std::string text = placement_file_json(4, 2, {{0, contiguous_placement(4, 2)}}).dump();

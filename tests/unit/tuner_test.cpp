@@ -485,15 +485,65 @@ TEST(TuningFile, TunerOutputReadsBack) {
   const TopTChoice choice = choose_top_t({layer}, 1.5);
   const CapacityChoice capacity =
       choose_capacity({layer}, 0, cluster, model, 4, 8, {1.0, 2.0}, 0.0);
+  // Two replicas put both experts on both ranks: no row leaves its rank, which the tuner takes.
+  const ReplicaChoice replicas =
+      choose_replicas({layer}, 0, cost, {0, 2}, eplb_shape_of(cluster, 2));
+  ASSERT_EQ(replicas.replicas, 2);
   const Tuning tuning =
       make_tuning({4, "dedup", 1.5, 0.0}, model, WorkloadSpec{}, cluster, nlohmann::json(), {layer},
-                  choice, capacity, choose_overlap({layer}, 0, cost, {1, 2}));
+                  choice, capacity, choose_overlap({layer}, 0, cost, {1, 2}), replicas);
   const nlohmann::json written = to_json(tuning);
+  EXPECT_EQ(written["replica_table"].size(), 2u);
+  EXPECT_EQ(written["replicas"], 2);
+  EXPECT_EQ(written["layers"][0]["rank_experts"], nlohmann::json(replicas.layers[0].rank_experts));
+  EXPECT_EQ(written["layers"][0]["expert_rank"], nlohmann::json(vanilla.search.expert_rank));
   EXPECT_EQ(written["cluster"], cluster.to_json());
-  EXPECT_EQ(written["layers"][0]["predicted"]["tuned"], vanilla.search.prediction.to_json());
+  EXPECT_EQ(written["layers"][0]["predicted"]["tuned"], replicas.layers[0].prediction.to_json());
+  // As a placement file, the layer is the replicated placement `run` uses.
+  EXPECT_TRUE(parse_placement_file(written.dump(), "t.json").for_layer(3, 2, 2).replicated());
   EXPECT_TRUE(written["top_t"].is_null());
   EXPECT_EQ(written["overlap_table"].size(), 2u);
   EXPECT_EQ(to_json(tuning_from_json(nlohmann::json::parse(written.dump(1)), "t.json")), written);
+}
+
+// Replicas in the cost model: the pairs go where `run` routes them, so replicating the hot expert
+// of a skewed sample spreads its rows, and the prediction of a placement without replicas is the
+// one-rank prediction.
+TEST(CostModel, ReplicasSpreadAHotExpertsRows) {
+  const ModelConfig model = test_model(4, 2);
+  RoutingSample sample;
+  sample.experts = 4;
+  sample.top_k = 2;
+  for (int t = 0; t < 64; ++t) {  // expert 0 in every token
+    sample.expert_ids.push_back(0);
+    sample.expert_ids.push_back(1 + t % 3);
+  }
+  const ClusterModel cluster = test_cluster(1, 2);
+  const CostModel cost(cluster, model, 256, baseline_strategy(), 1.0, 64);
+  const Placement plain("p", std::vector<int>{0, 0, 1, 1}, 2);
+  EXPECT_EQ(cost.predict(sample, plain).objective,
+            cost.predict(sample, plain.expert_rank()).objective);
+  const Placement replicated("r", {{0, 1, 0}, {2, 3, 0}}, 4);
+  const Prediction one = cost.predict(sample, plain);
+  const Prediction two = cost.predict(sample, replicated);
+  EXPECT_GT(one.rank_imbalance, 1.3);  // rank 0 computes expert 0's 64 rows and expert 1's
+  EXPECT_LT(two.rank_imbalance, one.rank_imbalance);
+  EXPECT_LT(two.time.expert, one.time.expert);
+  // Each rank keeps its own expert-0 pairs: fewer rows leave their rank.
+  EXPECT_LT(two.remote_bytes, one.remote_bytes);
+  // The tuner's replicas: EPLB or the tuned placement plus replicas, whichever predicts better.
+  TunedRouting r;
+  r.sample = sample;
+  r.search.expert_rank = plain.expert_rank();
+  TunedLayer layer;
+  layer.routings = {r};
+  const ReplicaChoice choice = choose_replicas({layer}, 0, cost, {0, 2}, eplb_shape_of(cluster, 4));
+  ASSERT_EQ(choice.table.size(), 2u);
+  EXPECT_LT(choice.table[1].layer_us, choice.table[0].layer_us);
+  EXPECT_EQ(choice.replicas, 2);
+  ASSERT_EQ(choice.layers.size(), 1u);
+  EXPECT_EQ(choice.layers[0].rank_experts.size(), 2u);
+  EXPECT_GT(choice.table[1].weight_bytes_per_rank, 0.0);
 }
 
 // Pipelining on one node: the CPUs copy the intra-node rows whatever the degree, so each chunk only
