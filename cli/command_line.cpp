@@ -295,7 +295,7 @@ void add_compare_options(CLI::App& compare, CompareArgs& a) {
       ->expected(2, -1);
   compare.add_option("--threshold", a.threshold,
                      "Exit 1 when a phase is significantly slower by more than this (5% or 0.05)");
-  compare.add_option("--format", a.format, "table | markdown | json")->capture_default_str();
+  compare.add_option("--format", a.format, "table | markdown | json | csv")->capture_default_str();
   add_list_option(compare, "--phase", a.options.phases, "Phases to compare");
   compare.add_option("--confidence", a.options.confidence, "Bootstrap interval level")
       ->check(finite_in(0.5, 0.9999))
@@ -311,6 +311,9 @@ void add_report_options(CLI::App& report, ReportArgs& a) {
                     "Write one self-contained HTML page here (never overwritten)");
   report.add_option("--tuning", a.tuning,
                     "A tuning file whose validation is plotted (predicted vs measured)");
+  report.add_option("--csv", a.csv,
+                    "Write the reports as CSV here: one row per (cell, phase), every independent "
+                    "variable a column (never overwritten)");
 }
 
 // Valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).

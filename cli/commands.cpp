@@ -3,6 +3,7 @@
 #include <cmath>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "bench/memory_estimate.hpp"
 #include "cli/tune_command.hpp"
@@ -10,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/every_rank.hpp"
 #include "common/file_io.hpp"
+#include "results/csv.hpp"
 #include "results/html_report.hpp"
 #include "results/report.hpp"
 #include "results/table.hpp"
@@ -55,8 +57,9 @@ int compare_command(CompareArgs args, const Communicator& comm) {
     C2R_CHECK(args.options.confidence > 0.0 && args.options.confidence < 1.0,
               "--confidence must be between 0 and 1");
     C2R_CHECK(args.options.resamples >= 100, "--resamples must be at least 100");
-    C2R_CHECK(args.format == "table" || args.format == "markdown" || args.format == "json",
-              "unknown --format '" << args.format << "' (known: table, markdown, json)");
+    C2R_CHECK(args.format == "table" || args.format == "markdown" || args.format == "json" ||
+                  args.format == "csv",
+              "unknown --format '" << args.format << "' (known: table, markdown, json, csv)");
     args.options.threshold = parse_threshold(args.threshold);
     std::vector<CompareSide> sides;
     for (const auto& argument : args.files) {
@@ -66,15 +69,22 @@ int compare_command(CompareArgs args, const Communicator& comm) {
       sides.push_back(std::move(side));
     }
     comparison = compare_reports(sides, args.options);
-    if (comm.rank() == 0) print_comparison(std::cout, comparison, args.format);
+    if (comm.rank() == 0) {
+      if (args.format == "csv") {
+        write_comparison_csv(std::cout, comparison);
+      } else {
+        print_comparison(std::cout, comparison, args.format);
+      }
+    }
   });
   return comparison["regressions"].get<int>() > 0 ? 1 : 0;
 }
 
 int report_command(const ReportArgs& args, const Communicator& comm) {
   on_every_rank_alike([&] {
-    std::optional<OutputFile> html;  // checked before reading anything
+    std::optional<OutputFile> html, csv;  // checked before reading anything
     if (!args.html.empty()) html = OutputFile::given(args.html, "--html");
+    if (!args.csv.empty()) csv = OutputFile::given(args.csv, "--csv");
     std::vector<Report> reports;
     for (const auto& file : args.files) reports.push_back(load_report(file));
     std::optional<Tuning> tuning;
@@ -82,14 +92,19 @@ int report_command(const ReportArgs& args, const Communicator& comm) {
       tuning = parse_report_tuning(read_text_file(args.tuning), args.tuning);
     }
     if (comm.rank() != 0) return;
-    if (args.html.empty()) {
+    if (csv) {
+      std::ostringstream text;
+      write_report_csv(text, reports, args.files);
+      std::cout << "# csv: " << csv->write(text.str()) << "\n";
+    }
+    if (html) {
+      std::cout << "# html report: " << html->write(render_html(reports, args.files, tuning))
+                << "\n";
+    } else if (!csv) {
       for (size_t i = 0; i < reports.size(); ++i) {
         std::cout << "# " << args.files[i] << "\n";
         print_run_table(std::cout, reports[i].config, reports[i].results);
       }
-    } else {
-      std::cout << "# html report: " << html->write(render_html(reports, args.files, tuning))
-                << "\n";
     }
   });
   return 0;

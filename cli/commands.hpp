@@ -36,6 +36,7 @@ struct ReportArgs {
   std::vector<std::string> files;
   std::string html;    // write one HTML page here; empty: print the run tables
   std::string tuning;  // a tuning file whose validation the page plots
+  std::string csv;     // write the reports as CSV here (results/csv.hpp)
 };
 int report_command(const ReportArgs& args, const Communicator& comm);
 
