@@ -159,7 +159,7 @@ bool show_progress(int done, const LoopCounts& loops) {
 std::vector<CellResult> run_sequential(const Communicator& comm, const std::vector<Cell>& cells,
                                        const CellStarter& start, const LoopCounts& loops,
                                        const std::function<std::string(size_t)>& label,
-                                       bool progress) {
+                                       bool progress, const CellFinished& finished) {
   std::vector<CellResult> results;
   for (size_t i = 0; i < cells.size(); ++i) {
     const std::string what =
@@ -178,6 +178,7 @@ std::vector<CellResult> run_sequential(const Communicator& comm, const std::vect
       cell.iterate(comm, true, done < loops.iterations);
     }
     results.push_back(cell.finish(comm, {}));
+    if (finished) finished(i, results.back());
   }
   return results;
 }
@@ -185,7 +186,7 @@ std::vector<CellResult> run_sequential(const Communicator& comm, const std::vect
 std::vector<CellResult> run_interleaved(const Communicator& comm, const std::vector<Cell>& cells,
                                         const CellStarter& start, const ScheduleOptions& options,
                                         const std::function<std::string(size_t)>& label,
-                                        bool progress) {
+                                        bool progress, const CellFinished& finished) {
   const int n = static_cast<int>(cells.size());
   const LoopCounts& loops = options.loops;
   auto cell_label = [&](int i) {
@@ -233,6 +234,7 @@ std::vector<CellResult> run_interleaved(const Communicator& comm, const std::vec
   for (int i = 0; i < n; ++i) {
     set_activity("results of " + cell_label(i));
     results.push_back(running[i].finish(comm, std::move(round_positions[i])));
+    if (finished) finished(static_cast<size_t>(i), results.back());
   }
   return results;
 }
@@ -241,7 +243,8 @@ std::vector<CellResult> run_interleaved(const Communicator& comm, const std::vec
 
 std::vector<CellResult> run_cells(const Communicator& comm, const std::vector<Cell>& cells,
                                   const CellStarter& start, const ScheduleOptions& options,
-                                  const std::function<std::string(size_t)>& label, bool progress) {
+                                  const std::function<std::string(size_t)>& label, bool progress,
+                                  const CellFinished& finished) {
   C2R_CHECK(options.loops.warmup >= 1,
             "warm-up must be at least 1 iteration (the first run sizes the buffers)");
   C2R_CHECK(options.loops.iterations >= 1, "a timed loop needs at least 1 iteration");
@@ -253,9 +256,9 @@ std::vector<CellResult> run_cells(const Communicator& comm, const std::vector<Ce
                                       << ") is below the iterations every cell runs ("
                                       << options.loops.iterations << ")");
   if (options.order == CellOrder::kSequential) {
-    return run_sequential(comm, cells, start, options.loops, label, progress);
+    return run_sequential(comm, cells, start, options.loops, label, progress, finished);
   }
-  return run_interleaved(comm, cells, start, options, label, progress);
+  return run_interleaved(comm, cells, start, options, label, progress, finished);
 }
 
 }  // namespace c2r

@@ -49,9 +49,13 @@ std::vector<int> round_order(uint64_t seed, int round, int cells);
 
 // Collective: runs every cell of `cells` on the backend that `start` makes their runs with, in
 // `options.order`, and returns their results in the order of `cells`. `label(i)` names cell i
-// for the progress lines (printed when `progress`) and the watchdog's activity.
+// for the progress lines (printed when `progress`) and the watchdog's activity. `finished(i,
+// result)`, when given, is called on every rank as each cell's result is made: one by one in a
+// sequential run, all at the end of an interleaved one (its cells run until the last round).
+using CellFinished = std::function<void(size_t, const CellResult&)>;
 std::vector<CellResult> run_cells(const Communicator& comm, const std::vector<Cell>& cells,
                                   const CellStarter& start, const ScheduleOptions& options,
-                                  const std::function<std::string(size_t)>& label, bool progress);
+                                  const std::function<std::string(size_t)>& label, bool progress,
+                                  const CellFinished& finished = {});
 
 }  // namespace c2r

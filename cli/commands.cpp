@@ -87,6 +87,12 @@ int report_command(const ReportArgs& args, const Communicator& comm) {
     if (!args.csv.empty()) csv = OutputFile::given(args.csv, "--csv");
     std::vector<Report> reports;
     for (const auto& file : args.files) reports.push_back(load_report(file));
+    if (comm.rank() == 0) {
+      for (size_t i = 0; i < reports.size(); ++i) {
+        const std::string partial = incomplete_warning(reports[i], args.files[i]);
+        if (!partial.empty()) std::cerr << "warning: " << partial << std::endl;
+      }
+    }
     std::optional<Tuning> tuning;
     if (!args.tuning.empty()) {
       tuning = parse_report_tuning(read_text_file(args.tuning), args.tuning);

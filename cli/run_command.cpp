@@ -125,11 +125,53 @@ MemoryCheck check_memory(const std::string& max_memory, const std::vector<RunCon
   return memory;
 }
 
-// Every cell of every pass, in order, on the chosen backend. `rounds`: the timed rounds of each
-// pass (interleaved; with a minimum time, more than the iterations).
+// The partial results of a run (FILE.partial): as each cell finishes, rank 0 rewrites the report
+// of the cells finished so far, marked incomplete, so that a job killed part-way (a scheduler's
+// time limit, the watchdog, a failing rank) leaves them. Once the final report is written, the
+// partial file is removed. A partial file that cannot be written costs a warning, not the run.
+class PartialResults {
+ public:
+  PartialResults(const OutputFile& out, json context, json config, int planned_cells, bool writer)
+      : out_(out),
+        context_(std::move(context)),
+        config_(std::move(config)),
+        planned_(planned_cells),
+        writer_(writer) {}
+
+  // Every rank, as a cell finishes (only rank 0 keeps and writes them).
+  void add(const CellResult& result) {
+    if (!writer_ || failed_) return;
+    results_.push_back(result);
+    Report report{context_, config_, results_, std::nullopt,
+                  IncompleteRun{static_cast<int>(results_.size()), planned_}};
+    add_speedups(report.results, /*partial=*/true);
+    if (!out_.write_partial(to_json(report).dump(1) + "\n")) {
+      failed_ = true;
+      std::cerr << "warning: cannot write the partial results " << out_.partial_path()
+                << "; the run goes on without them" << std::endl;
+    }
+  }
+  // Rank 0, once the final report is written.
+  void remove() const {
+    if (writer_) out_.remove_partial();
+  }
+
+ private:
+  const OutputFile& out_;
+  json context_, config_;
+  int planned_;
+  bool writer_;
+  bool failed_ = false;
+  std::vector<CellResult> results_;
+};
+
+// Every cell of every pass, in order, on the chosen backend, each handed to `partial` as it
+// finishes. `rounds`: the timed rounds of each pass (interleaved; with a minimum time, more than
+// the iterations).
 std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& process,
                                    DataStore& data, const Communicator& comm,
-                                   const BackendFactory& cuda_backend, std::vector<int>& rounds) {
+                                   const BackendFactory& cuda_backend, PartialResults& partial,
+                                   std::vector<int>& rounds) {
   // Progress only where someone watches it.
   const bool progress = comm.rank() == 0 && !process.quiet && isatty(STDERR_FILENO);
   const size_t passes = plan.passes.size();
@@ -152,8 +194,13 @@ std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& pr
              (cell.routing == RoutingMode::kC2R ? " T=" + std::to_string(cell.top_t) : "") + " " +
              to_string(cell.strategy) + " " + cell.placement;
     };
+    const auto finished = [&](size_t, const CellResult& result) {
+      CellResult kept = result;
+      if (!plan.sweep.empty()) kept.tokens_per_rank = config.tokens_per_rank;
+      partial.add(kept);
+    };
     std::vector<CellResult> pass_results =
-        run_cells(comm, config.cells, start, config.schedule(), label, progress);
+        run_cells(comm, config.cells, start, config.schedule(), label, progress, finished);
     // Every cell of an interleaved pass ran every round once.
     rounds.push_back(
         pass_results.empty() ? 0 : static_cast<int>(pass_results.front().round_positions.size()));
@@ -211,13 +258,22 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   const MemoryCheck memory = check_memory(options.max_memory, plan.passes, comm);
   const OutputFile out = choose_output_file(process.out, "c2rbench", comm);
 
+  // A partial file left by another run would be replaced without a word: refuse it too.
+  on_every_rank(comm, [&] {
+    if (comm.rank() == 0) out.check_partial_free("--out");
+  });
+
   set_blas_threads(process.blas_threads);
   const json context = collect_context(comm, argv);
-  std::vector<int> rounds;
-  std::vector<CellResult> results = run_passes(plan, process, data, comm, cuda_backend, rounds);
-
   json config_json = plan.config.to_json(process);
   if (!plan.sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", plan.sweep}};
+  int planned_cells = 0;
+  for (const RunConfig& pass : plan.passes) planned_cells += static_cast<int>(pass.cells.size());
+  PartialResults partial(out, context, config_json, planned_cells, comm.rank() == 0);
+  std::vector<int> rounds;
+  std::vector<CellResult> results =
+      run_passes(plan, process, data, comm, cuda_backend, partial, rounds);
+
   // A minimum time decides the rounds while running: record those run, per pass of a sweep.
   if (plan.config.loops.min_seconds > 0.0 && plan.config.order == CellOrder::kInterleaved) {
     if (plan.sweep.empty()) {
@@ -237,7 +293,10 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
     if (r.check && r.check->checked) wrong += r.check->wrong_rows;
   }
   on_every_rank(comm, [&] {
-    if (comm.rank() == 0) print_and_write(report, plan, out, wrong);
+    if (comm.rank() == 0) {
+      print_and_write(report, plan, out, wrong);
+      partial.remove();
+    }
   });
   return wrong == 0 ? 0 : 1;
 }

@@ -231,6 +231,35 @@ OutputFile OutputFile::fresh(const std::string& directory, const std::string& st
   return out;
 }
 
+std::string OutputFile::partial_path() const {
+  return !path_.empty() ? path_ + ".partial"
+                        : directory_ + "/" + stem_ + "-" + std::to_string(::getpid()) +
+                              ".json.partial";
+}
+
+void OutputFile::check_partial_free(const std::string& flag) const {
+  if (!path_.empty()) check_new_output_path(partial_path(), flag);
+}
+
+bool OutputFile::write_partial(const std::string& contents) const {
+  try {
+    if (path_.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(directory_, ec);
+      if (ec) return false;
+    }
+    write_file_atomically(partial_path(), contents, /*overwrite=*/true);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+void OutputFile::remove_partial() const {
+  std::error_code ec;
+  std::filesystem::remove(partial_path(), ec);  // absent: nothing to remove
+}
+
 std::string OutputFile::write(const std::string& contents) const {
   if (!path_.empty()) {
     write_file_atomically(path_, contents, /*overwrite=*/false);

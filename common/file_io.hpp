@@ -45,6 +45,17 @@ class OutputFile {
   // Writes atomically; returns the path written. Throws c2r::Error naming it.
   std::string write(const std::string& contents) const;
 
+  // The partial file beside it, "<path>.partial" (a fresh name, not taken yet:
+  // "<directory>/<stem>-<pid>.json.partial", this process's own), which a command rewrites
+  // (atomically) as its results come in and removes once the final file is written.
+  std::string partial_path() const;
+  // A given path: throws c2r::Error (naming `flag`) when its partial file exists already.
+  void check_partial_free(const std::string& flag) const;
+  // Writes (atomically, replacing the previous one) or removes the partial file; false (and
+  // nothing thrown) when that fails: partial results are a convenience the run goes on without.
+  bool write_partial(const std::string& contents) const;
+  void remove_partial() const;
+
  private:
   std::string path_;       // given
   std::string directory_;  // fresh

@@ -198,6 +198,12 @@ json compare_reports(const std::vector<CompareSide>& sides, const CompareOptions
   for (const auto& side : sides) names.push_back(side_name(side));
   warn_on_single_runs(sides, warnings);
   for (const auto& side : sides) {
+    for (size_t r = 0; r < side.runs.size(); ++r) {
+      const std::string partial = incomplete_warning(side.runs[r], side.sources[r]);
+      if (!partial.empty()) warnings.push_back(partial);
+    }
+  }
+  for (const auto& side : sides) {
     for (size_t r = 1; r < side.runs.size(); ++r) {
       warn_on_context(side.runs[0], side.runs[r], side.sources[r],
                       side.sources[0] + "'s, a run of the same side", warnings);

@@ -42,13 +42,29 @@ json to_json(const Report& report) {
     doc["summary"] = json::array();
     for (const LayerSummary& row : *report.summary) doc["summary"].push_back(to_json(row));
   }
+  if (report.incomplete) {
+    doc["incomplete"] = {{"finished_cells", report.incomplete->finished_cells},
+                         {"planned_cells", report.incomplete->planned_cells}};
+  }
   return doc;
+}
+
+std::string incomplete_warning(const Report& report, const std::string& source) {
+  if (!report.incomplete) return "";
+  return source + " holds partial results: " + std::to_string(report.incomplete->finished_cells) +
+         " of " + std::to_string(report.incomplete->planned_cells) +
+         " cells (the run did not finish)";
 }
 
 Report report_from_json(const json& doc, const std::string& source) {
   Report report;
   report.context = doc.at("context");
   report.config = doc.at("config");
+  if (doc.contains("incomplete") && doc["incomplete"].is_object()) {
+    report.incomplete = IncompleteRun{
+        static_cast<int>(integer_or(doc["incomplete"].value("finished_cells", json(0)), 0)),
+        static_cast<int>(integer_or(doc["incomplete"].value("planned_cells", json(0)), 0))};
+  }
   const json& results = doc.at("results");
   // Every reader matches cells by cell_key (compare across reports, the baselines, the layer
   // summary): a second cell of one key would be silently left out of one and counted in another.
@@ -244,6 +260,8 @@ constexpr FieldSpec kIntervalFields[] = {{"low", is_time_or_null, "a non-negativ
                                          {"high", is_time_or_null, "a non-negative number or null"},
                                          {"confidence", is_confidence, "a number between 0 and 1"},
                                          {"paired", is_flag, "true or false"}};
+constexpr FieldSpec kIncompleteFields[] = {{"finished_cells", is_index, kSizeText},
+                                           {"planned_cells", is_index, kSizeText}};
 constexpr FieldSpec kSearchFields[] = {{"method", is_text, "a string"},
                                        {"candidates", is_time, kTimeText}};
 constexpr FieldSpec kSummaryFields[] = {
@@ -380,6 +398,7 @@ void check_report_fields(const json& doc, const std::string& source) {
     C2R_CHECK(config["workload"].is_object() && is_text(config["workload"].value("kind", json(""))),
               source << ": config.workload must be an object with a string \"kind\"");
   }
+  check_section(doc, "incomplete", kIncompleteFields, source);
   const json& results = doc["results"];
   C2R_CHECK(!results.empty(), source << ": has no results (\"results\" is empty)");
   for (size_t i = 0; i < results.size(); ++i) {

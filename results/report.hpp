@@ -27,6 +27,12 @@ struct LayerSummary {
   double rank_imbalance = 0;  // mean of the cells' own (not a ratio)
 };
 
+// A run's partial results (FILE.partial, written as cells finish): how many of its cells the
+// results hold.
+struct IncompleteRun {
+  int finished_cells = 0, planned_cells = 0;
+};
+
 // A report as the program holds it. Context and configuration stay JSON: they are echoed, not
 // computed on.
 struct Report {
@@ -34,7 +40,12 @@ struct Report {
   nlohmann::json config = nlohmann::json::object();
   std::vector<CellResult> results;
   std::optional<std::vector<LayerSummary>> summary;  // runs over several layers
+  std::optional<IncompleteRun> incomplete;           // partial results of a run that went on
 };
+
+// "FILE holds partial results: N of M cells (the run did not finish)", for readers to warn with;
+// empty for a complete report.
+std::string incomplete_warning(const Report& report, const std::string& source);
 
 nlohmann::json make_report(nlohmann::json context, nlohmann::json config, nlohmann::json results);
 nlohmann::json to_json(const LayerSummary& row);

@@ -76,7 +76,7 @@ bool is_eplb_baseline(const CellResult& cell) {
   return cell.routing == "vanilla" && cell.strategy == "dropless" && cell.placement == "eplb";
 }
 
-void add_speedups(std::vector<CellResult>& results) {
+void add_speedups(std::vector<CellResult>& results, bool partial) {
   const auto bases = baselines(results);
   Baselines eplb_bases;
   for (const auto& r : results) {
@@ -96,6 +96,7 @@ void add_speedups(std::vector<CellResult>& results) {
     interval = SpeedupInterval{s.low, s.high, kVerdictConfidence, paired};
   };
   for (auto& r : results) {
+    if (partial && !bases.count(baseline_key(r))) continue;
     compare(r, baseline_of(r, bases), r.speedup_vs_baseline, r.speedup_interval);
     auto eplb = eplb_bases.find(baseline_key(r));
     if (eplb != eplb_bases.end()) {

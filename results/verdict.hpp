@@ -36,7 +36,9 @@ bool is_eplb_baseline(const CellResult& cell);
 // the median over rounds of each round's ratio when both ran interleaved, else as the ratio of
 // their medians. Where the results hold the replicated baseline, the (vanilla, dropless, eplb)
 // cell of the same layer, tokens per rank, payload type and degree, also speedup_vs_eplb alike.
-void add_speedups(std::vector<CellResult>& results);
+// `partial`: results of a run that has not finished, where a cell's baseline may not have run
+// yet; such cells get no speedup (otherwise a missing baseline throws c2r::Error).
+void add_speedups(std::vector<CellResult>& results, bool partial = false);
 
 // One (routing, Top-T, strategy, placement[, tokens per rank]) of the grid against the baseline,
 // its per-iteration times summed over the run's layers: speedups (baseline / cell) of dispatch +

@@ -405,6 +405,8 @@ c2r_mpi_file_error(mpi_error_data_dir_empty_tune_c2r 2
 # tune --validate measures the workload it tuned for (every workload option reaches the runs).
 add_test(NAME mpi_tune_validate_hot_np2 COMMAND ${C2R_MPI_DIR}/run_tune_hot.sh ${C2R_BIN} 2 4)
 set_tests_properties(mpi_tune_validate_hot_np2 PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
+add_test(NAME mpi_partial_results COMMAND ${C2R_MPI_DIR}/run_partial.sh ${C2R_BIN})
+set_tests_properties(mpi_partial_results PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
 add_test(NAME mpi_csv_np2 COMMAND ${C2R_MPI_DIR}/run_csv.sh ${C2R_BIN} 2)
 set_tests_properties(mpi_csv_np2 PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
 add_test(NAME mpi_tune_replicas_np4 COMMAND ${C2R_MPI_DIR}/run_tune_replicas.sh ${C2R_BIN} 4)

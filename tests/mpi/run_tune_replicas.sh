@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs `c2rbench tune --replicas 0,4,8 --validate` on the hot workload (every token routed to the
-# first two experts, which the ranks cannot share without replicas) and checks that the tuner
+# first two experts, which the ranks cannot share without replicas; experts wide enough that their
+# GEMMs, not the exchange's latency, decide the layer on a busy machine) and checks that the tuner
 # weighed each count, chose redundant experts, wrote the replicated placement `run` uses, and that
 # its validation ran the replicated placements (tuned and EPLB) with the traffic and rank
 # imbalance the cost model predicted for them, exactly (it sees the run's own tokens and routes
@@ -11,7 +12,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"
 dir="$(mktemp -d)"
 timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" tune --workload hot --hot-experts 2 \
-  --experts 8 --hidden 64 --ffn 48 --tokens 64 --layer 0 --routing vanilla --strategy dropless \
+  --experts 8 --hidden 256 --ffn 512 --tokens 128 --layer 0 --routing vanilla --strategy dropless \
   --replicas 0,4,8 --validate --warmup 1 --iters 1 --quiet --out "$dir/tuned.json"
 python3 - "$dir/tuned.json" "$np" <<'PY'
 import json, sys
