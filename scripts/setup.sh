@@ -14,7 +14,7 @@ packages=(
   libcli11-dev
   googletest libgtest-dev
   libbenchmark-dev
-  python3 chromium
+  python3 python3-jsonschema chromium
   "$@"
 )
 
