@@ -3,7 +3,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <fstream>
+#include <map>
 
 #include "kernels/cpu/blas.hpp"
 
@@ -46,6 +50,57 @@ nlohmann::json binding() {
   return out;
 }
 
+// The CPU model as the kernel names it ("model name" in /proc/cpuinfo), or "unknown".
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) break;
+    const size_t start = line.find_first_not_of(" \t", colon + 1);
+    return start == std::string::npos ? "unknown" : line.substr(start);
+  }
+  return "unknown";
+}
+
+// Who started the ranks, from the variables each launcher sets: Open MPI's mpirun
+// (OMPI_COMM_WORLD_RANK), Slurm's srun (SLURM_STEP_ID with SLURM_PROCID, and no mpirun), or
+// something else (a singleton, another MPI's launcher).
+std::string launcher() {
+  if (std::getenv("OMPI_COMM_WORLD_RANK")) return "mpirun";
+  if (std::getenv("SLURM_STEP_ID") && std::getenv("SLURM_PROCID")) return "srun";
+  return "other";
+}
+
+}  // namespace
+
+bool is_recorded_variable(const std::string& name) {
+  static const char* const kPrefixes[] = {"OMPI_", "UCX_", "NCCL_", "SLURM_", "OPENBLAS_", "OMP_"};
+  if (name == "CUDA_VISIBLE_DEVICES") return true;
+  for (const char* prefix : kPrefixes) {
+    if (name.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// This process's variables that change results (is_recorded_variable), by name.
+nlohmann::json recorded_environment() {
+  std::map<std::string, std::string> found;  // sorted by name
+  for (char** entry = environ; entry && *entry; ++entry) {
+    const char* equals = std::strchr(*entry, '=');
+    if (!equals) continue;
+    const std::string name(*entry, static_cast<size_t>(equals - *entry));
+    // Open MPI's PSM transport key is a per-job secret, not a setting.
+    if (is_recorded_variable(name) && name != "OMPI_MCA_orte_precondition_transports") {
+      found[name] = equals + 1;
+    }
+  }
+  return found;
+}
+
 std::string iso_time_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char text[64];
@@ -63,7 +118,7 @@ std::string timestamp_for_filename() {
 }
 
 nlohmann::json collect_context(const Communicator& comm, const std::vector<std::string>& argv) {
-  nlohmann::json mine = {{"host", host_name()}, {"binding", binding()}};
+  nlohmann::json mine = {{"host", host_name()}, {"cpu_model", cpu_model()}, {"binding", binding()}};
   const std::vector<std::string> all = comm.allgather_strings(mine.dump());
   nlohmann::json ranks = nlohmann::json::array();
   std::vector<std::string> hosts;
@@ -77,7 +132,8 @@ nlohmann::json collect_context(const Communicator& comm, const std::vector<std::
   char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
   int length = 0;
   MPI_Get_library_version(mpi_version, &length);
-  std::string mpi(mpi_version, length);
+  const std::string mpi_library(mpi_version, length);
+  std::string mpi = mpi_library;
   if (auto cut = mpi.find_first_of("\r\n,"); cut != std::string::npos) mpi.resize(cut);
   return {{"hosts", hosts},
           {"ranks", comm.size()},
@@ -86,10 +142,14 @@ nlohmann::json collect_context(const Communicator& comm, const std::vector<std::
            {{"c2rbench", C2R_VERSION},
             {"git_sha", C2R_GIT_SHA},
             {"mpi", mpi},
+            {"mpi_library", mpi_library},
             {"blas", blas_version()},
             {"nccl", nullptr},
             {"cuda", nullptr},
             {"compiler", __VERSION__}}},
+          {"launcher", launcher()},
+          // Rank 0's: per-rank ones (each rank's id) differ between ranks by design.
+          {"environment", recorded_environment()},
           {"argv", argv},
           {"start_time", iso_time_now()}};
 }

@@ -31,6 +31,49 @@ std::string joined(const std::vector<std::string>& parts, const std::string& sep
   return out;
 }
 
+// Whether a recorded environment variable changes what a run does or measures, rather than
+// naming this job or process (launcher bookkeeping: ids, ranks, addresses, directories): Open
+// MPI's MCA parameters but its runtime's own, UCX, NCCL, OpenBLAS and OpenMP settings,
+// CUDA_VISIBLE_DEVICES, and Slurm's task layout and binding.
+bool changes_results(const std::string& name) {
+  auto starts = [&](const char* prefix) { return name.rfind(prefix, 0) == 0; };
+  if (starts("UCX_") || starts("NCCL_") || starts("OPENBLAS_") || starts("OMP_") ||
+      name == "CUDA_VISIBLE_DEVICES") {
+    return true;
+  }
+  if (starts("OMPI_MCA_")) {
+    for (const char* own : {"OMPI_MCA_orte_", "OMPI_MCA_ess", "OMPI_MCA_pmix",
+                            "OMPI_MCA_initial_wdir", "OMPI_MCA_shmem_RUNTIME_QUERY_hint"}) {
+      if (starts(own)) return false;
+    }
+    return true;
+  }
+  for (const char* layout :
+       {"SLURM_CPUS_PER_TASK", "SLURM_CPU_BIND", "SLURM_DISTRIBUTION", "SLURM_NTASKS_PER_NODE",
+        "SLURM_HINT", "SLURM_THREADS_PER_CORE", "SLURM_MEM_PER_CPU", "SLURM_MEM_PER_NODE"}) {
+    if (starts(layout)) return true;
+  }
+  return false;
+}
+
+// "OMP_NUM_THREADS (4 against unset), ..." for the variables that change results and differ
+// between two recorded environments; empty when none does (or neither report records one).
+std::string environment_differences(const json& a, const json& b) {
+  if (!a.is_object() || !b.is_object()) return "";
+  std::set<std::string> names;
+  for (const auto& [name, value] : a.items()) names.insert(name);
+  for (const auto& [name, value] : b.items()) names.insert(name);
+  std::vector<std::string> differ;
+  auto text = [](const json& env, const std::string& name) {
+    return env.contains(name) && env[name].is_string() ? env[name].get<std::string>() : "unset";
+  };
+  for (const std::string& name : names) {
+    if (!changes_results(name) || text(a, name) == text(b, name)) continue;
+    differ.push_back(name + " (" + text(b, name) + " against " + text(a, name) + ")");
+  }
+  return joined(differ, ", ");
+}
+
 // Context fields whose difference makes a comparison suspect; `against` names a ("the
 // reference's").
 void warn_on_context(const Report& a, const Report& b, const std::string& source,
@@ -44,6 +87,12 @@ void warn_on_context(const Report& a, const Report& b, const std::string& source
   differs("rank counts", ca.value("ranks", json()), cb.value("ranks", json()));
   differs("rank bindings", ca.value("rank_binding", json()), cb.value("rank_binding", json()));
   differs("versions", ca.value("versions", json()), cb.value("versions", json()));
+  differs("launchers", ca.value("launcher", json()), cb.value("launcher", json()));
+  const std::string environment =
+      environment_differences(ca.value("environment", json()), cb.value("environment", json()));
+  if (!environment.empty()) {
+    warnings.push_back(source + ": environment differs from " + against + ": " + environment);
+  }
 }
 
 // Sides may differ in their grids (that is often what is compared), not in what the cells are

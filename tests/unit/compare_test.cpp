@@ -86,6 +86,28 @@ TEST(Compare, UnmatchedCellsAndContextWarnings) {
   EXPECT_THROW(compare_reports({typed(other)}, {"b"}, CompareOptions{}), Error);
 }
 
+// The recorded environment: variables that change results are warned about by name; the
+// launcher's own bookkeeping (ids, addresses, directories) is not.
+TEST(Compare, EnvironmentDifferencesThatChangeResults) {
+  json a = report_with(noisy(100, 10, 1));
+  json b = report_with(noisy(100, 10, 1));
+  a["context"]["environment"] = {{"OMP_NUM_THREADS", "1"},
+                                 {"OMPI_MCA_btl", "self,vader"},
+                                 {"OMPI_MCA_orte_hnp_uri", "1.0;tcp://a"},
+                                 {"OMPI_COMM_WORLD_RANK", "0"},
+                                 {"SLURM_JOB_ID", "17"}};
+  b["context"]["environment"] = {{"OMPI_MCA_btl", "self,tcp"},
+                                 {"OMPI_MCA_orte_hnp_uri", "2.0;tcp://b"},
+                                 {"OMPI_COMM_WORLD_RANK", "0"},
+                                 {"SLURM_JOB_ID", "18"},
+                                 {"NCCL_ALGO", "Ring"}};
+  const json c = compare_reports({typed(a), typed(b)}, {"a", "b"}, CompareOptions{});
+  ASSERT_EQ(c["warnings"].size(), 2u) << c["warnings"].dump();  // single runs, the environment
+  EXPECT_EQ(c["warnings"][1].get<std::string>(),
+            "b: environment differs from the reference's: NCCL_ALGO (Ring against unset), "
+            "OMPI_MCA_btl (self,tcp against self,vader), OMP_NUM_THREADS (unset against 1)");
+}
+
 // Repeated runs of one side: run r's layer samples are centre * (1 + run_offsets[r]) with 1%
 // Gaussian noise, `iterations` each; the offsets are a run effect far above the noise. Sources
 // are NAME1.json, NAME2.json, ...
