@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <numeric>
 
@@ -201,7 +202,18 @@ ModelConfig trace_model(const WorkloadOptions& o, const RoutingTrace& trace) {
 }  // namespace
 
 std::string data_directory(const WorkloadOptions& o) {
-  return o.data_dir.empty() ? C2R_DEFAULT_DATA_DIR : o.data_dir;
+  if (!o.data_dir.empty()) return o.data_dir;
+  // An installed c2rbench reads the data installed beside it (P/bin -> P/share/c2rbench/data),
+  // wherever P was moved; a build tree's, the source tree's.
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path installed = exe.parent_path() / C2R_DATA_FROM_BIN;
+    if (std::filesystem::is_directory(installed / "reference", ec)) {
+      return installed.lexically_normal().string();
+    }
+  }
+  return C2R_DEFAULT_DATA_DIR;
 }
 
 const RoutingTrace* read_user_trace(const WorkloadOptions& o, DataStore& data) {

@@ -266,6 +266,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   set_blas_threads(process.blas_threads);
   const json context = collect_context(comm, argv);
   json config_json = plan.config.to_json(process);
+  config_json["data_dir"] = data_directory(options.workload);  // where the reference data came from
   if (!plan.sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", plan.sweep}};
   int planned_cells = 0;
   for (const RunConfig& pass : plan.passes) planned_cells += static_cast<int>(pass.cells.size());
