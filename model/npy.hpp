@@ -30,7 +30,9 @@ struct NpyArray {
   NpyType type = NpyType::kInt32;
   std::vector<int64_t> shape;  // C order (row-major): the last index varies fastest
   int64_t count = 0;           // elements: the product of `shape` (1 for a 0-d array)
-  const char* data = nullptr;  // [count x item bytes], little-endian
+  // [count x item bytes], little-endian: a view into the bytes parse_npy read, which must outlive
+  // the array.
+  const char* data = nullptr;
 
   // Element i (0 <= i < count) of an integer array (kInt32, kInt64).
   int64_t integer(int64_t i) const;

@@ -43,7 +43,9 @@ std::string header_of(const std::string& dict) {
 
 TEST(Npy, ReadsBackWhatItWritesForEachType) {
   const std::vector<int32_t> i32 = {3, -1, 7, 2147483647, -2147483647 - 1, 0};
-  const NpyArray a = parse_npy(npy_file_bytes(NpyType::kInt32, {3, 2}, i32.data()), "a.npy");
+  // An NpyArray views the bytes it was parsed from: they must outlive it.
+  const std::string i32_file = npy_file_bytes(NpyType::kInt32, {3, 2}, i32.data());
+  const NpyArray a = parse_npy(i32_file, "a.npy");
   ASSERT_EQ(a.type, NpyType::kInt32);
   EXPECT_EQ(a.shape, (std::vector<int64_t>{3, 2}));
   ASSERT_EQ(a.count, 6);
@@ -56,7 +58,8 @@ TEST(Npy, ReadsBackWhatItWritesForEachType) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(b.integer(i), i64[i]);
 
   const std::vector<float> f32 = {0.5f, -1.25f, 3.0e38f, 1e-40f};
-  const NpyArray c = parse_npy(npy_file_bytes(NpyType::kFloat32, {2, 1, 2}, f32.data()), "c.npy");
+  const std::string f32_file = npy_file_bytes(NpyType::kFloat32, {2, 1, 2}, f32.data());
+  const NpyArray c = parse_npy(f32_file, "c.npy");
   EXPECT_EQ(c.shape_text(), "(2, 1, 2)");
   for (int i = 0; i < 4; ++i) EXPECT_EQ(c.real(i), f32[i]);
 
@@ -65,7 +68,8 @@ TEST(Npy, ReadsBackWhatItWritesForEachType) {
   // Empty and 0-d arrays are arrays too (a trace refuses them for its own reasons).
   EXPECT_EQ(parse_npy(npy_file_bytes(NpyType::kInt32, {0, 4}, nullptr), "e.npy").count, 0);
   const int32_t one = 42;
-  const NpyArray scalar = parse_npy(npy_file_bytes(NpyType::kInt32, {}, &one), "s.npy");
+  const std::string scalar_file = npy_file_bytes(NpyType::kInt32, {}, &one);
+  const NpyArray scalar = parse_npy(scalar_file, "s.npy");
   EXPECT_TRUE(scalar.shape.empty());
   EXPECT_EQ(scalar.integer(0), 42);
 }
