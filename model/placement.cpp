@@ -203,6 +203,12 @@ std::vector<std::vector<int>> read_rank_experts(const json& value, int experts, 
   C2R_CHECK(value.is_array() && static_cast<int64_t>(value.size()) == ranks,
             where << ": \"rank_experts\" must be an array of " << ranks
                   << " arrays (one per rank) of expert ids");
+  // Every expert needs a slot: checked before anything is sized by `experts`, which the lists
+  // (the file's bytes) bound only through this.
+  const int64_t slots = static_cast<int64_t>(value.size()) *
+                        (value.front().is_array() ? static_cast<int64_t>(value.front().size()) : 0);
+  C2R_CHECK(slots >= experts, where << ": \"rank_experts\" holds " << slots << " slots for "
+                                    << experts << " experts; every expert needs one");
   std::vector<std::vector<int>> lists;
   std::vector<bool> held(experts, false);
   for (const auto& rank : value) {

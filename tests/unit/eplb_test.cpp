@@ -155,6 +155,16 @@ TEST(PlacementFile, RefusesBadReplicaLists) {
   EXPECT_THROW(parse(R"("rank_experts": [[0, 1, 2, 3]])"), Error);             // one rank of 2
   EXPECT_THROW(parse(R"("rank_experts": [[0, 1], [2, 3]], "expert_rank": [0, 0, 1, 1])"), Error);
   EXPECT_THROW(parse(R"("rank_experts": [[0, 1], [2, 3]])", 3), Error);  // newer version
+  // A huge expert count is refused for its few slots before anything is sized by it.
+  try {
+    parse_placement_file(R"({"schema": "c2rbench.placement", "schema_version": 2,
+                             "experts": 2147483647, "ranks": 2, "rank_experts": [[0], [1]]})",
+                         "huge.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds 2 slots for 2147483647 experts"), std::string::npos)
+        << e.what();
+  }
   try {
     parse(R"("layers": [{"layer": 0, "rank_experts": [[0, 1, 1], [2, 2, 2]]}])");
     FAIL();
