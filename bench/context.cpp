@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "common/node_layout.hpp"
 #include "kernels/cpu/blas.hpp"
 
 #ifdef C2R_HAVE_HWLOC
@@ -25,6 +26,20 @@ std::string host_name() {
   return host;
 }
 
+#ifdef C2R_HAVE_HWLOC
+// How many objects of `type` (cores, NUMA nodes, packages) have a CPU in `set`: a process bound to
+// one core of a two-core package runs on one core and one package.
+int objects_touched(hwloc_topology_t topology, hwloc_const_cpuset_t set, hwloc_obj_type_t type) {
+  int touched = 0;
+  const int count = hwloc_get_nbobjs_by_type(topology, type);
+  for (int i = 0; i < count; ++i) {
+    const hwloc_obj_t obj = hwloc_get_obj_by_type(topology, type, i);
+    if (obj && obj->cpuset && hwloc_bitmap_intersects(obj->cpuset, set)) ++touched;
+  }
+  return touched;
+}
+#endif
+
 // This process's CPU binding as an hwloc list ("0-1"), plus the cores and NUMA nodes it covers.
 nlohmann::json binding() {
   nlohmann::json out = {{"cpuset", "unknown"}};
@@ -38,9 +53,9 @@ nlohmann::json binding() {
       hwloc_bitmap_list_asprintf(&text, set);
       out["cpuset"] = text ? text : "";
       free(text);
-      out["cores"] = hwloc_get_nbobjs_inside_cpuset_by_type(topology, set, HWLOC_OBJ_CORE);
-      out["numa_nodes"] = hwloc_get_nbobjs_inside_cpuset_by_type(topology, set, HWLOC_OBJ_NUMANODE);
-      out["packages"] = hwloc_get_nbobjs_inside_cpuset_by_type(topology, set, HWLOC_OBJ_PACKAGE);
+      out["cores"] = objects_touched(topology, set, HWLOC_OBJ_CORE);
+      out["numa_nodes"] = objects_touched(topology, set, HWLOC_OBJ_NUMANODE);
+      out["packages"] = objects_touched(topology, set, HWLOC_OBJ_PACKAGE);
     }
     hwloc_bitmap_free(set);
     out["machine_cores"] = hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_CORE);
@@ -118,7 +133,13 @@ std::string timestamp_for_filename() {
 }
 
 nlohmann::json collect_context(const Communicator& comm, const std::vector<std::string>& argv) {
-  nlohmann::json mine = {{"host", host_name()}, {"cpu_model", cpu_model()}, {"binding", binding()}};
+  const NodeLayout layout = node_layout(comm);
+  nlohmann::json mine = {{"host", host_name()},
+                         {"node", layout.node},
+                         {"local_rank", layout.local_rank},
+                         {"local_rank_from", layout.local_rank_from},
+                         {"cpu_model", cpu_model()},
+                         {"binding", binding()}};
   const std::vector<std::string> all = comm.allgather_strings(mine.dump());
   nlohmann::json ranks = nlohmann::json::array();
   std::vector<std::string> hosts;

@@ -12,6 +12,7 @@
 #include "bench/harness.hpp"
 #include "bench/layer_steps.hpp"
 #include "common/error.hpp"
+#include "common/node_layout.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/permute.hpp"
 #include "results/stats.hpp"
@@ -32,21 +33,13 @@ void grow(std::vector<T>& buffer, size_t size) {
 }  // namespace
 
 EplbShape eplb_shape(const Communicator& comm, int experts, int replicas) {
-  // Each rank's node, named by its lowest rank (MPI's shared-memory split).
-  MPI_Comm node;
-  C2R_MPI_CHECK(MPI_Comm_split_type(comm.get(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-  int leader = comm.rank();
-  C2R_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &leader, 1, MPI_INT, MPI_MIN, node));
-  C2R_MPI_CHECK(MPI_Comm_free(&node));
-  const std::vector<int64_t> leaders = comm.allgather({leader});
   // Nodes of equal size holding consecutive ranks (mpirun's default --map-by slot): node n holds
   // ranks [n * R / N, (n + 1) * R / N). Otherwise the ranks count as one node.
+  const NodeLayout layout = node_layout(comm);
   const int ranks = comm.size();
-  const int nodes = static_cast<int>(std::set<int64_t>(leaders.begin(), leaders.end()).size());
+  const int nodes = layout.nodes;
   bool blocks = ranks % nodes == 0;
-  for (int r = 0; r < ranks && blocks; ++r) {
-    blocks = leaders[r] == r / (ranks / nodes) * (ranks / nodes);
-  }
+  for (int r = 0; r < ranks && blocks; ++r) blocks = layout.node_of_rank[r] == r / (ranks / nodes);
   EplbShape shape;
   shape.ranks = ranks;
   shape.nodes = blocks ? nodes : 1;

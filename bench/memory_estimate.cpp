@@ -15,6 +15,7 @@
 #include "bench/harness.hpp"
 #include "common/checked_size.hpp"
 #include "common/error.hpp"
+#include "common/node_layout.hpp"
 #include "kernels/cpu/expert_ffn.hpp"
 
 namespace c2r {
@@ -191,12 +192,7 @@ std::string describe_items(const MemoryEstimate& e) {
 }
 
 int ranks_on_this_node(const Communicator& comm) {
-  MPI_Comm node;
-  C2R_MPI_CHECK(MPI_Comm_split_type(comm.get(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-  int local_ranks = 1;
-  C2R_MPI_CHECK(MPI_Comm_size(node, &local_ranks));
-  C2R_MPI_CHECK(MPI_Comm_free(&node));
-  return local_ranks;
+  return node_layout(comm).local_ranks;
 }
 
 double default_memory_per_rank(int local_ranks) {

@@ -148,6 +148,7 @@ nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
                         {"tolerance", tolerance},
                         {"blas_threads", process.blas_threads}};
   if (uneven()) out["rank_tokens"] = rank_tokens;
+  if (!process.options.empty()) out["options"] = process.options;
   // With a minimum time, `iterations` is the least each cell ran (its samples say how many).
   out["min_time_s"] = loops.min_seconds;
   if (loops.min_seconds > 0.0) out["max_iterations"] = loops.max_iterations;

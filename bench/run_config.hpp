@@ -25,6 +25,9 @@ struct ProcessOptions {
   std::string backend = "cpu";
   int blas_threads = 1;
   bool quiet = false;
+  // Every option of the command as it ran, by name (cli/config_files.hpp), recorded so that
+  // `--config-from` repeats the run; empty where no command line made this.
+  nlohmann::json options = nlohmann::json::object();
 };
 
 // The model, workload and data the workload flags describe, validated.

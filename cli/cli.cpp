@@ -105,16 +105,32 @@ int c2r::cli_main(int argc, char** argv) {
   CommandLine command_line;
   command_line.argv.assign(argv, argv + argc);
   const std::vector<Subcommand> subcommands = add_subcommands(app, command_line);
-  // Every rank parses the same arguments: rank 0 speaks, everyone exits the same way.
+  // Every rank parses its own arguments and config files; the ranks then agree, so that a file one
+  // rank cannot read, or arguments that differ between ranks, stop all of them together: the
+  // first rank that refused speaks, everyone exits the same way.
   const ParseOutcome parsed = parse_command_line(app, subcommands, argc, argv);
-  if (!parsed.command) {
-    if (rank == 0 && parsed.status == 0) std::cout << parsed.message << std::flush;
-    if (rank == 0 && parsed.status != 0) {
-      std::cerr << "c2rbench: error: " << parsed.message << std::endl;
-    }
-    c2r::finishing_with(parsed.status);
-    MPI_Finalize();
-    return parsed.status;
+  int ranks = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  const bool refused_here = !parsed.command && parsed.status != 0;
+  // Minima over ranks: {the first rank that refused (or `ranks`), whether every rank has a
+  // command to run, whether no rank has (--help everywhere)}.
+  const int mine[3] = {refused_here ? rank : ranks, parsed.command ? 1 : 0, parsed.command ? 0 : 1};
+  int agreed[3] = {ranks, 0, 0};
+  MPI_Allreduce(mine, agreed, 3, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (agreed[0] == ranks && agreed[1] == 1)
+    return run_subcommand(*parsed.command, command_line, rank);
+  int status = kBadInput;
+  if (agreed[0] < ranks) {
+    if (rank == agreed[0]) std::cerr << "c2rbench: error: " << parsed.message << std::endl;
+  } else if (agreed[2] == 1) {  // --help
+    if (rank == 0) std::cout << parsed.message << std::flush;
+    status = 0;
+  } else if (rank == 0) {
+    std::cerr << "c2rbench: error: the ranks were given different commands (every rank must get "
+                 "the same arguments)"
+              << std::endl;
   }
-  return run_subcommand(*parsed.command, command_line, rank);
+  c2r::finishing_with(status);
+  MPI_Finalize();
+  return status;
 }

@@ -6,6 +6,7 @@
 
 #include "cli/option_checks.hpp"
 #include "collectives/strategy.hpp"
+#include "common/error.hpp"
 #include "model/model_config.hpp"
 #ifdef C2R_HAVE_CUDA_BACKEND
 #include "bench/cuda/cuda_layer_suite.hpp"
@@ -381,6 +382,12 @@ std::vector<Subcommand> add_subcommands(CLI::App& app, CommandLine& c) {
   add_run_options(*table[0].app, c.run);
   add_topo_options(*table[2].app, c.topo);
   add_tune_options(*table[3].app, c.tune);
+  add_config_options(*table[0].app, c.run_config, "a report (c2rbench run's)");
+  add_config_options(*table[3].app, c.tune_config, "a tuning file (c2rbench tune's)");
+  table[0].config = &c.run_config;
+  table[0].effective = &c.run.process.options;
+  table[3].config = &c.tune_config;
+  table[3].effective = &c.tune.process.options;
   add_compare_options(*table[4].app, c.compare);
   add_report_options(*table[5].app, c.report);
   // A watched subcommand stops within about --timeout seconds of its last progress instead of
@@ -452,6 +459,19 @@ ParseOutcome parse_command_line(CLI::App& app, const std::vector<Subcommand>& su
   }
   for (const Subcommand& command : subcommands) {
     if (command.app->parsed()) outcome.command = &command;
+  }
+  const Subcommand* command = outcome.command;
+  if (command && command->config) {
+    try {
+      apply_config_files(*command->app, *command->config);
+    } catch (const Error& e) {
+      outcome.command = nullptr;
+      outcome.status = 2;
+      outcome.message =
+          std::string(e.what()) + " (see c2rbench " + command->app->get_name() + " --help)";
+      return outcome;
+    }
+    *command->effective = effective_options(*command->app);
   }
   return outcome;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // The command line of c2rbench: every subcommand, its options (with the input policy of
-// cli/option_checks.hpp) and what it runs. Parsing touches no MPI and no file, so every rank parses
-// alike and the option-parsing fuzz target (fuzz/command_line_fuzzer.cpp) runs it as is.
+// cli/option_checks.hpp) and what it runs. Parsing touches no MPI and reads no file but those of
+// --config and --config-from, so every rank parses alike (cli/cli.cpp has the ranks agree on the
+// outcome) and the option-parsing fuzz target (fuzz/command_line_fuzzer.cpp) runs it as is.
 
 #include <functional>
 #include <string>
@@ -10,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/config_files.hpp"
 #include "cli/run_command.hpp"
 #include "cli/tune_command.hpp"
 #include "common/communicator.hpp"
@@ -23,6 +25,10 @@ struct Subcommand {
   CLI::App* app = nullptr;
   std::string stall_cause;  // e.g. "a rank has died or stalled"
   std::function<int(const Communicator&)> run;
+  // run and tune: options also come from files (--config, --config-from), and every option's
+  // effective value is recorded in `effective` for the output file. Null for the others.
+  ConfigSources* config = nullptr;
+  nlohmann::json* effective = nullptr;
 };
 
 // Every option of every subcommand, filled by the parser; outlives the parse.
@@ -32,6 +38,7 @@ struct CommandLine {
   TopoArgs topo;
   CompareArgs compare;
   ReportArgs report;
+  ConfigSources run_config, tune_config;
   double timeout = kDefaultTimeoutSeconds;  // every subcommand but `backends` is watched
   std::vector<std::string> argv;
 };
@@ -48,7 +55,8 @@ struct ParseOutcome {
 };
 
 // Parses argv: every argument must be valid UTF-8 (it may reach the report), every option must
-// pass its checks. Any refusal is status 2; --help is status 0.
+// pass its checks; then run's and tune's --config and --config-from fill the options still unset
+// (the one place parsing reads files). Any refusal is status 2; --help is status 0.
 ParseOutcome parse_command_line(CLI::App& app, const std::vector<Subcommand>& subcommands, int argc,
                                 const char* const* argv);
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <tuple>
 
+#include "bench/binding_check.hpp"
 #include "bench/context.hpp"
 #include "bench/fault_injection.hpp"
 #include "bench/layer_suite.hpp"
@@ -264,7 +265,14 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   });
 
   set_blas_threads(process.blas_threads);
-  const json context = collect_context(comm, argv);
+  json context = collect_context(comm, argv);
+  // Ranks that time-share cores are measured doing so: say it where the user looks, and record it.
+  const std::vector<std::string> binding =
+      binding_warnings(context["rank_binding"], process.blas_threads);
+  if (comm.rank() == 0) {
+    for (const std::string& w : binding) std::cerr << "warning: " << w << std::endl;
+  }
+  context["warnings"] = binding;
   json config_json = plan.config.to_json(process);
   config_json["data_dir"] = data_directory(options.workload);  // where the reference data came from
   if (!plan.sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", plan.sweep}};
@@ -286,7 +294,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   }
   config_json["memory"] = {{"estimate_bytes_per_rank", memory.estimate.total_bytes},
                            {"limit_bytes_per_rank", memory.limit}};
-  Report report{context, config_json, std::move(results), std::nullopt};
+  Report report{context, config_json, std::move(results), std::nullopt, std::nullopt};
   if (plan.config.layers.size() > 1) report.summary = summarize_layers(report.results);
 
   int64_t wrong = 0;

@@ -623,7 +623,7 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
   const TuneRequestEcho echo{o.workload.tokens, o.strategy, o.max_imbalance, o.max_drop};
   Tuning tuning = make_tuning(echo, s.model, s.workload, cluster, profile_json, layers, choice,
                               capacity, overlap, replicas);
-  tuning.created = TuningCreated{argv, C2R_VERSION, C2R_GIT_SHA};
+  tuning.created = TuningCreated{argv, C2R_VERSION, C2R_GIT_SHA, o.process.options};
   tuning.search_seconds = search_seconds;
   if (o.validate) {
     const ValidationRequest request{o, s, *s.strategy, layers, choice, replicas, cluster};

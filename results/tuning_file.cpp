@@ -493,6 +493,7 @@ json to_json(const Tuning& t) {
     file["created"] = {{"argv", t.created->argv},
                        {"version", t.created->version},
                        {"git_sha", t.created->git_sha}};
+    if (!t.created->options.empty()) file["created"]["options"] = t.created->options;
   }
   put_optional(file["cluster"]["rates"], "expert_call_us", t.cluster.expert_call_us);
   put_optional(file["cluster"]["rates"], "expert_alone_gflops", t.cluster.expert_alone_gflops);
@@ -593,6 +594,10 @@ Tuning tuning_from_json(const json& file, const std::string& source) {
     }
     c.version = created.text("version");
     c.git_sha = created.text("git_sha");
+    if (file["created"].contains("options")) {
+      c.options = file["created"]["options"];
+      C2R_CHECK(c.options.is_object(), source << ": created.options must be an object");
+    }
     t.created = c;
   }
   t.search_seconds = f.optional_non_negative("search_seconds");

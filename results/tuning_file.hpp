@@ -164,6 +164,8 @@ struct Validation {
 struct TuningCreated {
   std::vector<std::string> argv;
   std::string version, git_sha;
+  // Every option of `tune` as it ran, by name (`tune --config-from` repeats them); may be empty.
+  nlohmann::json options = nlohmann::json::object();
 };
 
 struct Tuning {

@@ -9,7 +9,8 @@ np="${1:-2}"
 shift || true
 "$root/scripts/build.sh"
 cd "$root"
-exec "$root/scripts/mpirun.sh" "$np" "$root/build/c2rbench" run \
+# --oversubscribe: the demo runs on a machine with fewer cores than ranks too (bound when they fit).
+exec "$root/scripts/mpirun.sh" --oversubscribe "$np" "$root/build/c2rbench" run \
   --preset llama-moe-3.5b --workload trace --layer 0 --tokens 256 \
   --routing vanilla,c2r --top-t 1 --strategy padded,dropless,dedup \
   --placement contiguous,collab --warmup 1 --iters 10 --check "$@"

@@ -4,7 +4,8 @@
 # tagged with its "ranks", config.sweep = {"ranks": [...]}, each run's context under "contexts"),
 # and one HTML page with the layer time against the rank count.
 # Usage: scripts/sweep_ranks.sh "1 2 4" OUT_DIR [c2rbench run options...]
-#        (C2RBENCH=path/to/c2rbench picks another build than build/c2rbench, as the tests do)
+#        (C2RBENCH=path/to/c2rbench picks another build than build/c2rbench, as the tests do;
+#        MPIRUN_OPTIONS="--oversubscribe" lets a count exceed the cores, see scripts/mpirun.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${C2RBENCH:-$root/build/c2rbench}"
@@ -13,7 +14,8 @@ mkdir -p "$out"
 reports=()
 for np in $rank_counts; do
   echo "# sweep: $np rank(s)" >&2
-  "$root/scripts/mpirun.sh" "$np" "$bin" run "$@" --quiet \
+  # shellcheck disable=SC2086  # MPIRUN_OPTIONS: several words
+  "$root/scripts/mpirun.sh" ${MPIRUN_OPTIONS:-} "$np" "$bin" run "$@" --quiet \
     --out "$out/ranks-$np.json" >/dev/null
   reports+=("$out/ranks-$np.json")
 done

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/node_layout.hpp"
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/device.hpp"
 
@@ -26,17 +27,13 @@ NcclComm::NcclComm(const Communicator& mpi) : rank_(mpi.rank()), size_(mpi.size(
   const int devices = device_count();
   C2R_CHECK(devices > 0,
             "the CUDA backend needs a CUDA device on every rank (rank " << rank_ << " has none)");
-  // One GPU per rank: ranks of one node take the node's devices in turn.
-  MPI_Comm node;
-  C2R_MPI_CHECK(MPI_Comm_split_type(mpi.get(), MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
-  int local_rank = 0, local_ranks = 1;
-  C2R_MPI_CHECK(MPI_Comm_rank(node, &local_rank));
-  C2R_MPI_CHECK(MPI_Comm_size(node, &local_ranks));
-  C2R_MPI_CHECK(MPI_Comm_free(&node));
-  C2R_CHECK(local_ranks <= devices, "the CUDA backend needs one GPU per rank: "
-                                        << local_ranks << " ranks on this node share " << devices
-                                        << " device(s)");
-  device_ = local_rank % devices;
+  // One GPU per rank: ranks of one node take the node's devices in turn, by the launcher's local
+  // rank (mpirun's or srun's, as a site's GPU binding follows it).
+  const NodeLayout node = node_layout(mpi);
+  C2R_CHECK(node.local_ranks <= devices, "the CUDA backend needs one GPU per rank: "
+                                             << node.local_ranks << " ranks on this node share "
+                                             << devices << " device(s)");
+  device_ = node.local_rank % devices;
   C2R_CUDA_CHECK(cudaSetDevice(device_));
 
   ncclUniqueId id;

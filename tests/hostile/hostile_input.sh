@@ -250,8 +250,8 @@ run_case() {
   before="$(snap "$d")"
   case "$np" in
     1) cmd=("$bin" "${args[@]}") ;;
-    mpmd) cmd=("$scripts/mpirun.sh" 1 "$bin" "${args[@]}") ;;
-    *) cmd=("$scripts/mpirun.sh" "$np" "$bin" "${args[@]}") ;;
+    mpmd) cmd=("$scripts/mpirun.sh" --oversubscribe --bind-to none 1 "$bin" "${args[@]}") ;;
+    *) cmd=("$scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" "${args[@]}") ;;
   esac
   if [ -n "${PRE:-}" ]; then
     read -ra pre <<<"$PRE"
@@ -376,7 +376,7 @@ sigterm_run() {
     cd "$d" || exit 99
     export OMPI_MCA_orte_tmpdir_base
     OMPI_MCA_orte_tmpdir_base="$(session "$id")"
-    exec "$scripts/mpirun.sh" 2 "$bin" run --hidden 256 --ffn 128 --tokens 256 --iters 100000 \
+    exec "$scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" run --hidden 256 --ffn 128 --tokens 256 --iters 100000 \
       --warmup 1 --routing vanilla --strategy dropless --placement contiguous --workload random \
       --quiet --out "$d/r.json"
   ) >"$work/logs/$id.out" 2>"$work/logs/$id.err" &
@@ -588,6 +588,25 @@ for reader in placement cluster report compare tuning trace; do
 done
 c file-placement-fifo-np2      2 2 'fifo\.json'         ${READER[placement]} @F@/fifo.json
 c file-placement-malformed-np2 2 2 'placement-malformed\.json' ${READER[placement]} @F@/placement-malformed.json
+# Config files (--config TOML/INI, --config-from a report): every rank reads its own, and a file
+# one rank refuses stops all of them.
+c file-config-missing          2 1 'missing\.toml'      $RUN --config @F@/missing.toml
+c file-config-missing-np2      2 2 'missing\.toml'      $RUN --config @F@/missing.toml
+c file-config-fifo             2 1 'fifo\.json'         $RUN --config @F@/fifo.json
+MAXS=3 \
+c file-config-devzero          2 1 '/dev/zero'          $RUN --config /dev/zero
+c file-config-dir              2 1 'adir\.json'         $RUN --config @F@/adir.json
+S='printf "nosuch = 1\n" > c.toml' \
+c file-config-unknown          2 2 "c\\.toml: unknown option 'nosuch'" $RUN --config @D@/c.toml
+S='printf "seed = -1\n" > c.toml' \
+c file-config-bad-value        2 2 'c\.toml.*--seed'   $RUN --config @D@/c.toml
+c file-config-from-truncated   2 1 'report-truncated\.json' $RUN --config-from @F@/report-truncated.json
+c file-config-from-malformed-np2 2 2 'report-malformed\.json' $RUN --config-from @F@/report-malformed.json
+c file-config-from-devzero     2 1 '/dev/zero'          $RUN --config-from /dev/zero
+S='printf "{\"schema\": \"c2rbench.report\", \"config\": {}}" > old.json' \
+c file-config-from-no-options  2 1 'old\.json: records no options' $RUN --config-from @D@/old.json
+EXPECT_FILE=out.json \
+c pos-run-config-from          0 1 ''                   $RUN --config-from @F@/report.json
 c file-cluster-malformed-np2   2 2 'cluster-malformed\.json' ${READER[cluster]} @F@/cluster-malformed.json
 c file-compare-list-bad        2 1 'report-truncated\.json' compare @F@/report.json,@F@/report-truncated.json @F@/report.json
 c file-compare-list-fifo       2 1 'fifo\.json'         compare @F@/report.json @F@/report.json,@F@/fifo.json
@@ -692,6 +711,9 @@ c env-home-unset               0 1 ''                         $RUN
 
 # --- Ranks launched with different configurations ------------------------------------------------
 c mpmd-seed                    2 mpmd 'configuration|differ'  $RUN --seed 1 : -np 1 @BIN@ $RUN --seed 2
+S='printf "seed = 3\n" > c.toml' \
+c mpmd-config-missing-on-one   2 mpmd 'gone\.toml'            $RUN --config @D@/c.toml : -np 1 @BIN@ $RUN --config @D@/gone.toml
+c mpmd-help-and-run            2 mpmd 'different commands'    run --help : -np 1 @BIN@ $RUN
 
 # --- Positive controls ---------------------------------------------------------------------------
 EXPECT_FILE=out.json \

@@ -17,7 +17,7 @@ for f in bin/c2rbench share/c2rbench/data/reference/llama-moe-3.5b-vanilla.json 
   [ -e "$prefix/$f" ] || { echo "FAIL: $f was not installed"; exit 1; }
 done
 cd "$dir"
-"$source/scripts/mpirun.sh" 1 "$prefix/bin/c2rbench" run --workload trace --tokens 8 --hidden 64 \
+"$source/scripts/mpirun.sh" --oversubscribe --bind-to none 1 "$prefix/bin/c2rbench" run --workload trace --tokens 8 --hidden 64 \
   --ffn 32 --iters 1 --warmup 1 --routing vanilla --strategy dropless --placement contiguous \
   --quiet --out report.json > /dev/null
 python3 - report.json "$prefix/share/c2rbench/data" <<'PY'

@@ -48,8 +48,8 @@ endforeach()
 # The exchanges' unit tests across ranks (tests/unit/exchange_test.cpp): every expert receives
 # rows from three source ranks, which dropless and padded regroup into one block per expert.
 add_test(NAME mpi_exchange_regroup_np3
-  COMMAND ${PROJECT_SOURCE_DIR}/scripts/mpirun.sh 3 $<TARGET_FILE:c2r_unit_tests>
-    --gtest_filter=ExchangeAcrossRanks.*)
+  COMMAND ${PROJECT_SOURCE_DIR}/scripts/mpirun.sh --oversubscribe --bind-to none 3 $<TARGET_FILE:c2r_unit_tests>
+    --gtest_filter=ExchangeAcrossRanks.*:NodeLayout.*)
 set_tests_properties(mpi_exchange_regroup_np3 PROPERTIES LABELS mpi PROCESSORS 3 TIMEOUT 150)
 
 # Uneven load, every strategy, checked: different token counts per rank and ranks without tokens
@@ -341,6 +341,15 @@ c2r_mpi_file_error(mpi_error_tuning_other_model 2 "tuning file is for model qwen
   run --placement @DIR@/t.json --tokens 8 --out @OUT@)
 
 # `c2rbench compare`: identical reports, a 50% slower copy beyond --threshold, another schema.
+# run and tune read options from TOML files (--config) and repeat a recorded run (--config-from).
+add_test(NAME mpi_config_files COMMAND ${C2R_MPI_DIR}/run_config_files.sh ${C2R_BIN})
+set_tests_properties(mpi_config_files PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
+
+# scripts/mpirun.sh binds ranks that fit to cores of their own, refuses more ranks than cores
+# unless asked, and run warns about ranks that share cores.
+add_test(NAME mpi_binding COMMAND ${C2R_MPI_DIR}/run_binding.sh ${C2R_BIN})
+set_tests_properties(mpi_binding PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
+
 add_test(NAME mpi_compare COMMAND ${C2R_MPI_DIR}/run_compare.sh ${C2R_BIN})
 set_tests_properties(mpi_compare PROPERTIES LABELS mpi TIMEOUT 150)
 

@@ -11,7 +11,7 @@ args=("$@")
 for i in "${!args[@]}"; do args[$i]="${args[$i]//@OUT@/$out}"; args[$i]="${args[$i]//@DIR@/$dir}"; done
 # Tests that prepare input files get them from the setup hook.
 if [ -n "${C2R_TEST_SETUP:-}" ]; then (cd "$dir" && eval "$C2R_TEST_SETUP"); fi
-timeout 120 "$here/../../scripts/mpirun.sh" "$np" "$bin" "${args[@]}" >"$dir/stdout" 2>"$dir/stderr"
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" "${args[@]}" >"$dir/stdout" 2>"$dir/stderr"
 status=$?
 cat "$dir/stderr"
 if [ "$status" -eq 124 ]; then echo "FAIL: timed out (hang)"; exit 1; fi

@@ -23,7 +23,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"; cells="$3"; shift 3
 out="$(mktemp -d)/report.json"
-timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" run --check --quiet --out "$out" "$@"
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" run --check --quiet --out "$out" "$@"
 python3 - "$out" "$cells" "${C2R_TEST_EXPECT:-}" "$here/../../results/phase.hpp" <<'PY'
 import json, re, sys
 report = json.load(open(sys.argv[1]))

@@ -8,7 +8,7 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"
 dir="$(mktemp -d)"
-timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" run --hidden 64 --ffn 48 --tokens 64 \
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" run --hidden 64 --ffn 48 --tokens 64 \
   --iters 10 --routing vanilla --strategy dropless,dedup --placement contiguous --quiet \
   --out "$dir/a.json" >/dev/null || { echo "FAIL: run"; exit 1; }
 python3 - "$dir" <<'PY'

@@ -12,10 +12,10 @@ tools="$here/../../tools"
 bin="$1"; np="$2"
 dir="$(mktemp -d)"
 cd "$dir"
-timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" run --check --quiet --experts 8 \
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" run --check --quiet --experts 8 \
   --workload hot --hot-experts 2 --hidden 64 --ffn 48 --sweep tokens=8,16 --iters 2 --warmup 1 \
   --routing vanilla,c2r --top-t 2 --placement contiguous,eplb --replicas 2 --out a.json > /dev/null
-timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" run --quiet --experts 8 \
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" run --quiet --experts 8 \
   --workload hot --hot-experts 2 --hidden 64 --ffn 48 --sweep tokens=8,16 --iters 2 --warmup 1 \
   --routing vanilla,c2r --top-t 2 --placement contiguous,eplb --replicas 2 --out b.json > /dev/null
 "$bin" report a.json --csv a.csv > /dev/null

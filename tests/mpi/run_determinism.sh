@@ -13,7 +13,7 @@ args=(--experts 12 --workload clustered --hidden 64 --ffn 48 --iters 1 --warmup 
 for np in 1 2 3 4 3u; do
   for run in a b; do
     if [ "$np" = 3u ]; then tokens=(--rank-tokens 0,61,35); else tokens=(--tokens $((96 / np))); fi
-    timeout 120 "$here/../../scripts/mpirun.sh" "${np%u}" "$bin" run "${args[@]}" "${tokens[@]}" \
+    timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "${np%u}" "$bin" run "${args[@]}" "${tokens[@]}" \
       --out "$dir/np$np-$run.json" >/dev/null
   done
 done

@@ -11,7 +11,7 @@ timeout_s=5
 bound=$((timeout_s * 6))  # the watchdog stops a rank within 1.25 timeouts; the rest is start-up
 dir="$(mktemp -d)"
 start=$(date +%s)
-timeout 120 "$here/../../scripts/mpirun.sh" "$np" "$bin" run --experts 12 --workload random \
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" run --experts 12 --workload random \
   --tokens 64 --hidden 64 --ffn 48 --iters 3 --warmup 1 --routing vanilla,c2r --top-t 3 \
   --strategy padded,dropless,dedup --placement contiguous --quiet --timeout "$timeout_s" \
   --inject-fault "$fault" --out "$dir/report.json" >"$dir/stdout" 2>"$dir/stderr"

@@ -9,9 +9,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"
 dir="$(mktemp -d)"
 small=(--hidden 64 --ffn 48 --tokens 64 --layer 3)
-timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" run "${small[@]}" --iters 3 --routing vanilla,c2r \
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" run "${small[@]}" --iters 3 --routing vanilla,c2r \
   --top-t 1 --strategy dropless,dedup --placement contiguous,collab --quiet --out "$dir/run.json" >/dev/null
-timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" tune "${small[@]}" --validate --iters 1 --quiet \
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" tune "${small[@]}" --validate --iters 1 --quiet \
   --out "$dir/tuned.json" >/dev/null
 "$bin" report "$dir/run.json" --html "$dir/page.html" --tuning "$dir/tuned.json"
 python3 - "$dir" <<'PY'

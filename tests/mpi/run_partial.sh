@@ -12,7 +12,7 @@ dir="$(mktemp -d)"
 cd "$dir"
 grid=(--experts 8 --hidden 64 --ffn 48 --iters 2 --warmup 1 --routing vanilla,c2r --top-t 2
       --strategy dropless,dedup --placement contiguous,collab --quiet --timeout 5)
-timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" run "${grid[@]}" --order sequential \
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" run "${grid[@]}" --order sequential \
   --tokens 32 --inject-fault exit:1:dispatch:14 --out killed.json > /dev/null 2> killed.err
 status=$?
 if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then echo "FAIL: status $status"; exit 1; fi
@@ -29,13 +29,13 @@ grep -q "partial results: .* of 8 cells" report.err || { echo "FAIL: no warning"
 "$bin" compare killed.json.partial killed.json.partial > compare.out 2>&1 || true
 grep -q "holds partial results" compare.out || { echo "FAIL: compare did not warn"; exit 1; }
 # A sweep that finishes: its report, and no partial file left.
-timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" run "${grid[@]}" --sweep tokens=8,16 \
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" run "${grid[@]}" --sweep tokens=8,16 \
   --out done.json > /dev/null || { echo "FAIL: the sweep failed"; exit 1; }
 if [ -e done.json.partial ]; then echo "FAIL: a partial file was left"; exit 1; fi
 python3 -c "import json; d = json.load(open('done.json')); assert 'incomplete' not in d" || exit 1
 # A partial file in the way is refused.
 touch taken.json.partial
-if "$here/../../scripts/mpirun.sh" 1 "$bin" run --tokens 8 --out taken.json > /dev/null 2> taken.err; then
+if "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 1 "$bin" run --tokens 8 --out taken.json > /dev/null 2> taken.err; then
   echo "FAIL: overwrote a partial file"; exit 1
 fi
 grep -q "refusing to overwrite existing file taken.json.partial" taken.err || { cat taken.err; exit 1; }

@@ -10,15 +10,15 @@ bin="$1"
 dir="$(mktemp -d)"
 small=(--hidden 64 --ffn 48 --routing vanilla --strategy dropless,dedup --placement contiguous
        --iters 2 --warmup 1)
-timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" run "${small[@]}" --sweep tokens=16,32,64 \
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" run "${small[@]}" --sweep tokens=16,32,64 \
   --check --quiet --out "$dir/tokens.json" >/dev/null
 # Geometric, from the decode regime (1 token per rank) up: 1, 4, 16.
-timeout 120 "$here/../../scripts/mpirun.sh" 2 "$bin" run "${small[@]}" --sweep tokens=1:16:x4 \
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" run "${small[@]}" --sweep tokens=1:16:x4 \
   --check --quiet --out "$dir/geometric.json" >/dev/null
 "$bin" report "$dir/geometric.json" --html "$dir/geometric.html" >/dev/null
 "$bin" compare "$dir/tokens.json" "$dir/tokens.json" --phase layer >/dev/null
 "$bin" report "$dir/tokens.json" --html "$dir/tokens.html" >/dev/null
-C2RBENCH="$bin" timeout 200 "$here/../../scripts/sweep_ranks.sh" "1 2" "$dir/ranks" "${small[@]}" \
+C2RBENCH="$bin" MPIRUN_OPTIONS="--oversubscribe --bind-to none" timeout 200 "$here/../../scripts/sweep_ranks.sh" "1 2" "$dir/ranks" "${small[@]}" \
   --tokens 32 >/dev/null 2>&1
 python3 - "$dir" <<'PY'
 import json, re, sys
@@ -51,12 +51,12 @@ ranks = open(f"{d}/ranks/sweep.html").read()
 assert "Layer time vs ranks" in ranks and ranks.count('class="sweep-line"') == 2, ranks.count('sweep-line')
 print("ok: sweeps over tokens and ranks")
 PY
-if "$here/../../scripts/mpirun.sh" 2 "$bin" run --sweep tokens=8,x --out "$dir/bad.json" \
+if "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" run --sweep tokens=8,x --out "$dir/bad.json" \
     2> "$dir/err.txt" >/dev/null; then
   echo "FAIL: a malformed sweep was accepted"; exit 1
 fi
 grep -q "c2rbench: error: --sweep: 'x' is not a positive token count" "$dir/err.txt"
-if "$here/../../scripts/mpirun.sh" 2 "$bin" run --sweep tokens=1:4096:x1 --out "$dir/bad.json" \
+if "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 2 "$bin" run --sweep tokens=1:4096:x1 --out "$dir/bad.json" \
     2> "$dir/err.txt" >/dev/null; then
   echo "FAIL: a geometric sweep with factor 1 was accepted"; exit 1
 fi

@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"
 out="$(mktemp -d)/cluster.json"
-timeout 120 "$here/../../scripts/mpirun.sh" "$np" "$bin" topo --repetitions 5 --out "$out"
+timeout 120 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" topo --repetitions 5 --out "$out"
 python3 - "$out" "$np" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1])); n = int(sys.argv[2])

@@ -8,7 +8,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"; strategy="${3:-dedup}"
 dir="$(mktemp -d)"
 small=(--hidden 64 --ffn 48 --tokens 128 --layer 0,5)
-timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" tune "${small[@]}" --validate \
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" tune "${small[@]}" --validate \
   --strategy "$strategy" --warmup 1 --iters 2 --quiet --out "$dir/tuned.json"
 read -r routing top_t < <(python3 - "$dir/tuned.json" "$np" "$strategy" <<'PY'
 import json, sys
@@ -55,7 +55,7 @@ PY
 echo "tuned: routing $routing, Top-T $top_t"
 args=(--routing "$routing" --strategy "$strategy" --placement contiguous,"$dir/tuned.json")
 if [ "$routing" = c2r ]; then args+=(--top-t "$top_t"); fi
-timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" run --check --quiet "${small[@]}" \
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" run --check --quiet "${small[@]}" \
   --iters 1 --warmup 1 "${args[@]}" --out "$dir/run.json"
 python3 - "$dir/run.json" "$dir/tuned.json" <<'PY'
 import json, sys

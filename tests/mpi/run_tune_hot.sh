@@ -8,7 +8,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"; hot="$3"
 dir="$(mktemp -d)"
-timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" tune --workload hot --hot-experts "$hot" \
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" tune --workload hot --hot-experts "$hot" \
   --experts 8 --hidden 64 --ffn 48 --tokens 64 --layer 0 --routing vanilla --validate \
   --warmup 1 --iters 1 --quiet --out "$dir/tuned.json"
 python3 - "$dir/tuned.json" "$hot" <<'PY'

@@ -8,7 +8,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"
 dir="$(mktemp -d)"
-timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" tune --hidden 64 --ffn 48 --tokens 96 \
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" tune --hidden 64 --ffn 48 --tokens 96 \
   --layer 3 --top-t 1,2 --overlap 1,2 --validate --warmup 1 --iters 1 --quiet \
   --out "$dir/tuned.json" > "$dir/stdout.txt"
 grep -q "^# overlap (token chunks pipelined per layer" "$dir/stdout.txt"

@@ -11,7 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"
 dir="$(mktemp -d)"
-timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" tune --workload hot --hot-experts 2 \
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" tune --workload hot --hot-experts 2 \
   --experts 8 --hidden 256 --ffn 512 --tokens 128 --layer 0 --routing vanilla --strategy dropless \
   --replicas 0,4,8 --validate --warmup 1 --iters 1 --quiet --out "$dir/tuned.json"
 python3 - "$dir/tuned.json" "$np" <<'PY'

@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; cluster="$2"
 out="$(mktemp -d)/sim.json"
-timeout 300 "$here/../../scripts/mpirun.sh" 1 "$bin" tune --cluster "$cluster" --experts 256 \
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none 1 "$bin" tune --cluster "$cluster" --experts 256 \
   --top-k 4 --hidden 64 --ffn 48 --workload clustered --tokens 4096 --sample-tokens 8192 \
   --top-t 8 --search-seconds 20 --quiet --out "$out"
 python3 - "$out" <<'PY'

@@ -11,7 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"; np="$2"
 dir="$(mktemp -d)"
-timeout 300 "$here/../../scripts/mpirun.sh" "$np" "$bin" tune --layer 0 --top-t 2 --hidden 1024 --ffn 1024 \
+timeout 300 "$here/../../scripts/mpirun.sh" --oversubscribe --bind-to none "$np" "$bin" tune --layer 0 --top-t 2 --hidden 1024 --ffn 1024 \
   --tokens 512 --validate --warmup 1 --iters 9 --quiet --out "$dir/tuned.json" > "$dir/stdout"
 # The cluster the predictions used and the validation table: shown when the test fails.
 sed -n -e '/^# cluster/,/expert GEMM/p' -e '/^# validation/,$p' "$dir/stdout"

@@ -76,7 +76,8 @@ def coactivation(rows):
 
 def main():
     c2rbench, root = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    mpirun = [os.path.join(root, "scripts", "mpirun.sh"), "2", c2rbench]
+    mpirun = [os.path.join(root, "scripts", "mpirun.sh"), "--oversubscribe", "--bind-to", "none",
+              "2", c2rbench]
     tool = [sys.executable, os.path.join(root, "tools", "routing_to_trace.py")]
     work = tempfile.mkdtemp(prefix="c2r-user-trace-")
     path = lambda name: os.path.join(work, name)  # noqa: E731

@@ -81,7 +81,8 @@ class Runner:
             time.sleep(1)
         cmd = [self.c2rbench] + args
         if np is not None:
-            cmd = [os.path.join(self.root, "scripts", "mpirun.sh"), str(np)] + cmd
+            cmd = [os.path.join(self.root, "scripts", "mpirun.sh"), "--oversubscribe", "--bind-to",
+                   "none", str(np)] + cmd
         return self.command(cmd, expect, timeout, env)
 
     @staticmethod
@@ -245,7 +246,7 @@ def produce(run, work, root):
         files.append(("report", "partial results of a killed run", out("killed.json.partial")))
     else:
         print("note: the killed run left no partial results (this c2rbench writes none)")
-    env = dict(os.environ, C2RBENCH=run.c2rbench)
+    env = dict(os.environ, C2RBENCH=run.c2rbench, MPIRUN_OPTIONS="--oversubscribe --bind-to none")
     Runner.command([os.path.join(root, "scripts", "sweep_ranks.sh"), "1 2", out("ranks"),
                     "--hidden", "64", "--ffn", "48", "--tokens", "16", "--iters", "1",
                     "--warmup", "1", "--routing", "vanilla", "--strategy", "dropless",

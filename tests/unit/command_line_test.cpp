@@ -1,8 +1,12 @@
 // The command line's input policy (cli/option_checks.hpp, cli/command_line.hpp): numbers finite and
 // in range, lists without empty or repeated items, arguments valid UTF-8, every refusal status 2
-// with one message naming the flag.
+// with one message naming the flag; options from --config files and from a report's recorded
+// options (--config-from), the command line winning.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -110,6 +114,143 @@ TEST(OptionChecks, ListItemsAreTypedAndChecked) {
   EXPECT_NE(whole_number_in(1, 12)(text), "");
   text = "0x10";
   EXPECT_NE(whole_number_in(0, 100)(text), "");
+}
+
+// A file in a directory of its own, removed with it.
+class ConfigFile {
+ public:
+  ConfigFile(const std::string& name, const std::string& text)
+      : dir_(std::filesystem::temp_directory_path() /
+             ("c2r-config-" + std::to_string(getpid()) + "-" + name)) {
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / name) << text;
+  }
+  ~ConfigFile() { std::filesystem::remove_all(dir_); }
+  std::string path() const {
+    return (dir_ / std::filesystem::directory_iterator(dir_)->path().filename()).string();
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST(ConfigFiles, TomlFillsUnsetOptionsAndTheCommandLineWins) {
+  const ConfigFile file("run.toml",
+                        "# a run\n"
+                        "tokens = 512\n"
+                        "routing = [\"vanilla\"]\n"
+                        "strategy = \"dedup,dropless\"\n"
+                        "check = true\n"
+                        "capacity-factor = 1.5\n");
+  CommandLine c;
+  const ParseOutcome run = parse({"run", "--config", file.path(), "--tokens", "64"}, c);
+  ASSERT_NE(run.command, nullptr) << run.message;
+  EXPECT_EQ(c.run.workload.tokens, 64);  // the command line wins
+  EXPECT_EQ(c.run.routing, (std::vector<std::string>{"vanilla"}));
+  EXPECT_EQ(c.run.strategy, (std::vector<std::string>{"dedup", "dropless"}));
+  EXPECT_TRUE(c.run.check);
+  EXPECT_EQ(c.run.capacity_factor, 1.5);
+  EXPECT_EQ(c.run.iters, 10);  // neither: the default
+  // Every option's effective value, --out and the file options left out.
+  const nlohmann::json& options = c.run.process.options;
+  EXPECT_EQ(options["tokens"], "64");
+  EXPECT_EQ(options["routing"], "vanilla");
+  EXPECT_EQ(options["strategy"], "dedup,dropless");
+  EXPECT_EQ(options["check"], true);
+  EXPECT_EQ(options["quiet"], false);
+  EXPECT_EQ(options["iters"], "10");
+  EXPECT_EQ(options["seed"], "1");
+  EXPECT_FALSE(options.contains("out"));
+  EXPECT_FALSE(options.contains("config"));
+  EXPECT_FALSE(options.contains("experts"));  // unset: the preset's
+
+  // A [run] section holds the same options; tune reads its own.
+  const ConfigFile sectioned("sectioned.toml", "[run]\niters = 3\n");
+  CommandLine s;
+  ASSERT_NE(parse({"run", "--config", sectioned.path()}, s).command, nullptr);
+  EXPECT_EQ(s.run.iters, 3);
+  const ConfigFile tune("tune.ini", "max-drop = 0.25\nreplicas = 0,8\n");
+  CommandLine t;
+  ASSERT_NE(parse({"tune", "--config", tune.path()}, t).command, nullptr);
+  EXPECT_EQ(t.tune.max_drop, 0.25);
+  EXPECT_EQ(t.tune.replicas, (std::vector<int>{0, 8}));
+}
+
+TEST(ConfigFiles, RefusesBadFilesNamingTheFileAndTheOption) {
+  const ConfigFile unknown("unknown.toml", "tokens = 64\nnosuch = 1\n");
+  const ConfigFile bad_value("bad.toml", "iters = 0\n");
+  const ConfigFile other_section("other.toml", "[tune]\nmax-drop = 0.1\n");
+  const ConfigFile flag_value("flag.toml", "check = maybe\n");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"run", "--config", unknown.path()}, "unknown option 'nosuch'"},
+      {{"run", "--config", bad_value.path()}, "--iters"},
+      {{"run", "--config", other_section.path()}, "unknown option 'tune.max-drop'"},
+      {{"run", "--config", flag_value.path()}, "check"},
+      {{"run", "--config", "/nonexistent/run.toml"}, "/nonexistent/run.toml"},
+      {{"run", "--config-from", unknown.path()}, "not valid JSON"},
+  };
+  for (const auto& [args, named] : refused) {
+    CommandLine c;
+    const ParseOutcome outcome = parse(args, c);
+    EXPECT_EQ(outcome.command, nullptr) << named;
+    EXPECT_EQ(outcome.status, 2) << named;
+    EXPECT_NE(outcome.message.find(named), std::string::npos) << outcome.message;
+    EXPECT_NE(outcome.message.find(args[2]), std::string::npos) << outcome.message;
+  }
+}
+
+TEST(ConfigFiles, ConfigFromRepeatsTheRecordedOptions) {
+  CommandLine first;
+  ASSERT_NE(parse({"run", "--routing", "c2r", "--top-t", "2", "--check", "--iters", "4", "--out",
+                   "first.json"},
+                  first)
+                .command,
+            nullptr);
+  const nlohmann::json report = {{"schema", "c2rbench.report"},
+                                 {"schema_version", 1},
+                                 {"config", {{"options", first.run.process.options}}}};
+  const ConfigFile file("report.json", report.dump());
+  CommandLine again;
+  ASSERT_NE(parse({"run", "--config-from", file.path()}, again).command, nullptr);
+  EXPECT_EQ(again.run.process.options, first.run.process.options);
+  EXPECT_EQ(again.run.routing, (std::vector<std::string>{"c2r"}));
+  EXPECT_EQ(again.run.top_t, (std::vector<int>{2}));
+  EXPECT_TRUE(again.run.check);
+  EXPECT_EQ(again.run.process.out, "");  // outputs are never repeated
+  // The command line and --config win over the report.
+  const ConfigFile toml("more.toml", "iters = 7\ntokens = 32\n");
+  CommandLine changed;
+  ASSERT_NE(parse({"run", "--config-from", file.path(), "--config", toml.path(), "--tokens", "16"},
+                  changed)
+                .command,
+            nullptr);
+  EXPECT_EQ(changed.run.iters, 7);
+  EXPECT_EQ(changed.run.workload.tokens, 16);
+  EXPECT_EQ(changed.run.top_t, (std::vector<int>{2}));
+
+  // A report repeats run, a tuning file tune; files without recorded options are named as such.
+  const nlohmann::json tuning = {{"schema", "c2rbench.tuning"},
+                                 {"created", {{"options", {{"max-drop", "0.2"}}}}}};
+  const ConfigFile tuned("tuned.json", tuning.dump());
+  CommandLine t;
+  ASSERT_NE(parse({"tune", "--config-from", tuned.path()}, t).command, nullptr);
+  EXPECT_EQ(t.tune.max_drop, 0.2);
+  const ConfigFile old_report("old.json", R"({"schema": "c2rbench.report", "config": {}})");
+  const ConfigFile bad_type(
+      "type.json", R"({"schema": "c2rbench.report", "config": {"options": {"iters": 3}}})");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"run", "--config-from", tuned.path()},
+       "a c2rbench.tuning file, where run repeats a c2rbench.report"},
+      {{"tune", "--config-from", file.path()}, "where tune repeats a c2rbench.tuning"},
+      {{"run", "--config-from", old_report.path()}, "records no options"},
+      {{"run", "--config-from", bad_type.path()}, "config.options.iters must be a string"},
+  };
+  for (const auto& [args, named] : refused) {
+    CommandLine c;
+    const ParseOutcome outcome = parse(args, c);
+    EXPECT_EQ(outcome.status, 2) << named;
+    EXPECT_NE(outcome.message.find(named), std::string::npos) << outcome.message;
+  }
 }
 
 }  // namespace
