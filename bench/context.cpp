@@ -120,7 +120,10 @@ std::string iso_time_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char text[64];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S%z", std::localtime(&now));
-  return text;
+  // RFC 3339 (and ISO 8601's extended form) writes the offset as +hh:mm, strftime's %z +hhmm.
+  std::string time = text;
+  if (time.size() >= 5) time.insert(time.size() - 2, ":");
+  return time;
 }
 
 }  // namespace

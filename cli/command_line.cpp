@@ -266,8 +266,10 @@ void add_tune_options(CLI::App& tune, TuneOptions& o) {
 // `run --backend cuda`: the device layer, where it was built.
 BackendFactory cuda_backend() {
 #ifdef C2R_HAVE_CUDA_BACKEND
-  return [](const RunConfig& config, const Communicator& mpi, LayerSuite& suite) {
+  return [](const RunConfig& config, const Communicator& mpi, LayerSuite& suite,
+            nlohmann::json& devices) {
     auto device = std::make_shared<CudaLayerSuite>(config, mpi, suite);
+    devices = device->devices();
     return CellStarter([device](const Cell& cell) { return device->start_cell(cell); });
   };
 #else

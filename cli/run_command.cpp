@@ -168,11 +168,11 @@ class PartialResults {
 
 // Every cell of every pass, in order, on the chosen backend, each handed to `partial` as it
 // finishes. `rounds`: the timed rounds of each pass (interleaved; with a minimum time, more than
-// the iterations).
+// the iterations); `devices`: every rank's device, where the backend has them.
 std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& process,
                                    DataStore& data, const Communicator& comm,
                                    const BackendFactory& cuda_backend, PartialResults& partial,
-                                   std::vector<int>& rounds) {
+                                   std::vector<int>& rounds, json& devices) {
   // Progress only where someone watches it.
   const bool progress = comm.rank() == 0 && !process.quiet && isatty(STDERR_FILENO);
   const size_t passes = plan.passes.size();
@@ -184,7 +184,7 @@ std::vector<CellResult> run_passes(const RunPlan& plan, const ProcessOptions& pr
     check_run_inputs(config, suite, data, comm.size());
     CellStarter start = [&suite](const Cell& cell) { return suite.start_cell(cell); };
     if (process.backend == "cuda") {
-      on_every_rank(comm, [&] { start = cuda_backend(config, comm, suite); });
+      on_every_rank(comm, [&] { start = cuda_backend(config, comm, suite, devices); });
     }
     const auto label = [&](size_t i) {
       const Cell& cell = config.cells[i];
@@ -280,8 +280,14 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   for (const RunConfig& pass : plan.passes) planned_cells += static_cast<int>(pass.cells.size());
   PartialResults partial(out, context, config_json, planned_cells, comm.rank() == 0);
   std::vector<int> rounds;
+  json devices;
   std::vector<CellResult> results =
-      run_passes(plan, process, data, comm, cuda_backend, partial, rounds);
+      run_passes(plan, process, data, comm, cuda_backend, partial, rounds, devices);
+  if (devices.is_array() && !devices.empty()) {  // the device backend: its GPUs and versions
+    context["devices"] = devices;
+    context["versions"]["cuda"] = devices[0].value("cuda_runtime", "");
+    context["versions"]["nccl"] = devices[0].value("nccl", "");
+  }
 
   // A minimum time decides the rounds while running: record those run, per pass of a sweep.
   if (plan.config.loops.min_seconds > 0.0 && plan.config.order == CellOrder::kInterleaved) {

@@ -251,11 +251,11 @@ int main(int argc, char** argv) {
   app.add_option("--iters", o.iters, "Timed runs per kernel (median kept)")->capture_default_str();
   app.add_option("--out", o.out, "Write the results as JSON here (never overwritten)");
   CLI11_PARSE(app, argc, argv);
-  if (c2r::cuda::device_count() == 0) {
-    std::cerr << "c2rbench_gpu_kernels: no CUDA device; nothing measured\n";
-    return 2;
-  }
   try {
+    if (c2r::cuda::device_count() == 0) {  // throws where a GPU is there but unusable
+      std::cerr << "c2rbench_gpu_kernels: no CUDA device; nothing measured\n";
+      return 2;
+    }
     C2R_CHECK(o.tokens >= 64 && o.iters >= 1 && o.warmup >= 0,
               "--tokens must be at least 64 and --iters at least 1");
     std::cout << "# device: " << c2r::cuda::device_description() << ", " << o.tokens

@@ -507,6 +507,13 @@ json to_json(const Tuning& t) {
 Tuning tuning_from_json(const json& file, const std::string& source) {
   C2R_CHECK(file.is_object() && string_field(file, "schema", "", source) == "c2rbench.tuning",
             source << ": not a tuning file (expected \"schema\": \"c2rbench.tuning\")");
+  // Version 1 is the only one written so far; a newer file may mean what this reader cannot.
+  C2R_CHECK(file.contains("schema_version") && file["schema_version"].is_number_integer(),
+            source << ": missing integer \"schema_version\"");
+  const int64_t version = file["schema_version"].get<int64_t>();
+  C2R_CHECK(version >= 1 && version <= 1, source << ": tuning schema_version " << version
+                                                 << " is not one this c2rbench reads (1); "
+                                                    "upgrade c2rbench");
   const Fields f(file, source);
   Tuning t;
   t.model = f.at("model").is_null() ? json::object() : f.at("model");

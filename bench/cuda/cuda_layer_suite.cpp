@@ -14,7 +14,7 @@ using nlohmann::json;
 class CudaLayerSuite::Layer final : public LayerSteps {
  public:
   Layer(const DeviceTools& tools, const StrategyDescriptor& strategy)
-      : blas_(tools.blas), exchange_(device_exchange_factory(strategy)(tools)) {}
+      : blas_(tools.blas), nccl_(tools.nccl), exchange_(device_exchange_factory(strategy)(tools)) {}
 
   void gate() override {
     cuda::router_logits(blas_, in.x, in.tokens, in.hidden, router.data(), in.experts,
@@ -45,7 +45,8 @@ class CudaLayerSuite::Layer final : public LayerSteps {
       cuda::add_scaled_rows(y.data(), shared_scale.data(), shared_out.data(), in.tokens, in.hidden);
     }
   }
-  void wait() override { cuda::synchronize(); }
+  // Polls NCCL while waiting: a failed peer stops this rank instead of hanging it.
+  void wait() override { nccl_.wait(); }
 
   DeviceExchange& exchange() { return *exchange_; }
 
@@ -64,6 +65,7 @@ class CudaLayerSuite::Layer final : public LayerSteps {
 
  private:
   const cuda::Blas& blas_;
+  const cuda::NcclComm& nccl_;
   std::unique_ptr<DeviceExchange> exchange_;
   const ExchangeLayout* layout_ = nullptr;  // what dispatch() produced, for combine()
 };
@@ -199,12 +201,12 @@ std::optional<CellCeilings> CudaLayerSuite::DeviceCellRun::ceilings() {
   c[1].run = [this, rows, &shape] {
     suite_.nccl_.alltoallv_rows(rows.dispatch_send, rows.dispatch_recv, shape.dispatch,
                                 shape.dispatch_row_bytes);
-    cuda::synchronize();
+    suite_.nccl_.wait();
   };
   c[2].run = [this, rows, &shape] {
     suite_.nccl_.alltoallv_rows(rows.combine_send, rows.combine_recv, shape.combine,
                                 shape.combine_row_bytes);
-    cuda::synchronize();
+    suite_.nccl_.wait();
   };
   return c;
 }

@@ -30,6 +30,9 @@ class CudaLayerSuite {
   // inputs uploaded, ready for the schedule to time.
   std::unique_ptr<CellRun> start_cell(const Cell& cell);
 
+  // Every rank's GPU (cuda::NcclComm::devices), for the report's context.
+  const nlohmann::json& devices() const { return nccl_.devices(); }
+
  private:
   class Layer;          // one cell's device inputs and steps
   class DeviceCellRun;  // one cell's layer and ceilings

@@ -6,14 +6,19 @@
 
 #include <cstdint>
 
+#include <nlohmann/json.hpp>
+
 #include "common/communicator.hpp"
 
 namespace c2r::cuda {
 
 class NcclComm {
  public:
-  // Collective over `mpi`: picks device (node-local rank % devices), shares the NCCL id from rank 0
-  // over MPI and initialises the communicator. Throws c2r::Error without a device.
+  // Collective over `mpi`: each rank takes its GPU (collectives/gpu_assignment.hpp: C2R_DEVICE,
+  // else the launcher's local rank modulo the visible devices), the ranks agree that every one
+  // has a GPU of its own, rank 0's NCCL id is shared over MPI and the communicator initialised.
+  // Throws c2r::Error raised on every rank (no device on some rank, a bad C2R_DEVICE, two ranks
+  // of a node on one GPU, NCCL's initialisation failing anywhere).
   explicit NcclComm(const Communicator& mpi);
   ~NcclComm();
   NcclComm(const NcclComm&) = delete;
@@ -22,6 +27,13 @@ class NcclComm {
   int rank() const { return rank_; }
   int size() const { return size_; }
   int device() const { return device_; }
+  // Every rank's GPU, by rank: {rank, host, device, visible_devices, chosen_by, name, pci_bus_id,
+  // memory_bytes, compute_capability, driver_cuda, cuda_runtime, nccl}, for the report's context.
+  const nlohmann::json& devices() const { return devices_; }
+
+  // Waits for everything enqueued on the device, polling NCCL for an asynchronous error (a peer
+  // that failed) instead of blocking forever: on one, aborts the communicator and throws.
+  void wait() const;
 
   // send_counts: [size x per_peer] device int64, what this rank sends to each peer (e.g. rows per
   // local expert of that peer); recv_counts: [size x per_peer] device int64, what each peer sends
@@ -34,8 +46,9 @@ class NcclComm {
                       int64_t row_bytes) const;
 
  private:
-  void* comm_ = nullptr;  // ncclComm_t
+  mutable void* comm_ = nullptr;  // ncclComm_t; null once wait() aborted it
   int rank_ = 0, size_ = 1, device_ = 0;
+  nlohmann::json devices_ = nlohmann::json::array();
 };
 
 }  // namespace c2r::cuda

@@ -7,13 +7,37 @@
 
 namespace c2r::cuda {
 
+namespace {
+
+// "13.0" from CUDA's 13000.
+std::string cuda_version_text(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
+}  // namespace
+
 int device_count() {
   int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky "no device / no driver" error
-    return 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status == cudaSuccess) return count;
+  cudaGetLastError();  // clear the sticky error
+  if (status == cudaErrorNoDevice) return 0;
+  // No NVIDIA driver at all (cudaDriverGetVersion reports 0): a machine without NVIDIA GPUs. A
+  // driver that is there but cannot serve this runtime is an error, not an absent device.
+  int driver = 0, runtime = 0;
+  const bool driver_known = cudaDriverGetVersion(&driver) == cudaSuccess;
+  if (status == cudaErrorInsufficientDriver && driver_known && driver == 0) return 0;
+  cudaRuntimeGetVersion(&runtime);
+  std::ostringstream message;
+  message << "cudaGetDeviceCount failed: " << cudaGetErrorString(status) << " (CUDA runtime "
+          << cuda_version_text(runtime) << ", driver "
+          << (driver_known && driver > 0 ? "supporting CUDA " + cuda_version_text(driver)
+                                         : std::string("unknown"))
+          << "): the GPUs cannot be used";
+  if (status == cudaErrorInsufficientDriver) {
+    message << "; install a driver that supports CUDA " << cuda_version_text(runtime);
   }
-  return count;
+  throw Error(message.str());
 }
 
 std::string device_description() {

@@ -9,7 +9,10 @@
 
 namespace c2r::cuda {
 
-// Devices this process can use; 0 when there is none or no driver (never throws).
+// Devices this process can use: 0 where there is no device or no NVIDIA driver at all. Any other
+// failure (a driver too old for this CUDA runtime, a broken installation) throws c2r::Error
+// naming the runtime and driver versions: a machine with GPUs that cannot be used is not a machine
+// without GPUs, and must not turn every GPU test into a skip.
 int device_count();
 // "NAME (sm_XY, N GiB)" of the current device.
 std::string device_description();

@@ -1,7 +1,7 @@
 // The CUDA kernels against the CPU kernels on seeded random data: router GEMM and top-k / C2R
 // selection (identical experts, weights to float rounding), the stable pair sort, row gathers and
 // the weighted unpermute (exact or to rounding), and the grouped SwiGLU FFN (relative 1e-4).
-// Every test skips, saying so, where no CUDA device is present.
+// Every test skips, saying so, where no CUDA device is present (fails with C2R_REQUIRE_GPU=1).
 
 #include <gtest/gtest.h>
 
@@ -18,14 +18,10 @@
 #include "kernels/cuda/expert_ffn.hpp"
 #include "kernels/cuda/gating.hpp"
 #include "kernels/cuda/permute.hpp"
+#include "require_device.hpp"
 
 namespace c2r {
 namespace {
-
-#define C2R_REQUIRE_DEVICE()                                                              \
-  do {                                                                                    \
-    if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device: GPU kernels not run"; \
-  } while (0)
 
 std::vector<float> normal_values(size_t n, uint64_t seed, float scale = 1.0f) {
   std::vector<float> v(n);
@@ -45,12 +41,12 @@ double max_relative_difference(const std::vector<float>& a, const std::vector<fl
 
 TEST(CudaDevice, CountsDevicesWithoutFailing) {
   EXPECT_GE(cuda::device_count(), 0);
-  C2R_REQUIRE_DEVICE();
+  C2R_REQUIRE_DEVICE("GPU kernels");
   EXPECT_FALSE(cuda::device_description().empty());
 }
 
 TEST(CudaGate, MatchesTheCpuGateForVanillaAndC2R) {
-  C2R_REQUIRE_DEVICE();
+  C2R_REQUIRE_DEVICE("GPU kernels");
   const int tokens = 1000, hidden = 96, experts = 24;
   const std::vector<float> x = normal_values(tokens * hidden, 1);
   const std::vector<float> w = normal_values(hidden * experts, 2, 1.0f / std::sqrt(96.0f));
@@ -90,7 +86,7 @@ TEST(CudaGate, MatchesTheCpuGateForVanillaAndC2R) {
 }
 
 TEST(CudaPermute, StableSortGatherAndUnpermuteMatchTheCpu) {
-  C2R_REQUIRE_DEVICE();
+  C2R_REQUIRE_DEVICE("GPU kernels");
   const int tokens = 777, k = 3, experts = 13, width = 40;
   const int64_t pairs = tokens * k;
   std::vector<int32_t> keys(pairs);
@@ -129,7 +125,7 @@ TEST(CudaPermute, StableSortGatherAndUnpermuteMatchTheCpu) {
 }
 
 TEST(CudaExpertFfn, GroupedSwigluMatchesTheCpu) {
-  C2R_REQUIRE_DEVICE();
+  C2R_REQUIRE_DEVICE("GPU kernels");
   const int hidden = 64, ffn = 48, experts = 5;
   const std::vector<int64_t> offsets = {0, 37, 37, 100, 101, 160};  // one empty group
   const int64_t rows = offsets.back();
@@ -169,7 +165,7 @@ TEST(CudaExpertFfn, GroupedSwigluMatchesTheCpu) {
 }
 
 TEST(CudaStrategyKernels, PaddedScatterKeepsTokenOrderAndDropsOverflow) {
-  C2R_REQUIRE_DEVICE();
+  C2R_REQUIRE_DEVICE("GPU kernels");
   const int tokens = 300, k = 2, slots = 6, width = 8;
   const int64_t pairs = tokens * k, capacity = 70;  // 600 pairs over 6 slots: some overflow
   std::vector<int32_t> slot(pairs);
@@ -209,7 +205,7 @@ TEST(CudaStrategyKernels, PaddedScatterKeepsTokenOrderAndDropsOverflow) {
 }
 
 TEST(CudaStrategyKernels, DedupRowsCarryEachDestinationsSlots) {
-  C2R_REQUIRE_DEVICE();
+  C2R_REQUIRE_DEVICE("GPU kernels");
   const int tokens = 200, k = 4, experts = 12, ranks = 3, hidden = 16;
   const int64_t pairs = tokens * k;
   std::vector<int32_t> rank_of(experts), local_of(experts);
@@ -277,7 +273,7 @@ TEST(CudaStrategyKernels, DedupRowsCarryEachDestinationsSlots) {
 }
 
 TEST(CudaGate, SharedExpertGateAndGatedAdd) {
-  C2R_REQUIRE_DEVICE();
+  C2R_REQUIRE_DEVICE("GPU kernels");
   const int tokens = 77, hidden = 40;
   const std::vector<float> x = normal_values(tokens * hidden, 41);
   const std::vector<float> w = normal_values(hidden, 42, 0.2f);

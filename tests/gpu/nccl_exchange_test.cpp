@@ -8,12 +8,13 @@
 
 #include "collectives/cuda/nccl_exchange.hpp"
 #include "kernels/cuda/device.hpp"
+#include "require_device.hpp"
 
 namespace c2r {
 namespace {
 
 TEST(NcclExchange, CountsAndRowsReachTheirPeers) {
-  if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device: NCCL exchange not run";
+  C2R_REQUIRE_DEVICE("NCCL exchange");
   const Communicator mpi(MPI_COMM_WORLD);
   const int ranks = mpi.size(), me = mpi.rank();
   cuda::NcclComm nccl(mpi);

@@ -213,12 +213,14 @@ c2r_mpi_error(mpi_error_missing_data 2 "file not found: .*reference/llama-moe-3.
   run --data-dir @DIR@ --tokens 8 --out @OUT@)
 if(C2R_WITH_NCCL)
   # Built in: on a machine without a GPU every rank stops with the same message; with GPUs, the
-  # device layer is checked against the serial reference (skipped here without a device).
+  # device layer is checked against the serial reference (skipped here without a device, failed
+  # without one under C2R_REQUIRE_GPU=1).
+  set(C2R_GPU_OR_SKIP ${PROJECT_SOURCE_DIR}/tests/gpu/run_gpu_or_skip.sh)
   foreach(np 1 2)
-    add_test(NAME mpi_check_cuda_np${np} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} 12
+    add_test(NAME mpi_check_cuda_np${np} COMMAND ${C2R_GPU_OR_SKIP} ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} 12
       --backend cuda --workload trace --tokens 64 ${C2R_SMALL} --routing vanilla,c2r --top-t 1
       --strategy padded,dropless,dedup --placement contiguous,collab --capacity-factor 1.0)
-    add_test(NAME mpi_check_cuda_qwen_np${np} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN}
+    add_test(NAME mpi_check_cuda_qwen_np${np} COMMAND ${C2R_GPU_OR_SKIP} ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN}
       ${np} 6 --backend cuda --preset qwen1.5-moe-a2.7b --workload trace --tokens 48 --hidden 64
       --ffn 32 --shared-ffn 40 --iters 1 --warmup 1 --routing vanilla,c2r
       --strategy padded,dropless,dedup --placement contiguous)
@@ -229,14 +231,14 @@ if(C2R_WITH_NCCL)
     else()
       set(C2R_CUDA_TOKENS --rank-tokens 0,64)
     endif()
-    add_test(NAME mpi_check_cuda_hot_np${np} COMMAND ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} 6
+    add_test(NAME mpi_check_cuda_hot_np${np} COMMAND ${C2R_GPU_OR_SKIP} ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${np} 6
       --backend cuda --workload hot --hot-experts 2 ${C2R_CUDA_TOKENS} ${C2R_SMALL}
       --routing vanilla,c2r --top-t 1 --strategy padded,dropless,dedup --placement contiguous)
     set_tests_properties(mpi_check_cuda_hot_np${np} PROPERTIES ENVIRONMENT C2R_TEST_EXPECT=one-rank)
     set_tests_properties(mpi_check_cuda_np${np} mpi_check_cuda_qwen_np${np} mpi_check_cuda_hot_np${np}
       PROPERTIES
       LABELS "mpi;gpu" TIMEOUT 300
-      SKIP_REGULAR_EXPRESSION "needs a CUDA device|needs one GPU per rank")
+      SKIP_RETURN_CODE 77)
   endforeach()
 else()
   c2r_mpi_error(mpi_error_cuda_not_built 2 "backend 'cuda' was not built" run --backend cuda --out @OUT@)

@@ -203,7 +203,7 @@ TEST(FuzzFindings, RunTableOfAReportWithoutTrafficOrLoad) {
 // The HTML page's tuning scatter read every point's predicted and measured layer time with const
 // operator[]: a point without them was undefined behaviour.
 TEST(FuzzFindings, TuningValidationPointsAreChecked) {
-  const std::string head = "{\"schema\":\"c2rbench.tuning\",\"validation\":";
+  const std::string head = "{\"schema\":\"c2rbench.tuning\",\"schema_version\":1,\"validation\":";
   expect_refused(kReportTuning, head + "[]}", "validation must be an object");
   expect_refused(kReportTuning,
                  head + "{\"points\":[{\"layer\":0,\"predicted\":{\"layer_us\":1}}]}}",

@@ -73,7 +73,10 @@ Tuning seeded_tuning(uint64_t seed) {
   t.capacity_table = {{1.0, 0.2, 0.1, 9.5, 4.5, false, false},
                       {1.25, 0.05, 0.02, 10.5, 5.5, false, true}};
   t.summary = {2, 20.5, 18.5, 16.5, 9.5, 8.5, 7.5, 1.25, 1.125};
-  t.created = TuningCreated{{"c2rbench", "tune", "--validate"}, "1.0", "abc123"};
+  t.created = TuningCreated{{"c2rbench", "tune", "--validate"},
+                            "1.0",
+                            "abc123",
+                            {{"max-drop", "0.2"}, {"validate", true}}};
   t.search_seconds = 0.125;
   t.total_seconds = 3.5;
   Validation v;
@@ -128,6 +131,22 @@ TEST(TuningFile, RoundTripsThroughJson) {
                          "baseline - us"),
             std::string::npos)
       << a.str();
+}
+
+// A newer (or missing) schema_version is refused by name: a later format may mean what this
+// reader cannot tell.
+TEST(TuningFile, RefusesASchemaVersionItDoesNotRead) {
+  nlohmann::json file = to_json(seeded_tuning(7));
+  file["schema_version"] = 2;
+  try {
+    tuning_from_json(file, "t.json");
+    ADD_FAILURE() << "schema_version 2 was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("t.json: tuning schema_version 2"), std::string::npos)
+        << e.what();
+  }
+  file.erase("schema_version");
+  EXPECT_THROW(tuning_from_json(file, "t.json"), Error);
 }
 
 // Files written before the validation counted its points, ran rounds or split the expert time still
