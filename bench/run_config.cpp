@@ -128,6 +128,7 @@ nlohmann::json RunConfig::to_json(const ProcessOptions& process) const {
   }
   nlohmann::json out = {{"model", model.to_json()},
                         {"backend", process.backend},
+                        {"exchange", process.exchange},
                         {"tokens_per_rank", tokens_per_rank},
                         {"ranks", ranks},
                         {"workload", workload.to_json()},

@@ -23,6 +23,9 @@ namespace c2r {
 struct ProcessOptions {
   std::string out;  // empty: the command's default path
   std::string backend = "cpu";
+  // How rows travel between ranks: "auto" (the backend's own: MPI on the CPU, NCCL on the GPU),
+  // "nccl" or "mpi" (the cuda backend staging device rows through host memory).
+  std::string exchange = "auto";
   int blas_threads = 1;
   bool quiet = false;
   // Every option of the command as it ran, by name (cli/config_files.hpp), recorded so that

@@ -176,6 +176,12 @@ void add_run_options(CLI::App& run, RunOptions& o) {
   add_output_option(run, o.process.out,
                     "Report path (default: results/c2rbench-<timestamp>.json, a fresh name)");
   run.add_option("--backend", o.process.backend, "cpu | cuda")->capture_default_str();
+  run.add_option("--exchange", o.process.exchange,
+                 "How rows travel between ranks: auto (the backend's: MPI on cpu, NCCL on cuda), "
+                 "nccl (cuda: one GPU per rank), or mpi (cuda: device rows staged through host "
+                 "memory, so ranks may share a GPU; for --check, its times stand for no "
+                 "production exchange)")
+      ->capture_default_str();
   run.add_option("--blas-threads", o.process.blas_threads, "OpenBLAS threads per rank")
       ->check(whole_number_in(1, kMaxThreads))
       ->capture_default_str();
@@ -264,15 +270,18 @@ void add_tune_options(CLI::App& tune, TuneOptions& o) {
 }
 
 // `run --backend cuda`: the device layer, where it was built.
-BackendFactory cuda_backend() {
+// `process` outlives the run (it is the parsed command line's).
+BackendFactory cuda_backend(const ProcessOptions& process) {
 #ifdef C2R_HAVE_CUDA_BACKEND
-  return [](const RunConfig& config, const Communicator& mpi, LayerSuite& suite,
-            nlohmann::json& devices) {
-    auto device = std::make_shared<CudaLayerSuite>(config, mpi, suite);
+  return [&process](const RunConfig& config, const Communicator& mpi, LayerSuite& suite,
+                    nlohmann::json& devices) {
+    auto device =
+        std::make_shared<CudaLayerSuite>(config, mpi, suite, resolve_process(process).exchange);
     devices = device->devices();
     return CellStarter([device](const Cell& cell) { return device->start_cell(cell); });
   };
 #else
+  (void)process;
   return {};
 #endif
 }
@@ -363,7 +372,9 @@ std::vector<Subcommand> add_subcommands(CLI::App& app, CommandLine& c) {
                           "Benchmark one MoE layer over a grid of routings, strategies and "
                           "placements"),
        stalled,
-       [&c](const Communicator& comm) { return run_command(c.run, c.argv, comm, cuda_backend()); }},
+       [&c](const Communicator& comm) {
+         return run_command(c.run, c.argv, comm, cuda_backend(c.run.process));
+       }},
       {app.add_subcommand("backends", "List the compute/exchange backends built in"), "",
        [](const Communicator& comm) { return backends_command(comm); }},
       {app.add_subcommand(

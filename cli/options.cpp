@@ -274,7 +274,14 @@ ProcessOptions resolve_process(const ProcessOptions& o) {
   C2R_CHECK(o.backend == "cpu" || o.backend == "cuda",
             "unknown backend '" << o.backend << "' (known: cpu, cuda)");
   C2R_CHECK(o.blas_threads >= 1, "--blas-threads must be at least 1");
-  return o;
+  C2R_CHECK(o.exchange == "auto" || o.exchange == "nccl" || o.exchange == "mpi",
+            "unknown --exchange '" << o.exchange << "' (known: auto, nccl, mpi)");
+  C2R_CHECK(
+      o.backend == "cuda" || o.exchange != "nccl",
+      "--exchange nccl needs --backend cuda (the " << o.backend << " backend exchanges over MPI)");
+  ProcessOptions resolved = o;
+  if (resolved.exchange == "auto") resolved.exchange = o.backend == "cuda" ? "nccl" : "mpi";
+  return resolved;
 }
 
 RunConfig resolve_run_config(const RunOptions& o, int ranks, const RoutingTrace* trace) {

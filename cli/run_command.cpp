@@ -254,7 +254,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
   DataStore data(comm, data_directory(options.workload));
   const RoutingTrace* trace = read_user_trace(options.workload, data);
   const RunPlan plan = plan_run(options, trace, comm, cuda_backend);
-  const ProcessOptions& process = options.process;
+  const ProcessOptions process = resolve_process(options.process);  // --exchange auto resolved
   check_same_configuration(plan.config.to_json(process), comm);
   const MemoryCheck memory = check_memory(options.max_memory, plan.passes, comm);
   const OutputFile out = choose_output_file(process.out, "c2rbench", comm);
@@ -273,6 +273,12 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
     for (const std::string& w : binding) std::cerr << "warning: " << w << std::endl;
   }
   context["warnings"] = binding;
+  if (process.backend == "cuda" && process.exchange == "mpi") {
+    context["warnings"].push_back(
+        "--exchange mpi stages device rows through host memory over MPI: it checks multi-rank "
+        "layouts on shared GPUs, and its dispatch, combine and layer times stand for no "
+        "production exchange");
+  }
   json config_json = plan.config.to_json(process);
   config_json["data_dir"] = data_directory(options.workload);  // where the reference data came from
   if (!plan.sweep.empty()) config_json["sweep"] = {{"tokens_per_rank", plan.sweep}};

@@ -14,7 +14,9 @@ using nlohmann::json;
 class CudaLayerSuite::Layer final : public LayerSteps {
  public:
   Layer(const DeviceTools& tools, const StrategyDescriptor& strategy)
-      : blas_(tools.blas), nccl_(tools.nccl), exchange_(device_exchange_factory(strategy)(tools)) {}
+      : blas_(tools.blas),
+        transport_(tools.transport),
+        exchange_(device_exchange_factory(strategy)(tools)) {}
 
   void gate() override {
     cuda::router_logits(blas_, in.x, in.tokens, in.hidden, router.data(), in.experts,
@@ -45,8 +47,8 @@ class CudaLayerSuite::Layer final : public LayerSteps {
       cuda::add_scaled_rows(y.data(), shared_scale.data(), shared_out.data(), in.tokens, in.hidden);
     }
   }
-  // Polls NCCL while waiting: a failed peer stops this rank instead of hanging it.
-  void wait() override { nccl_.wait(); }
+  // The transport waits (NCCL polls for a failed peer instead of hanging).
+  void wait() override { transport_.wait(); }
 
   DeviceExchange& exchange() { return *exchange_; }
 
@@ -65,13 +67,17 @@ class CudaLayerSuite::Layer final : public LayerSteps {
 
  private:
   const cuda::Blas& blas_;
-  const cuda::NcclComm& nccl_;
+  const cuda::DeviceTransport& transport_;
   std::unique_ptr<DeviceExchange> exchange_;
   const ExchangeLayout* layout_ = nullptr;  // what dispatch() produced, for combine()
 };
 
-CudaLayerSuite::CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite)
-    : config_(config), comm_(comm), suite_(suite), nccl_(comm) {
+CudaLayerSuite::CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite,
+                               const std::string& exchange)
+    : config_(config),
+      comm_(comm),
+      suite_(suite),
+      transport_(cuda::make_device_transport(exchange, comm)) {
   for (const Cell& cell : config.cells) device_exchange_factory(*cell.strategy);
 }
 
@@ -141,7 +147,7 @@ class CudaLayerSuite::DeviceCellRun final : public CellRun {
       : suite_(suite),
         cell_(cell),
         placement_(suite.suite_.placement_for(cell, &search_)),
-        layer_(DeviceTools{suite.blas_, suite.sorter_, suite.nccl_}, *cell.strategy) {
+        layer_(DeviceTools{suite.blas_, suite.sorter_, *suite.transport_}, *cell.strategy) {
     suite.upload(cell, placement_, layer_);
   }
 
@@ -199,14 +205,14 @@ std::optional<CellCeilings> CudaLayerSuite::DeviceCellRun::ceilings() {
     cuda::synchronize();
   };
   c[1].run = [this, rows, &shape] {
-    suite_.nccl_.alltoallv_rows(rows.dispatch_send, rows.dispatch_recv, shape.dispatch,
-                                shape.dispatch_row_bytes);
-    suite_.nccl_.wait();
+    suite_.transport_->alltoallv_rows(rows.dispatch_send, rows.dispatch_recv, shape.dispatch,
+                                      shape.dispatch_row_bytes);
+    suite_.transport_->wait();
   };
   c[2].run = [this, rows, &shape] {
-    suite_.nccl_.alltoallv_rows(rows.combine_send, rows.combine_recv, shape.combine,
-                                shape.combine_row_bytes);
-    suite_.nccl_.wait();
+    suite_.transport_->alltoallv_rows(rows.combine_send, rows.combine_recv, shape.combine,
+                                      shape.combine_row_bytes);
+    suite_.transport_->wait();
   };
   return c;
 }

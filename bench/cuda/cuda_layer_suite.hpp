@@ -13,7 +13,7 @@
 
 #include "bench/layer_suite.hpp"
 #include "collectives/cuda/device_exchange.hpp"
-#include "collectives/cuda/nccl_exchange.hpp"
+#include "collectives/cuda/device_transport.hpp"
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/expert_ffn.hpp"
 #include "kernels/cuda/permute.hpp"
@@ -22,16 +22,18 @@ namespace c2r {
 
 class CudaLayerSuite {
  public:
-  // Collective: sets up NCCL over `comm` (one GPU per rank). Throws c2r::Error without a device,
-  // or when a cell's strategy has no device steps.
-  CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite);
+  // Collective: sets up the transport `exchange` names (cuda::make_device_transport: "nccl", one
+  // GPU per rank, or "mpi") over `comm`. Throws c2r::Error without a device, or when a cell's
+  // strategy has no device steps.
+  CudaLayerSuite(const RunConfig& config, const Communicator& comm, LayerSuite& suite,
+                 const std::string& exchange);
 
   // Collective: every rank calls it with the same cell. The cell's layer on the device with its
   // inputs uploaded, ready for the schedule to time.
   std::unique_ptr<CellRun> start_cell(const Cell& cell);
 
-  // Every rank's GPU (cuda::NcclComm::devices), for the report's context.
-  const nlohmann::json& devices() const { return nccl_.devices(); }
+  // Every rank's GPU (cuda::take_gpus), for the report's context.
+  const nlohmann::json& devices() const { return transport_->devices(); }
 
  private:
   class Layer;          // one cell's device inputs and steps
@@ -43,7 +45,7 @@ class CudaLayerSuite {
   const RunConfig& config_;
   const Communicator& comm_;
   LayerSuite& suite_;
-  cuda::NcclComm nccl_;
+  std::unique_ptr<cuda::DeviceTransport> transport_;
   cuda::Blas blas_;
   cuda::PairSorter sorter_;
   std::map<int, cuda::DeviceFfnWeights> experts_;  // uploaded on first use

@@ -40,7 +40,7 @@ class DeviceDedup final : public DeviceExchange {
   }
 
   const ExchangeLayout& dispatch(const DeviceLayerInputs& in) override {
-    tools_.nccl.exchange_counts(send_counts_.data(), recv_counts_.data(), 1);
+    tools_.transport.exchange_counts(send_counts_.data(), recv_counts_.data(), 1);
     if (static_cast<int>(layout_.send_rows.size()) != in.ranks) layout_ = AlltoallvLayout(in.ranks);
     fill_rows(sent_, 1, layout_.send_rows);
     fill_rows(recv_counts_.download(), 1, layout_.recv_rows);
@@ -48,7 +48,7 @@ class DeviceDedup final : public DeviceExchange {
     received_ = layout_.total_recv_rows();
     recv_.grow(std::max<int64_t>(1, received_) * stride_);
     const int64_t row_bytes = stride_ * static_cast<int64_t>(sizeof(float));
-    tools_.nccl.alltoallv_rows(send_.data(), recv_.data(), layout_, row_bytes);
+    tools_.transport.alltoallv_rows(send_.data(), recv_.data(), layout_, row_bytes);
     shape_.set(layout_, row_bytes, static_cast<int64_t>(in.hidden) * sizeof(float));
     return shape_;
   }
@@ -97,8 +97,8 @@ class DeviceDedup final : public DeviceExchange {
   }
 
   void combine(const ExchangeLayout& layout) override {
-    tools_.nccl.alltoallv_rows(back_.data(), returned_.data(), layout.combine,
-                               layout.combine_row_bytes);
+    tools_.transport.alltoallv_rows(back_.data(), returned_.data(), layout.combine,
+                                    layout.combine_row_bytes);
   }
 
   // A token's output is the sum of its returned rows (weights were applied remotely).

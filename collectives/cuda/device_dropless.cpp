@@ -35,7 +35,7 @@ class DeviceDropless final : public DevicePairExchange {
 
   // The counts travel on the device; the host then posts the row transfers.
   const ExchangeLayout& dispatch(const DeviceLayerInputs& in) override {
-    tools_.nccl.exchange_counts(send_counts_.data(), recv_counts_.data(), in.local);
+    tools_.transport.exchange_counts(send_counts_.data(), recv_counts_.data(), in.local);
     block_rows_ = recv_counts_.download();
     if (static_cast<int>(layout_.send_rows.size()) != in.ranks) layout_ = AlltoallvLayout(in.ranks);
     fill_rows(send_counts_.download(), in.local, layout_.send_rows);
@@ -43,7 +43,7 @@ class DeviceDropless final : public DevicePairExchange {
     layout_.compute_offsets();
     recv_.grow(std::max<int64_t>(1, layout_.total_recv_rows()) * in.hidden);
     const int64_t row_bytes = static_cast<int64_t>(in.hidden) * sizeof(float);
-    tools_.nccl.alltoallv_rows(send_.data(), recv_.data(), layout_, row_bytes);
+    tools_.transport.alltoallv_rows(send_.data(), recv_.data(), layout_, row_bytes);
     shape_.set(layout_, row_bytes, row_bytes);
     return shape_;
   }

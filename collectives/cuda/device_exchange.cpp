@@ -87,8 +87,8 @@ void DevicePairExchange::reduce(const DeviceLayerInputs& in) {
 }
 
 void DevicePairExchange::combine(const ExchangeLayout& layout) {
-  tools_.nccl.alltoallv_rows(recv_.data(), returned_.data(), layout.combine,
-                             layout.combine_row_bytes);
+  tools_.transport.alltoallv_rows(recv_.data(), returned_.data(), layout.combine,
+                                  layout.combine_row_bytes);
 }
 
 void DevicePairExchange::unpack(const DeviceLayerInputs& in, float* y) {

@@ -1,6 +1,7 @@
 #pragma once
 // The device steps of an exchange strategy (`run --backend cuda`): the same steps as the CPU's
-// ExchangeStrategy, on device buffers with CUDA kernels and the NCCL exchange. The CUDA backend's
+// ExchangeStrategy, on device buffers with CUDA kernels and the device transport (NCCL, or MPI
+// through host memory). The CUDA backend's
 // layer (bench/cuda/cuda_layer_suite.cpp) runs the gate and the shared expert and calls these for
 // the rest; device_exchange_factories() is its table of strategies with device steps.
 
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "collectives/cuda/nccl_exchange.hpp"
+#include "collectives/cuda/device_transport.hpp"
 #include "collectives/strategy.hpp"
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/expert_ffn.hpp"
@@ -31,11 +32,12 @@ struct DeviceLayerInputs {
   std::vector<const cuda::DeviceFfnWeights*> bank;  // [local] this rank's experts
 };
 
-// What the steps share with the backend: the cuBLAS handle, the pair sorter, NCCL.
+// What the steps share with the backend: the cuBLAS handle, the pair sorter, the transport
+// between ranks (NCCL, or MPI through host memory).
 struct DeviceTools {
   const cuda::Blas& blas;
   cuda::PairSorter& sorter;
-  const cuda::NcclComm& nccl;
+  const cuda::DeviceTransport& transport;
 };
 
 // The buffers the same-run ceilings replay: the rows the experts computed, and the exchanges'

@@ -47,7 +47,7 @@ class DevicePadded final : public DevicePairExchange {
       shape_.set(layout_, row_bytes, row_bytes);
     }
     block_rows_.assign(in.ranks * in.local, in.capacity);
-    tools_.nccl.alltoallv_rows(send_.data(), recv_.data(), layout_, shape_.dispatch_row_bytes);
+    tools_.transport.alltoallv_rows(send_.data(), recv_.data(), layout_, shape_.dispatch_row_bytes);
     return shape_;
   }
 

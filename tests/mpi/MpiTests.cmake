@@ -235,6 +235,14 @@ if(C2R_WITH_NCCL)
       --backend cuda --workload hot --hot-experts 2 ${C2R_CUDA_TOKENS} ${C2R_SMALL}
       --routing vanilla,c2r --top-t 1 --strategy padded,dropless,dedup --placement contiguous)
     set_tests_properties(mpi_check_cuda_hot_np${np} PROPERTIES ENVIRONMENT C2R_TEST_EXPECT=one-rank)
+    # Several ranks on one GPU through the MPI transport: every device kernel's multi-rank layout.
+    math(EXPR C2R_SHARED_NP "${np} + 1")
+    add_test(NAME mpi_check_cuda_exchange_mpi_np${C2R_SHARED_NP} COMMAND ${C2R_GPU_OR_SKIP}
+      ${C2R_MPI_DIR}/run_check.sh ${C2R_BIN} ${C2R_SHARED_NP} 6 --backend cuda --exchange mpi
+      --experts 12 --workload random --tokens 48 ${C2R_SMALL} --routing vanilla,c2r --top-t 2
+      --strategy padded,dropless,dedup --placement contiguous)
+    set_tests_properties(mpi_check_cuda_exchange_mpi_np${C2R_SHARED_NP} PROPERTIES
+      LABELS "mpi;gpu" TIMEOUT 300 SKIP_RETURN_CODE 77)
     set_tests_properties(mpi_check_cuda_np${np} mpi_check_cuda_qwen_np${np} mpi_check_cuda_hot_np${np}
       PROPERTIES
       LABELS "mpi;gpu" TIMEOUT 300
@@ -462,6 +470,10 @@ c2r_mpi_error(mpi_error_dtype_unknown 1 "unknown payload type 'fp16'" run --dtyp
 c2r_mpi_error(mpi_error_overlap_progress 1 "unknown --overlap-progress 'poll'"
   run --overlap 2 --overlap-progress poll --out @OUT@)
 if(C2R_WITH_NCCL)  # without the backend, --backend cuda is refused first
+  c2r_mpi_error(mpi_error_exchange_nccl_cpu 1 "--exchange nccl needs --backend cuda"
+    run --exchange nccl --out @OUT@)
+  c2r_mpi_error(mpi_error_exchange_unknown 2 "unknown --exchange 'shm'"
+    run --backend cuda --exchange shm --out @OUT@)
   c2r_mpi_error(mpi_error_dtype_cuda 1 "--dtype bf16 and fp8 run on the cpu backend only"
     run --backend cuda --dtype bf16 --out @OUT@)
   c2r_mpi_error(mpi_error_overlap_cuda 1 "--overlap above 1 runs on the cpu backend only"
