@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "bench/layer_suite.hpp"
+#include "common/error.hpp"
 
 namespace c2r {
 
@@ -159,6 +160,24 @@ std::optional<OverlapMetrics> build_overlap_metrics(const PhaseSamples& samples,
   return o;
 }
 
+int64_t routing_mismatches(const std::vector<int32_t>& expected, const std::vector<int32_t>& chosen,
+                           int k) {
+  C2R_CHECK(
+      expected.size() == chosen.size(),
+      "the backend routed " << chosen.size() << " pairs where the gate routed " << expected.size());
+  int64_t mismatches = 0;
+  std::vector<int32_t> a(k), b(k);
+  for (size_t first = 0; first < expected.size(); first += k) {
+    // The same experts in any order: the order of a token's k choices is no routing difference.
+    std::copy_n(&expected[first], k, a.begin());
+    std::copy_n(&chosen[first], k, b.begin());
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    mismatches += a != b;
+  }
+  return mismatches;
+}
+
 OutputCheck build_check(const Communicator& comm, const std::vector<float>& y,
                         const Reference& expected, int64_t tokens, int hidden, double tolerance,
                         double combine_roundoff) {
@@ -230,12 +249,23 @@ CellResult LayerSuite::cell_result(const Cell& cell, const Placement& placement,
   r.overlap_metrics = build_overlap_metrics(samples.layer, r.ceilings);
 
   // The reference assumes the drops the capacity rule makes, worked out independently of the
-  // strategy, so a strategy that drops the wrong pairs fails the check.
-  r.check = config_.check ? build_check(comm_, m.y,
-                                        reference(g, expected_kept(g, cell, placement), cell.dtype),
-                                        tokens, model.hidden, config_.tolerance,
-                                        unit_roundoff(combine_type(cell.dtype)))
-                          : OutputCheck{};
+  // strategy, so a strategy that drops the wrong pairs fails the check. It routes as the
+  // backend's own gate did: a near-tie a device breaks the other way is counted as a routing
+  // mismatch, not as wrong rows.
+  r.check = OutputCheck{};
+  if (config_.check) {
+    const bool own_gate = m.own_gate;  // the same on every rank: the backend's
+    const int64_t mismatches =
+        own_gate ? routing_mismatches(g.expert_ids, m.routed_ids, model.top_k) : 0;
+    const int64_t total_mismatches = comm_.allreduce_sum(mismatches);
+    const bool backend_routing = total_mismatches > 0;
+    const std::vector<int32_t>& ids = backend_routing ? m.routed_ids : g.expert_ids;
+    const std::vector<float>& weights = backend_routing ? m.routed_weights : g.weights;
+    r.check = build_check(
+        comm_, m.y, reference(g, ids, weights, expected_kept(ids, cell, placement), cell.dtype),
+        tokens, model.hidden, config_.tolerance, unit_roundoff(combine_type(cell.dtype)));
+    if (own_gate) r.check->routing_mismatches = total_mismatches;
+  }
   return r;
 }
 

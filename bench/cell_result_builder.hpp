@@ -42,6 +42,9 @@ std::optional<OverlapMetrics> build_overlap_metrics(const PhaseSamples& samples,
 // The serial reference of one routing: what the layer must output on this rank, computed from the
 // dispatch rows as the payload type delivers them (the same rounding every strategy applies to x).
 struct Reference {
+  // [T_r x k] the routing it assumes: empty for the CPU gate's (RoutingGroup::expert_ids), else a
+  // backend's own (a device gate that broke a near-tie the other way).
+  std::vector<int32_t> backend_ids;
   std::vector<bool> kept;  // [T_r x k] the pairs it assumes reached their expert
   PayloadType dtype = PayloadType::kFp32;
   std::vector<float> y;  // [T_r x H]
@@ -54,6 +57,11 @@ struct Reference {
 // Collective. y [T_r x H] against the serial reference: a row is wrong when its L2 error exceeds
 // tolerance * ||expected row|| + combine_roundoff * expected.returned_norm[t] (the most rounding
 // the returned rows to the combine type can move it; 0 for fp32 rows), or is not finite.
+// Tokens whose k chosen experts differ, as sets, between `expected` (the CPU gate's) and `chosen`
+// (a backend's own gate), both [T x k].
+int64_t routing_mismatches(const std::vector<int32_t>& expected, const std::vector<int32_t>& chosen,
+                           int k);
+
 OutputCheck build_check(const Communicator& comm, const std::vector<float>& y,
                         const Reference& expected, int64_t tokens, int hidden, double tolerance,
                         double combine_roundoff);

@@ -137,18 +137,18 @@ Placement LayerSuite::make_placement(const std::string& name, int layer, const R
   return data_.placement_file(name).for_layer(layer, experts, comm_.size(), config_.model.preset);
 }
 
-std::vector<bool> LayerSuite::expected_kept(const RoutingGroup& group, const Cell& cell,
+std::vector<bool> LayerSuite::expected_kept(const std::vector<int32_t>& ids, const Cell& cell,
                                             const Placement& placement) const {
   const ModelConfig& model = config_.model;
   const int k = model.top_k;
-  std::vector<bool> kept(group.expert_ids.size(), true);
+  std::vector<bool> kept(ids.size(), true);
   if (!cell.strategy->rules.capacity_limited()) return kept;
   // The capacity holds per (source rank, expert slot): a replicated placement's pairs are counted
   // at the slots they are routed to.
-  std::vector<int32_t> slot_ids = group.expert_ids;  // [T_r x k]
+  std::vector<int32_t> slot_ids = ids;  // [T_r x k]
   if (placement.replicated()) {
-    placement.route_to_slots(group.expert_ids.data(), static_cast<int64_t>(slot_ids.size()),
-                             comm_.rank(), slot_ids.data());
+    placement.route_to_slots(ids.data(), static_cast<int64_t>(slot_ids.size()), comm_.rank(),
+                             slot_ids.data());
   }
   const int slots = placement.replicated() ? placement.slots() : model.experts;
   const int64_t tokens = static_cast<int64_t>(kept.size()) / k;
@@ -166,10 +166,14 @@ std::vector<bool> LayerSuite::expected_kept(const RoutingGroup& group, const Cel
   return kept;
 }
 
-const Reference& LayerSuite::reference(RoutingGroup& group, const std::vector<bool>& kept,
-                                       PayloadType dtype) {
+const Reference& LayerSuite::reference(RoutingGroup& group, const std::vector<int32_t>& ids,
+                                       const std::vector<float>& weights,
+                                       const std::vector<bool>& kept, PayloadType dtype) {
+  const bool own_routing = &ids == &group.expert_ids;
   for (const Reference& r : group.references) {
-    if (r.kept == kept && r.dtype == dtype) return r;
+    if (r.kept == kept && r.dtype == dtype &&
+        (own_routing ? r.backend_ids.empty() : r.backend_ids == ids))
+      return r;
   }
   // y_t = sum over kept chosen experts e of w_te * FFN_e(x_t) (+ the shared expert), computed per
   // expert on this rank's own tokens: no exchange, no placement, no strategy code involved.
@@ -185,7 +189,7 @@ const Reference& LayerSuite::reference(RoutingGroup& group, const std::vector<bo
   for (int e = 0; e < model.experts; ++e) {
     rows.clear();
     for (int64_t p = 0; p < batch.tokens * k; ++p) {
-      if (group.expert_ids[p] == e && kept[p]) rows.push_back(p);
+      if (ids[p] == e && kept[p]) rows.push_back(p);
     }
     if (rows.empty()) continue;
     x_rows.resize(rows.size() * hidden);
@@ -199,7 +203,7 @@ const Reference& LayerSuite::reference(RoutingGroup& group, const std::vector<bo
         RowBlock{x_rows.data(), hidden, out_rows.data(), hidden, static_cast<int64_t>(rows.size())},
         scratch.data());
     for (size_t i = 0; i < rows.size(); ++i) {
-      const float w = group.weights[rows[i]];
+      const float w = weights[rows[i]];
       float* out = &y[(rows[i] / k) * hidden];
       double norm = 0.0;
       for (int h = 0; h < hidden; ++h) {
@@ -223,7 +227,8 @@ const Reference& LayerSuite::reference(RoutingGroup& group, const std::vector<bo
       for (int h = 0; h < hidden; ++h) y[t * hidden + h] += scale * shared_out[t * hidden + h];
     }
   }
-  group.references.push_back(Reference{kept, dtype, std::move(y), std::move(returned_norm)});
+  group.references.push_back(Reference{own_routing ? std::vector<int32_t>() : ids, kept, dtype,
+                                       std::move(y), std::move(returned_norm)});
   return group.references.back();
 }
 

@@ -68,6 +68,12 @@ struct CellMeasurement {
   ExchangeShape shape;                   // layouts, row bytes, rows per local expert, dropped pairs
   double flops_per_row = 0.0;            // of one routed expert row
   std::vector<float> y;                  // [T_r x H] the layer output
+  // A backend with a gate of its own (the GPU's): the experts and gate weights it chose, [T_r x k]
+  // each. --check then counts the tokens it routed unlike the CPU gate and judges the output
+  // against a reference of its own routing. own_gate false: the CPU gate's routing.
+  bool own_gate = false;
+  std::vector<int32_t> routed_ids;
+  std::vector<float> routed_weights;
 };
 
 class LayerSuite {
@@ -109,13 +115,18 @@ class LayerSuite {
   // `search` is filled for the collab placement.
   Placement make_placement(const std::string& name, int layer, const RoutingGroup& group,
                            CollabSearch* search);
-  const Reference& reference(RoutingGroup& group, const std::vector<bool>& kept, PayloadType dtype);
+  // The serial reference of `group`'s tokens routed by `ids` / `weights` ([T_r x k]; the group's
+  // own, or a backend's), with the `kept` pairs, in payload type `dtype`; cached in the group.
+  const Reference& reference(RoutingGroup& group, const std::vector<int32_t>& ids,
+                             const std::vector<float>& weights, const std::vector<bool>& kept,
+                             PayloadType dtype);
   // [T_r x k] the pairs that should reach their expert, worked out here from the routing alone,
   // not from the strategy's own bookkeeping: every pair, except under a capacity-limited
   // strategy, where each expert takes this rank's pairs in token order up to its capacity; a
   // pipelined cell does so per token chunk, with each chunk's capacity; a replicated placement's
   // capacity holds per expert slot.
-  std::vector<bool> expected_kept(const RoutingGroup& group, const Cell& cell,
+  // `ids`: [T_r x k] the routing (the group's, or a backend's own).
+  std::vector<bool> expected_kept(const std::vector<int32_t>& ids, const Cell& cell,
                                   const Placement& placement) const;
 
   const RunConfig& config_;

@@ -111,12 +111,14 @@ Load load_from_json(const json& j) {
 
 json to_json(const OutputCheck& c) {
   if (!c.checked) return {{"checked", false}};
-  return {{"checked", true},
-          {"worst_relative_error", c.worst_relative_error},
-          {"wrong_rows", c.wrong_rows},
-          {"rows", c.rows},
-          {"tolerance", c.tolerance},
-          {"combine_roundoff", c.combine_roundoff}};
+  json out = {{"checked", true},
+              {"worst_relative_error", c.worst_relative_error},
+              {"wrong_rows", c.wrong_rows},
+              {"rows", c.rows},
+              {"tolerance", c.tolerance},
+              {"combine_roundoff", c.combine_roundoff}};
+  if (c.routing_mismatches) out["routing_mismatches"] = *c.routing_mismatches;
+  return out;
 }
 
 OutputCheck check_from_json(const json& j) {
@@ -127,6 +129,8 @@ OutputCheck check_from_json(const json& j) {
   c.rows = integer_or(j, "rows", 0);
   c.tolerance = number_or(j, "tolerance", 0.0);
   c.combine_roundoff = number_or(j, "combine_roundoff", 0.0);
+  if (j.contains("routing_mismatches"))
+    c.routing_mismatches = integer_or(j, "routing_mismatches", 0);
   return c;
 }
 

@@ -66,6 +66,10 @@ struct OutputCheck {
   // The unit roundoff of the combine rows' type (0 for fp32): a row may also differ by this times
   // the norm of the rows returned to it (bench/cell_result_builder.hpp).
   double combine_roundoff = 0;
+  // A backend with a gate of its own (cuda): the tokens, all ranks, whose chosen experts differ
+  // from the CPU gate's (near-ties broken the other way); the check then judged the output
+  // against a reference of the backend's routing. Absent for the CPU backend.
+  std::optional<int64_t> routing_mismatches;
 };
 
 // How much of the exchange a layer hid behind compute. Per iteration, exposed communication =

@@ -254,7 +254,8 @@ constexpr FieldSpec kCheckFields[] = {
     {"wrong_rows", is_size, kSizeText},
     {"rows", is_size, kSizeText},
     {"tolerance", is_time, kTimeText},
-    {"combine_roundoff", is_fraction, "a number from 0 to 1"}};
+    {"combine_roundoff", is_fraction, "a number from 0 to 1"},
+    {"routing_mismatches", is_size, kSizeText}};
 // An infinite bound is written as null.
 constexpr FieldSpec kIntervalFields[] = {{"low", is_time_or_null, "a non-negative number or null"},
                                          {"high", is_time_or_null, "a non-negative number or null"},

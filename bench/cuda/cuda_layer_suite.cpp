@@ -162,6 +162,10 @@ class CudaLayerSuite::DeviceCellRun final : public CellRun {
     for (bool kept : layer_.exchange().kept(layer_.in)) m.shape.pairs_dropped += !kept;
     m.flops_per_row = 6.0 * layer_.in.hidden * layer_.in.ffn;
     m.y = layer_.y.download();
+    // The device gate's own routing, for --check (LayerSuite::cell_result).
+    m.own_gate = true;
+    m.routed_ids = layer_.ids.download();
+    m.routed_weights = layer_.weights.download();
     return suite_.suite_.cell_result(cell_, placement_, search_, m);
   }
 

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "bench/cell_result_builder.hpp"
 #include "common/error.hpp"
 #include "results/cell_result.hpp"
 #include "results/phase.hpp"
@@ -97,6 +98,7 @@ CellResult full_cell(unsigned seed) {
   c.load = l;
   const int64_t rows = v.count();
   c.check = OutputCheck{true, v.number(), rows / 7, rows, v.number()};  // wrong rows among them
+  c.check->routing_mismatches = rows / 11;  // a backend with a gate of its own
   c.speedup_vs_baseline = v.number();
   return c;
 }
@@ -237,6 +239,17 @@ TEST(Phases, OneOrderedListOfReportedPhases) {
   }
   EXPECT_EQ(phase_name(Phase::kSync), std::string("sync"));
   EXPECT_FALSE(phase_from_name("total"));
+}
+
+// A device gate that breaks a near-tie the other way routes a token to other experts: counted
+// per token, by the set of its k experts (their order is no difference).
+TEST(RoutingMismatches, CountsTokensWhoseExpertSetsDiffer) {
+  const std::vector<int32_t> cpu = {0, 1, 2, 3, 4, 5, 6, 7};  // 4 tokens, k = 2
+  EXPECT_EQ(routing_mismatches(cpu, cpu, 2), 0);
+  EXPECT_EQ(routing_mismatches(cpu, {1, 0, 3, 2, 4, 5, 7, 6}, 2), 0);  // orders only
+  EXPECT_EQ(routing_mismatches(cpu, {0, 1, 2, 4, 4, 5, 6, 0}, 2), 2);
+  EXPECT_EQ(routing_mismatches({}, {}, 4), 0);
+  EXPECT_THROW(routing_mismatches(cpu, {0, 1}, 2), Error);
 }
 
 }  // namespace
