@@ -2,7 +2,9 @@
 # The device runbook: everything c2rbench's CUDA backend owes a machine with one NVIDIA GPU, in one
 # call of at most 10 minutes, every log and report in one directory and a summary against the
 # targets (README.md, "GPU kernels"):
-#   1. build (scripts/build.sh, CUDA and NCCL found in /usr/local/cuda);
+#   1. build (scripts/build.sh, CUDA and NCCL found in /usr/local/cuda), or, on a machine that
+#      cannot install the build's packages, the programs of a bundle made elsewhere
+#      (scripts/gpu_bundle.sh; its env.sh sourced, which sets C2R_BUNDLE);
 #   2. every GPU test with C2R_REQUIRE_GPU=1 (ctest -L gpu: a skip is a failure here);
 #   3. `run --backend cuda --check` on one rank at a small shape under compute-sanitizer, memcheck
 #      and racecheck (every strategy, both routings, LLaMA-MoE and Qwen with its shared expert);
@@ -22,7 +24,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-${OUT:-$root/results/gpu-check-$(date +%Y%m%d-%H%M%S)}}"
 mkdir -p "$out"
 summary="$out/summary.md"
-bin="$root/build/c2rbench"
 started=$SECONDS
 failed=0
 
@@ -49,13 +50,20 @@ note "- git: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown
 note "- GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo 'nvidia-smi: none')"
 
 # 1. Build. scripts/build.sh installs the Debian packages where apt can; a machine that cannot
-# fetch them must have them already.
-step build 420 "$root/scripts/build.sh" || { note "build failed: nothing else can run"; exit 1; }
-[ -x "$root/build/c2rbench_gpu_kernels" ] || {
-  note "- this build has no CUDA kernels (no nvcc found): nothing to check"; exit 77; }
+# fetch them runs a bundle's programs instead.
+if [ -n "${C2R_BUNDLE:-}" ]; then
+  bindir="$C2R_BUNDLE/bin"
+  note "- programs: the bundle in $C2R_BUNDLE ($(head -n 1 "$C2R_BUNDLE/MANIFEST.txt" 2>/dev/null))"
+else
+  step build 420 "$root/scripts/build.sh" || { note "build failed: nothing else can run"; exit 1; }
+  bindir="$root/build"
+fi
+bin="$bindir/c2rbench"
+kernels="$bindir/c2rbench_gpu_kernels"
+[ -x "$kernels" ] || { note "- no CUDA kernels in $bindir (built without nvcc): nothing to check"; exit 77; }
 
 # Is there a device at all? The GPU tests' own verdict, without C2R_REQUIRE_GPU: a skip says no.
-if ! "$root/build/c2rbench_gpu_kernels" --tokens 64 --iters 1 --warmup 0 > "$out/probe.log" 2>&1; then
+if ! "$kernels" --tokens 64 --iters 1 --warmup 0 > "$out/probe.log" 2>&1; then
   if grep -q "no CUDA device" "$out/probe.log"; then
     note "- no usable CUDA device on this machine: the runbook needs one (exit 77)"
     exit 77
@@ -65,8 +73,19 @@ if ! "$root/build/c2rbench_gpu_kernels" --tokens 64 --iters 1 --warmup 0 > "$out
 fi
 
 # 2. Every GPU test; a skip is a failure.
-C2R_REQUIRE_GPU=1 step gpu_tests 240 ctest --test-dir "$root/build" -L gpu --output-on-failure
-note "  $(grep -E 'tests passed|tests failed' "$out/gpu_tests.log" || echo 'no ctest summary')"
+if [ -z "${C2R_BUNDLE:-}" ]; then
+  C2R_REQUIRE_GPU=1 step gpu_tests 240 ctest --test-dir "$root/build" -L gpu --output-on-failure
+  note "  $(grep -E 'tests passed|tests failed' "$out/gpu_tests.log" || echo 'no ctest summary')"
+else  # the same tests, from the bundle's programs
+  C2R_REQUIRE_GPU=1 step gpu_kernel_tests 120 "$bindir/c2r_gpu_tests"
+  C2R_REQUIRE_GPU=1 step nccl_tests 60 "$bindir/c2r_nccl_tests"
+  for np in 1 2; do
+    C2R_REQUIRE_GPU=1 step "check_cuda_np$np" 120 "$root/tests/gpu/run_gpu_or_skip.sh" \
+      "$root/tests/mpi/run_check.sh" "$bin" "$np" 12 --backend cuda --workload trace --tokens 64 \
+      --hidden 64 --ffn 48 --iters 1 --warmup 1 --routing vanilla,c2r --top-t 1 \
+      --strategy padded,dropless,dedup --placement contiguous,collab --capacity-factor 1.0
+  done
+fi
 
 # 3. compute-sanitizer over the device layer, one rank, small shapes.
 small=(--tokens 64 --hidden 64 --ffn 48 --iters 1 --warmup 1 --routing vanilla,c2r
@@ -96,7 +115,7 @@ else
 fi
 
 # 5. The kernels against their same-run ceilings, both presets, with the targets.
-step gpu_kernels 240 "$root/build/c2rbench_gpu_kernels" --preset llama-moe-3.5b,qwen1.5-moe-a2.7b \
+step gpu_kernels 240 "$kernels" --preset llama-moe-3.5b,qwen1.5-moe-a2.7b \
   --tokens 16384 --iters 20 --out "$out/gpu_kernels.json"
 if [ -s "$out/gpu_kernels.json" ]; then
   python3 - "$out/gpu_kernels.json" <<'PY' | tee -a "$summary"
@@ -114,7 +133,8 @@ fi
 
 # 6. The PyTorch peer, where python3 has torch with CUDA.
 if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-  step pytorch_peer 240 "$root/scripts/pytorch_peer.sh" llama-moe-3.5b 16384 "$out/peer" &&
+  C2RBENCH="$bin" step pytorch_peer 240 "$root/scripts/pytorch_peer.sh" llama-moe-3.5b 16384 \
+    "$out/peer" &&
     sed -n '/^# phase/,/^# c2rbench/p' "$out/pytorch_peer.log" | sed 's/^/    /' | tee -a "$summary"
 else
   note "- PyTorch peer: python3 has no torch with CUDA, not run"

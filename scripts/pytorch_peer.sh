@@ -4,15 +4,20 @@
 # layer written in PyTorch the MegaBlocks dropless way (tools/torch_moe_layer.py) — both written as
 # c2rbench reports, then their phase medians side by side.
 # Usage: scripts/pytorch_peer.sh [PRESET] [TOKENS] [OUT_DIR]
-#        (defaults: llama-moe-3.5b 16384 results/peer-<time>)
+#        (defaults: llama-moe-3.5b 16384 results/peer-<time>; C2RBENCH=path/to/c2rbench uses that
+#        binary, e.g. a bundle's, instead of building)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 preset="${1:-llama-moe-3.5b}"
 tokens="${2:-16384}"
 out="${3:-$root/results/peer-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$out"
-"$root/scripts/build.sh"
-"$root/scripts/mpirun.sh" 1 "$root/build/c2rbench" run --backend cuda --preset "$preset" \
+bin="${C2RBENCH:-}"
+if [ -z "$bin" ]; then
+  "$root/scripts/build.sh"
+  bin="$root/build/c2rbench"
+fi
+"$root/scripts/mpirun.sh" 1 "$bin" run --backend cuda --preset "$preset" \
   --workload random --tokens "$tokens" --routing vanilla --strategy dropless \
   --placement contiguous --warmup 3 --iters 20 --check --quiet --out "$out/c2rbench.json"
 python3 "$root/tools/torch_moe_layer.py" --preset "$preset" --tokens "$tokens" --warmup 3 \
