@@ -577,6 +577,20 @@ int tune_command(const TuneOptions& o, const std::vector<std::string>& argv,
       simulated ? sample_wanted / comm.size() + (sample_wanted % comm.size() != 0)
                 : o.workload.tokens;
   check_tune_sizes(o, s, top_ts, simulated, cluster_ranks, sample_per_rank, comm);
+  // A simulated cluster's statistics come from a sample: with few of its pairs per (rank, expert),
+  // padded capacity is sized on lumpy counts (each sampled pair stands for many) and the
+  // predicted drops and rank imbalance are overstated.
+  const double sample_pairs_per_link =
+      static_cast<double>(sample_wanted) / cluster_ranks * s.model.top_k / s.model.experts;
+  if (simulated && sample_pairs_per_link < 4.0 && comm.rank() == 0) {
+    const int64_t enough = static_cast<int64_t>(
+        std::ceil(4.0 * cluster_ranks * s.model.experts / std::max(s.model.top_k, 1)));
+    std::cerr << "warning: the simulation routes " << sample_wanted / cluster_ranks
+              << " sampled token(s) per simulated rank, " << sample_pairs_per_link
+              << " (token, expert) pairs per (rank, expert) on average: too few to predict padded "
+                 "capacity drops and rank imbalance (both come out too high); --sample-tokens "
+              << enough << " gives 4" << std::endl;
+  }
   const OutputFile out = choose_output_file(o.process.out, "c2rbench-tune", comm);
 
   json profile_json;  // the measured profile the cluster model came from (null: described)
