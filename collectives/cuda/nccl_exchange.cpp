@@ -2,7 +2,6 @@
 
 #include <mpi.h>
 
-#include <chrono>
 #include <thread>
 
 #include "collectives/cuda/nccl_check.hpp"
@@ -34,40 +33,38 @@ NcclComm::NcclComm(const Communicator& mpi)
                                    : std::string(" on another rank")));
   }
   comm_ = comm;
+  cudaEvent_t done = nullptr;
+  C2R_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  done_ = done;
 }
 
 NcclComm::~NcclComm() {
+  if (done_) cudaEventDestroy(static_cast<cudaEvent_t>(done_));
   if (comm_) ncclCommDestroy(static_cast<ncclComm_t>(comm_));
 }
 
 void NcclComm::wait() const {
   // Polls instead of blocking in cudaDeviceSynchronize: a peer that failed leaves NCCL waiting
   // forever, which ncclCommGetAsyncError reports; the communicator is then aborted (its kernels
-  // stop) and the error thrown.
+  // stop) and the error thrown. It runs inside timed phases: the event is made once, and the loop
+  // yields rather than sleeps, so a wait ends as soon as the device is done, as a blocking
+  // synchronisation would.
   const auto comm = static_cast<ncclComm_t>(comm_);
-  cudaEvent_t done = nullptr;
-  C2R_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
-  const cudaError_t recorded = cudaEventRecord(done, nullptr);
-  while (recorded == cudaSuccess) {
-    const cudaError_t state = cudaEventQuery(done);
-    if (state == cudaSuccess) break;
-    if (state != cudaErrorNotReady) {
-      cudaEventDestroy(done);
-      C2R_CUDA_CHECK(state);
-    }
+  const auto done = static_cast<cudaEvent_t>(done_);
+  C2R_CUDA_CHECK(cudaEventRecord(done, nullptr));
+  for (cudaError_t state = cudaEventQuery(done); state != cudaSuccess;
+       state = cudaEventQuery(done)) {
+    if (state != cudaErrorNotReady) C2R_CUDA_CHECK(state);
     ncclResult_t async = ncclSuccess;
     C2R_NCCL_CHECK(ncclCommGetAsyncError(comm, &async));
     if (async != ncclSuccess && async != ncclInProgress) {
-      cudaEventDestroy(done);
       ncclCommAbort(comm);
       comm_ = nullptr;  // aborted: not destroyed again
       throw Error(std::string("NCCL failed asynchronously: ") + ncclGetErrorString(async) +
                   " (the communicator was aborted)");
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    std::this_thread::yield();
   }
-  cudaEventDestroy(done);
-  C2R_CUDA_CHECK(recorded);
   C2R_CUDA_CHECK(cudaDeviceSynchronize());  // what else the device ran, and its errors
 }
 

@@ -42,6 +42,7 @@ class NcclComm final : public DeviceTransport {
 
  private:
   mutable void* comm_ = nullptr;  // ncclComm_t; null once wait() aborted it
+  void* done_ = nullptr;          // cudaEvent_t that wait() records and polls
   int rank_ = 0, size_ = 1, device_ = 0;
   nlohmann::json devices_ = nlohmann::json::array();
 };

@@ -17,22 +17,16 @@ import json
 import os
 import random
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # importing tests/npy_files.py must leave no __pycache__
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from npy_files import npy  # noqa: E402 (tests/npy_files.py)
+
 EXPERTS, TOP_K, LAYERS, TRACE_TOKENS = 16, 4, 3, 80
 SIZES = ["--hidden", "64", "--ffn", "32", "--tokens", "64"]
-
-
-def npy(values, shape, descr, fmt):
-    """A .npy v1.0 file as numpy.save writes it."""
-    shape_text = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_text)
-    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
-    return (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() +
-            struct.pack("<%d%s" % (len(values), fmt), *values))
 
 
 def routing():

@@ -29,13 +29,14 @@ import glob
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.dont_write_bytecode = True  # importing tools/torch_moe_layer.py must leave no __pycache__
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from npy_files import npy  # noqa: E402 (tests/npy_files.py)
 
 SMALL = ["--hidden", "64", "--ffn", "48", "--tokens", "16", "--iters", "1", "--warmup", "1",
          "--quiet"]
@@ -58,15 +59,6 @@ def write_json(path, doc):
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)
     return path
-
-
-def npy(values, shape, descr, fmt):
-    """A .npy v1.0 file as numpy.save writes it."""
-    shape_text = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_text)
-    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
-    return (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() +
-            struct.pack("<%d%s" % (len(values), fmt), *values))
 
 
 class Runner:
