@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "bench/cache_flush.hpp"
 #include "common/node_layout.hpp"
 #include "kernels/cpu/blas.hpp"
 
@@ -62,6 +63,9 @@ nlohmann::json binding() {
   }
   hwloc_topology_destroy(topology);
 #endif
+  // What the ceilings' cache flush writes follows from it (bench/cache_flush.hpp).
+  out["largest_cache_bytes"] = largest_cache_bytes();
+  out["cache_flush_bytes"] = CacheFlusher::machine_bytes();
   return out;
 }
 

@@ -2,8 +2,6 @@
 
 #include <mpi.h>
 
-#include <cstring>
-
 #include "bench/fault_injection.hpp"
 #include "common/error.hpp"
 
@@ -47,14 +45,6 @@ void time_iteration(const Communicator& comm, PhaseClock& clock,
   comm.barrier();
   clock.start();
   body(clock);
-}
-
-void CacheFlusher::flush() {
-  ++value_;
-  std::memset(buffer_.data(), value_, buffer_.size());
-  // Read one byte back through a volatile pointer so the writes cannot be elided.
-  volatile char* sink = buffer_.data();
-  (void)sink[buffer_.size() / 2];
 }
 
 }  // namespace c2r

@@ -66,18 +66,4 @@ void time_iteration(const Communicator& comm, PhaseClock& clock,
                     const std::function<void(PhaseClock&)>& body,
                     const std::function<void()>& prepare = {});
 
-// Evicts the caches by writing a buffer larger than any last-level cache, so that a ceiling loop
-// starts each iteration as cold as the layer's phases do after the expert GEMMs stream their
-// weights through the caches.
-class CacheFlusher {
- public:
-  static constexpr size_t kBytes = size_t{128} << 20;
-  CacheFlusher() : buffer_(kBytes) {}
-  void flush();
-
- private:
-  std::vector<char> buffer_;
-  char value_ = 0;
-};
-
 }  // namespace c2r

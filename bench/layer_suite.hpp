@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench/cache_flush.hpp"
 #include "bench/cell_result_builder.hpp"
 #include "bench/cell_run.hpp"
 #include "bench/harness.hpp"

@@ -11,8 +11,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "bench/cache_flush.hpp"
 #include "bench/cell_run.hpp"
-#include "bench/harness.hpp"
 #include "common/checked_size.hpp"
 #include "common/error.hpp"
 #include "common/node_layout.hpp"
@@ -148,7 +148,7 @@ MemoryEstimate estimate_rank_memory(const RunConfig& config) {
       {"expert-order buffers", expert_order_bytes},
       {"FFN scratch", product_bytes({ffn_scratch_floats(std::max(m.ffn, m.shared_ffn)), f})},
       {"ceilings (cache flush, dense GEMM input, exchange buffers)",
-       config.ceilings ? static_cast<double>(CacheFlusher::kBytes) + ceiling_bytes : 0.0},
+       config.ceilings ? static_cast<double>(CacheFlusher::machine_bytes()) + ceiling_bytes : 0.0},
       {"serial reference", config.check ? bytes_of(tokens, {m.hidden, f, 2}) : 0.0},
       {"timing samples", timing_sample_bytes(config)},
   };

@@ -10,8 +10,8 @@
 #include <limits>
 #include <optional>
 
+#include "bench/cache_flush.hpp"
 #include "bench/context.hpp"
-#include "bench/harness.hpp"
 #include "bench/memory_estimate.hpp"
 #include "bench/routing_source.hpp"
 #include "cli/options.hpp"
@@ -101,7 +101,7 @@ double calibration_bytes(const ModelConfig& model, int64_t tokens_per_rank, int 
          product_bytes({2, 3, h, model.ffn, f}) + product_bytes({shape.rows, h, f}) +
          product_bytes({ffn_scratch_floats(model.ffn), f}) + product_bytes({h, model.experts, f}) +
          bytes_of(shape.tokens, {model.experts + 2 * model.top_k, f}) +
-         static_cast<double>(CacheFlusher::kBytes);
+         static_cast<double>(CacheFlusher::machine_bytes());
 }
 
 // The rates of this job's ranks at the model's shapes, all ranks computing at once (as in a layer).

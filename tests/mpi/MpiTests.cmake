@@ -153,15 +153,16 @@ c2r_mpi_load_check(mpi_check_decode_hot_np4 4 12 one-expert
   --experts 8 --workload hot --hot-experts 1 --rank-tokens 0,2,1,0 ${C2R_SMALL}
   --routing vanilla,c2r --top-t 3 ${C2R_ALL_STRATEGIES} --placement contiguous,collab)
 # A minimum time per cell: rounds (interleaved) or iterations (sequential) past --iters until every
-# cell has 0.3 s of layer time, the same on every rank; and --max-iters ending a minimum time that
-# is not reached.
+# cell has 20 ms (50 ms) of layer time, the same on every rank: a 1-token layer takes tens of
+# microseconds, so that is about a thousand rounds, well below the default --max-iters 10000 (0.3 s
+# hit that cap instead); and --max-iters ending a minimum time that is not reached.
 c2r_mpi_check(mpi_check_schedule_min_time_np2 2 12
   --experts 8 --workload random --tokens 1 --hidden 64 --ffn 48 --iters 2 --warmup 1
-  --min-time 0.3 --routing vanilla,c2r --top-t 3 --strategy padded,dropless,dedup
+  --min-time 0.02 --routing vanilla,c2r --top-t 3 --strategy padded,dropless,dedup
   --placement contiguous,collab)
 c2r_mpi_check(mpi_check_schedule_min_time_sequential_np4 4 6
   --experts 8 --workload random --rank-tokens 1,0,3,2 --hidden 64 --ffn 48 --iters 2 --warmup 1
-  --min-time 0.2 --routing vanilla --strategy padded,dropless,dedup --placement contiguous,collab
+  --min-time 0.05 --routing vanilla --strategy padded,dropless,dedup --placement contiguous,collab
   --order sequential)
 c2r_mpi_check(mpi_check_schedule_max_iters_np2 2 3
   --experts 8 --workload random --tokens 2 --hidden 64 --ffn 48 --iters 2 --warmup 1

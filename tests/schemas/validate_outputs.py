@@ -79,8 +79,12 @@ class Runner:
 
     @staticmethod
     def command(cmd, expect=0, timeout=300, env=None):
+        start = time.monotonic()
         done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               timeout=timeout, env=env)
+        # Each command's time, for the test's log: this test is one of the suite's longest.
+        shown = [os.path.basename(c) if os.path.isabs(c) else c for c in cmd]
+        print(f"{time.monotonic() - start:6.1f} s  {' '.join(shown)[:150]}")
         if expect == "failure" and done.returncode != 0:
             return done
         if done.returncode != expect:
